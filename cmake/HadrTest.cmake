@@ -1,0 +1,18 @@
+# hadr_test(NAME name LABEL label SOURCES ... LIBRARIES ...)
+# One GoogleTest executable registered with ctest under a label (unit, backend, fault, sim, e2e).
+# Tests discover their individual cases so `ctest -R` can pick one.
+include(GoogleTest)
+function(hadr_test)
+  cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SOURCES;LIBRARIES" ${ARGN})
+  if(NOT HADR_TESTS)
+    return()
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${ARG_NAME} ${ARG_SOURCES})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_LIBRARIES} GTest::gtest GTest::gtest_main GTest::gmock)
+  gtest_discover_tests(${ARG_NAME}
+    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,1 @@
+// Dedupe benchmark (hadr bench dedupe); see dedupe_bench.h.

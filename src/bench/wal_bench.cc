@@ -1,0 +1,1 @@
+// WAL benchmark (hadr bench wal); see wal_bench.h.

@@ -1,0 +1,69 @@
+// DedupeStore: "check + process + mark" by stable message id, fenced by epoch.
+//
+// Contract (docs/backends.md, "DedupeStore"):
+//   - claim(id, owner, epoch, claim_ttl):
+//       kAlreadyDone     the id was marked done (or dead-lettered) and the record has not expired;
+//       kBusy            another owner holds a live claim (busy_owner, busy_remaining say who/how long);
+//       kStaleEpoch      `epoch` is lower than the highest epoch this store has seen: no new claim
+//                        is granted (fencing, DESIGN.md "Failover" step 6);
+//       kClaimed         granted; `claim_token` identifies this claim. A claim is a short lease on
+//                        one message: it expires after claim_ttl unless marked.
+//     A claim by the same owner whose own claim is still live is granted again with a new token
+//     (the old token stops working): a restarted worker must not wait for its own dead claim.
+//     Claims with a higher epoch raise the store's highest epoch.
+//   - mark_done(id, token, record_ttl): ok while the claim is live, WHATEVER the current epoch
+//     (a refused mark would force a re-run: a duplicate effect). kAborted "claim lost" when the
+//     claim expired and/or someone else claimed since. The done record expires after
+//     record_ttl (default 7 days). Marking twice with the same token is ok (idempotent).
+//   - mark_dead_lettered(id, token, reason, record_ttl): like mark_done, but records that the
+//     message went to the dead-letter queue; claim() then answers kAlreadyDone too.
+//   - release(id, token): gives a live claim up (handler failed; the next delivery may claim at
+//     once). kAborted if the token is not the live claim.
+//   - lookup(ids): batch state of up to kMaxLookupBatch ids, in order, for the replayer and the
+//     checkpointer (pipelined / one query, never one round trip per id).
+//   - Ids are MessageIds (validated by the type); owners 1..128 printable ASCII; TTLs 1 ms .. 365 days.
+// Thread-safety: implementations are safe to call from several threads and processes.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/result.h"
+
+namespace hadr {
+
+inline constexpr Milliseconds kDefaultDedupeRecordTtl = std::chrono::hours(24 * 7);
+
+enum class ClaimStatus { kClaimed, kAlreadyDone, kBusy, kStaleEpoch };
+
+struct ClaimOutcome {
+  ClaimStatus status = ClaimStatus::kBusy;
+  std::string claim_token;        // kClaimed only
+  std::string busy_owner;         // kBusy only
+  Milliseconds busy_remaining{0};  // kBusy only
+  Epoch highest_epoch;            // the store's highest epoch after this call
+};
+
+enum class RecordState { kUnknown, kClaimed, kDone, kDeadLettered };
+
+class DedupeStore {
+ public:
+  static constexpr std::size_t kMaxLookupBatch = 10'000;
+
+  virtual ~DedupeStore() = default;
+
+  virtual Result<ClaimOutcome> claim(const MessageId& id, std::string_view owner, Epoch epoch,
+                                     Milliseconds claim_ttl) = 0;
+  virtual Status mark_done(const MessageId& id, std::string_view claim_token, Milliseconds record_ttl) = 0;
+  virtual Status mark_dead_lettered(const MessageId& id, std::string_view claim_token, std::string_view reason,
+                                    Milliseconds record_ttl) = 0;
+  virtual Status release(const MessageId& id, std::string_view claim_token) = 0;
+  virtual Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) = 0;
+  virtual Result<Epoch> highest_epoch() = 0;
+};
+
+}  // namespace hadr
