@@ -4,6 +4,10 @@
 
 namespace hadr {
 
+Status Env::link_file(const std::string& from, const std::string& to) {
+  return failed_precondition("this Env cannot link " + from + " to " + to + "; use posix_env() or MemEnv");
+}
+
 std::string join_path(std::string_view dir, std::string_view name) {
   if (dir.empty()) return std::string(name);
   std::string path(dir);

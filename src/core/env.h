@@ -66,6 +66,12 @@ class Env {
   virtual Status create_dirs(const std::string& dir) = 0;
   virtual Status remove_file(const std::string& path) = 0;
   virtual Status rename_file(const std::string& from, const std::string& to) = 0;
+  // Gives the file `from` a second name `to` (a hard link), atomically and never replacing:
+  // kAlreadyExists, with nothing changed, when `to` exists. This is the create-if-absent step
+  // that is safe across processes (write a temp file, sync it, link it into place). The new
+  // name is durable only after sync_dir(). The default answers kFailedPrecondition: an Env
+  // that cannot link does not support create-if-absent.
+  virtual Status link_file(const std::string& from, const std::string& to);
   // Cuts the file to `size` bytes and makes that durable.
   virtual Status truncate_file(const std::string& path, std::uint64_t size) = 0;
   virtual Status sync_dir(const std::string& dir) = 0;

@@ -220,6 +220,18 @@ Status MemEnv::rename_file(const std::string& raw_from, const std::string& raw_t
   return ok_status();
 }
 
+Status MemEnv::link_file(const std::string& raw_from, const std::string& raw_to) {
+  const std::string from = normalize(raw_from);
+  const std::string to = normalize(raw_to);
+  std::lock_guard lock(state_->mutex);
+  auto found = state_->live.find(from);
+  if (found == state_->live.end()) return not_found("link " + from + ": no such file");
+  if (!state_->directories.count(parent_dir(to))) return not_found("link to " + to + ": no such directory");
+  if (state_->live.count(to) || state_->directories.count(to)) return already_exists("link to " + to + ": file exists");
+  state_->live[to] = found->second;
+  return ok_status();
+}
+
 Status MemEnv::truncate_file(const std::string& raw_path, std::uint64_t size) {
   const std::string path = normalize(raw_path);
   std::lock_guard lock(state_->mutex);

@@ -50,6 +50,7 @@ class MemEnv final : public Env {
   Status create_dirs(const std::string& dir) override;
   Status remove_file(const std::string& path) override;
   Status rename_file(const std::string& from, const std::string& to) override;
+  Status link_file(const std::string& from, const std::string& to) override;
   Status truncate_file(const std::string& path, std::uint64_t size) override;
   Status sync_dir(const std::string& dir) override;
   Result<std::uint64_t> file_size(const std::string& path) override;

@@ -195,6 +195,11 @@ class PosixEnv final : public Env {
     return ok_status();
   }
 
+  Status link_file(const std::string& from, const std::string& to) override {
+    if (::link(from.c_str(), to.c_str()) != 0) return posix_error("link to " + to, from, errno);
+    return ok_status();
+  }
+
   Status truncate_file(const std::string& path, std::uint64_t size) override {
     if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) return posix_error("truncate", path, errno);
     return sync_fd_path(path, O_WRONLY);

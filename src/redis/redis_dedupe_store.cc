@@ -1,0 +1,426 @@
+#include "redis/redis_dedupe_store.h"
+
+#include <algorithm>
+
+#include "redis/redis_keys.h"
+
+namespace hadr::redis {
+
+namespace {
+
+// Record values are "<state><expiry>|<token>", plus "\n<reason>" when dead-lettered: state
+// 'c' claimed, 'd' done, 'x' dead-lettered; expiry the absolute Redis time (ms) at which the
+// key expires (SET ... PXAT), so that a script that overwrote a record can put it back exactly.
+// Every script reads Redis's clock once (TIME) and sets expiries with PXAT from it.
+constexpr std::string_view kNowFunction = R"lua(
+local function now_ms()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+)lua";
+
+// KEYS[1] highest-epoch key, KEYS[2] token counter, KEYS[3..] records; ARGV[1] owner,
+// ARGV[2] epoch, ARGV[3] claim ttl in ms. One INCR per call makes the call's token
+// "<owner>/<n>"; every record the call claims gets it (a token names a claim of one id, so ids
+// may share it), except an id that this very call already claimed (a duplicate in the batch),
+// which gets "<owner>/<n>.<index>" so that its first token stops working.
+// Each record, in order: done or dead-lettered → 0; else a stale epoch → -1; else a live
+// claim of another owner → -2 (its owner and PTTL follow in the details); else claimed → 1
+// with the call's token, or 2 with a token of its own (in the details). An owner's own live
+// claim is replaced, so its old token stops working. Returns {highest epoch, n, one code per
+// record, details...}. The common case — a fresh id — costs one SET NX and no allocation.
+// A higher epoch raises the store's highest epoch whatever the records' states.
+constexpr std::string_view kClaimBody = R"lua(
+local highest = tonumber(redis.call('GET', KEYS[1]) or '0')
+local epoch = tonumber(ARGV[2])
+if epoch > highest then
+  redis.call('SET', KEYS[1], ARGV[2])
+  highest = epoch
+end
+local stale = epoch < highest
+local number = redis.call('INCR', KEYS[2])
+local token = ARGV[1] .. '/' .. string.format('%d', number)
+local expiry = string.format('%d', now_ms() + tonumber(ARGV[3]))
+local value_prefix = 'c' .. expiry .. '|'
+local value = value_prefix .. token
+local result = {highest, number}
+local details = {}
+for i = 3, #KEYS do
+  if not stale and redis.call('SET', KEYS[i], value, 'NX', 'PXAT', expiry) then
+    result[i] = 1
+  else
+    local current = redis.call('GET', KEYS[i])
+    local state = current and string.sub(current, 1, 1)
+    if state == 'd' or state == 'x' then
+      result[i] = 0
+    elseif stale then
+      result[i] = -1
+    else
+      local holder = string.match(current, '^c%d+|(.*)/[%d.]+$')
+      if current == value then
+        local own = token .. '.' .. (i - 2)
+        redis.call('SET', KEYS[i], value_prefix .. own, 'PXAT', expiry)
+        result[i] = 2
+        details[#details + 1] = own
+      elseif holder == ARGV[1] then
+        redis.call('SET', KEYS[i], value, 'PXAT', expiry)
+        result[i] = 1
+      else
+        result[i] = -2
+        details[#details + 1] = holder or ''
+        details[#details + 1] = redis.call('PTTL', KEYS[i])
+      end
+    end
+  end
+end
+for _, detail in ipairs(details) do result[#result + 1] = detail end
+return result
+)lua";
+
+// KEYS[1..] records; ARGV[1] record ttl in ms, ARGV[2] final state ('d' done, 'x'
+// dead-lettered), ARGV[3] reason (dead-lettered only), ARGV[4..] the claim token per record.
+// The common case — the live claim of this token — costs one SET XX ... GET: it writes the
+// mark and returns what was there, which is checked without allocating. When that was
+// anything else, the script puts the old record back as it was (value and PXAT expiry), so
+// only a live claim with this token is ever changed. Per record: marked (or marked before the
+// same way with this token: idempotent) → nothing; else {index, code}: 1 no record (the claim
+// expired), 2 another live claim, 3 marked the other way with this token, 4 marked by another
+// claim, 5 not a hadr record. Returns the failures only.
+constexpr std::string_view kMarkBody = R"lua(
+local expiry = string.format('%d', now_ms() + tonumber(ARGV[1]))
+local value_prefix = ARGV[2] .. expiry .. '|'
+local failures = {}
+for i = 1, #KEYS do
+  local token = ARGV[i + 3]
+  local value = value_prefix .. token
+  if ARGV[2] == 'x' then value = value .. '\n' .. ARGV[3] end
+  local old = redis.call('SET', KEYS[i], value, 'XX', 'PXAT', expiry, 'GET')
+  local code = 0
+  local bar = old and (#old - #token)
+  if not old then
+    code = 1
+  elseif not (string.byte(old, 1) == 99 and bar > 1 and string.byte(old, bar) == 124 and
+              string.find(old, token, bar + 1, true) == bar + 1) then
+    local state, old_expiry, old_token = string.match(old, '^(.)(%d+)|([^\n]*)')
+    if not state then
+      redis.call('SET', KEYS[i], old)
+      code = 5
+    else
+      redis.call('SET', KEYS[i], old, 'PXAT', old_expiry)
+      if old_token ~= token then
+        if state == 'c' then code = 2 else code = 4 end
+      elseif state ~= ARGV[2] then
+        code = 3
+      end
+    end
+  end
+  if code ~= 0 then
+    failures[#failures + 1] = i
+    failures[#failures + 1] = code
+  end
+end
+return failures
+)lua";
+
+// KEYS[1] record; ARGV[1] token. 0 released; 1 no record; 2 not this token's live claim.
+constexpr std::string_view kReleaseBody = R"lua(
+local current = redis.call('GET', KEYS[1])
+if not current then return 1 end
+local state, token = string.match(current, '^(.)%d+|([^\n]*)')
+if state == 'c' and token == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+return 2
+)lua";
+
+// Script sources are the shared now_ms() function followed by each body, built once.
+const RedisScript& claim_script() {
+  static const std::string source = std::string(kNowFunction) + std::string(kClaimBody);
+  static const RedisScript script{"dedupe_claim", source};
+  return script;
+}
+
+const RedisScript& mark_script() {
+  static const std::string source = std::string(kNowFunction) + std::string(kMarkBody);
+  static const RedisScript script{"dedupe_mark", source};
+  return script;
+}
+
+constexpr RedisScript kReleaseScript{"dedupe_release", kReleaseBody};
+
+Status validate_batch_size(std::size_t size) {
+  if (size == 0 || size > RedisDedupeStore::kMaxBatch) {
+    return invalid_argument("a dedupe batch must hold 1.." + std::to_string(RedisDedupeStore::kMaxBatch) +
+                            " ids, got " + std::to_string(size));
+  }
+  return ok_status();
+}
+
+Status mark_failure(const MessageId& id, long long code, char final_state) {
+  const std::string message = "message '" + id.str() + "'";
+  switch (code) {
+    case 1: return aborted("claim lost: " + message + " has no live claim (it expired); do not mark it");
+    case 2: return aborted("claim lost: " + message + " was claimed again since; this token is no longer live");
+    case 3:
+      return failed_precondition(message + " was already marked " +
+                                 (final_state == 'd' ? "dead-lettered" : "done") + " with this token");
+    case 4: return aborted("claim lost: " + message + " was marked by another claim");
+    case 5: return data_loss("dedupe record of " + message + " is not in hadr's format; something else wrote it");
+    default: return internal_error("dedupe_mark answered unknown code " + std::to_string(code));
+  }
+}
+
+// Reads one dedupe_claim answer (see kClaimBody) for `count` ids into `outcomes`.
+Status parse_claim_answer(ReplyView answer, std::size_t count, std::string_view owner,
+                          std::vector<ClaimOutcome>& outcomes) {
+  HADR_TRY(answer.expect_array("the dedupe_claim answer", 2 + count));
+  HADR_ASSIGN_OR_RETURN(const long long highest, answer.at(0).expect_integer("the highest epoch"));
+  HADR_ASSIGN_OR_RETURN(const long long number, answer.at(1).expect_integer("the claim token number"));
+  const std::string call_token = std::string(owner) + "/" + std::to_string(number);
+  std::size_t next_detail = 2 + count;
+  const auto detail = [&]() -> ReplyView {
+    return next_detail < answer.size() ? answer.at(next_detail++) : answer.at(0);  // at(0): wrong type below
+  };
+  for (std::size_t i = 0; i < count; ++i) {
+    HADR_ASSIGN_OR_RETURN(const long long code, answer.at(2 + i).expect_integer("a claim code"));
+    ClaimOutcome& outcome = outcomes.emplace_back();
+    outcome.highest_epoch = Epoch{static_cast<std::uint64_t>(highest)};
+    if (code == 1) {
+      outcome.status = ClaimStatus::kClaimed;
+      outcome.claim_token = call_token;
+    } else if (code == 2) {
+      HADR_ASSIGN_OR_RETURN(const std::string_view token, detail().expect_text("a claim token"));
+      outcome.status = ClaimStatus::kClaimed;
+      outcome.claim_token = std::string(token);
+    } else if (code == 0) {
+      outcome.status = ClaimStatus::kAlreadyDone;
+    } else if (code == -1) {
+      outcome.status = ClaimStatus::kStaleEpoch;
+    } else if (code == -2) {
+      HADR_ASSIGN_OR_RETURN(const std::string_view holder, detail().expect_text("a busy owner"));
+      HADR_ASSIGN_OR_RETURN(const long long remaining_ms, detail().expect_integer("a claim PTTL"));
+      outcome.status = ClaimStatus::kBusy;
+      outcome.busy_owner = std::string(holder);
+      outcome.busy_remaining = Milliseconds(std::max<long long>(remaining_ms, 0));
+    } else {
+      return internal_error("dedupe_claim answered code " + std::to_string(code) + " it does not define");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+RedisDedupeStore::RedisDedupeStore(std::unique_ptr<RedisConnection> connection, std::string key_namespace)
+    : connection_(std::move(connection)),
+      key_namespace_(std::move(key_namespace)),
+      epoch_key_(key_namespace_ + "dedupe-epoch"),
+      token_counter_key_(key_namespace_ + "dedupe-token") {}
+
+Result<std::unique_ptr<RedisDedupeStore>> RedisDedupeStore::open(const RedisOptions& options) {
+  HADR_ASSIGN_OR_RETURN(std::unique_ptr<RedisConnection> connection, RedisConnection::open(options));
+  return std::unique_ptr<RedisDedupeStore>(
+      new RedisDedupeStore(std::move(connection), key_namespace(options.key_prefix)));
+}
+
+std::string RedisDedupeStore::record_key(const MessageId& id) const {
+  HADR_ASSERT(!id.empty());  // a default-constructed MessageId never names a record
+  return key_namespace_ + "dedupe:" + id.str();
+}
+
+Result<ClaimOutcome> RedisDedupeStore::claim(const MessageId& id, std::string_view owner, Epoch epoch,
+                                             Milliseconds claim_ttl) {
+  HADR_ASSIGN_OR_RETURN(std::vector<ClaimOutcome> outcomes, claim_batch(std::span(&id, 1), owner, epoch, claim_ttl));
+  HADR_ASSERT(outcomes.size() == 1);
+  return std::move(outcomes.front());
+}
+
+Result<std::vector<ClaimOutcome>> RedisDedupeStore::claim_batch(std::span<const MessageId> ids,
+                                                                std::string_view owner, Epoch epoch,
+                                                                Milliseconds claim_ttl) {
+  HADR_TRY(validate_batch_size(ids.size()));
+  HADR_TRY(validate_printable("claim owner", owner, kMaxNameBytes));
+  HADR_TRY(validate_epoch(epoch));
+  HADR_TRY(validate_ttl("claim ttl", claim_ttl, kMaxDedupeTtl));
+  for (const MessageId& id : ids) {
+    if (id.empty()) return invalid_argument("a message id in the claim batch is empty; give the source's stable id");
+  }
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const MessageId& id : ids) keys.push_back(record_key(id));
+  const std::string epoch_text = decimal(epoch.value);
+  const std::string ttl_text = decimal(static_cast<std::uint64_t>(claim_ttl.count()));
+  std::vector<RedisConnection::ScriptCall> calls;
+  for (std::size_t start = 0; start < keys.size(); start += kIdsPerScriptCall) {
+    const std::size_t end = std::min(keys.size(), start + kIdsPerScriptCall);
+    RedisConnection::ScriptCall& call = calls.emplace_back();
+    call.keys = {epoch_key_, token_counter_key_};
+    call.keys.insert(call.keys.end(), keys.begin() + start, keys.begin() + end);
+    call.arguments = {owner, epoch_text, ttl_text};
+  }
+  std::vector<RedisReply> replies;
+  {
+    std::lock_guard lock(mutex_);
+    HADR_ASSIGN_OR_RETURN(replies, connection_->eval_pipeline(claim_script(), calls, CommandKind::kMutating));
+  }
+  std::vector<ClaimOutcome> outcomes;
+  outcomes.reserve(ids.size());
+  for (std::size_t call = 0; call < calls.size(); ++call) {
+    HADR_TRY(parse_claim_answer(replies[call].view(), calls[call].keys.size() - 2, owner, outcomes));
+  }
+  HADR_ASSERT(outcomes.size() == ids.size());
+  return outcomes;
+}
+
+Result<std::vector<Status>> RedisDedupeStore::mark_batch(std::span<const MessageId> ids,
+                                                         std::span<const std::string_view> claim_tokens,
+                                                         char final_state, std::string_view reason,
+                                                         Milliseconds record_ttl) {
+  HADR_ASSERT(final_state == 'd' || final_state == 'x');
+  HADR_TRY(validate_batch_size(ids.size()));
+  if (claim_tokens.size() != ids.size()) {
+    return invalid_argument("mark batch has " + std::to_string(ids.size()) + " ids but " +
+                            std::to_string(claim_tokens.size()) + " claim tokens; give one token per id");
+  }
+  HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
+  if (reason.size() > kMaxReasonBytes) {
+    return invalid_argument("dead-letter reason is " + std::to_string(reason.size()) + " bytes; the maximum is " +
+                            std::to_string(kMaxReasonBytes));
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i].empty()) return invalid_argument("a message id in the mark batch is empty");
+    HADR_TRY(validate_printable("claim token", claim_tokens[i], kMaxTokenBytes));
+  }
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const MessageId& id : ids) keys.push_back(record_key(id));
+  const std::string ttl_text = decimal(static_cast<std::uint64_t>(record_ttl.count()));
+  const std::string state_text(1, final_state);
+  std::vector<RedisConnection::ScriptCall> calls;
+  for (std::size_t start = 0; start < keys.size(); start += kIdsPerScriptCall) {
+    const std::size_t end = std::min(keys.size(), start + kIdsPerScriptCall);
+    RedisConnection::ScriptCall& call = calls.emplace_back();
+    call.keys.assign(keys.begin() + start, keys.begin() + end);
+    call.arguments = {ttl_text, state_text, reason};
+    call.arguments.insert(call.arguments.end(), claim_tokens.begin() + start, claim_tokens.begin() + end);
+  }
+  std::vector<RedisReply> replies;
+  {
+    std::lock_guard lock(mutex_);
+    HADR_ASSIGN_OR_RETURN(replies, connection_->eval_pipeline(mark_script(), calls, CommandKind::kMutating));
+  }
+  std::vector<Status> statuses(ids.size());
+  std::size_t first_id = 0;
+  for (std::size_t call = 0; call < calls.size(); ++call) {
+    const ReplyView failures = replies[call].view();
+    HADR_TRY(failures.expect_array("the dedupe_mark answer", 0));
+    if (failures.size() % 2 != 0) return internal_error("dedupe_mark answered an odd-sized failure list");
+    for (std::size_t at = 0; at < failures.size(); at += 2) {
+      HADR_ASSIGN_OR_RETURN(const long long index, failures.at(at).expect_integer("a failed mark's index"));
+      HADR_ASSIGN_OR_RETURN(const long long code, failures.at(at + 1).expect_integer("a mark code"));
+      const std::size_t position = first_id + static_cast<std::size_t>(index) - 1;
+      if (index < 1 || static_cast<std::size_t>(index) > calls[call].keys.size()) {
+        return internal_error("dedupe_mark answered index " + std::to_string(index) + " out of range");
+      }
+      statuses[position] = mark_failure(ids[position], code, final_state);
+    }
+    first_id += calls[call].keys.size();
+  }
+  HADR_ASSERT(statuses.size() == ids.size());
+  return statuses;
+}
+
+Result<std::vector<Status>> RedisDedupeStore::mark_done_batch(std::span<const MessageId> ids,
+                                                              std::span<const std::string> claim_tokens,
+                                                              Milliseconds record_ttl) {
+  std::vector<std::string_view> tokens(claim_tokens.begin(), claim_tokens.end());
+  return mark_batch(ids, tokens, 'd', "", record_ttl);
+}
+
+Status RedisDedupeStore::mark_done(const MessageId& id, std::string_view claim_token, Milliseconds record_ttl) {
+  HADR_ASSIGN_OR_RETURN(std::vector<Status> statuses,
+                        mark_batch(std::span(&id, 1), std::span(&claim_token, 1), 'd', "", record_ttl));
+  HADR_ASSERT(statuses.size() == 1);
+  return std::move(statuses.front());
+}
+
+Status RedisDedupeStore::mark_dead_lettered(const MessageId& id, std::string_view claim_token,
+                                            std::string_view reason, Milliseconds record_ttl) {
+  HADR_ASSIGN_OR_RETURN(std::vector<Status> statuses,
+                        mark_batch(std::span(&id, 1), std::span(&claim_token, 1), 'x', reason, record_ttl));
+  HADR_ASSERT(statuses.size() == 1);
+  return std::move(statuses.front());
+}
+
+Status RedisDedupeStore::release(const MessageId& id, std::string_view claim_token) {
+  if (id.empty()) return invalid_argument("message id is empty; give the id that was claimed");
+  HADR_TRY(validate_printable("claim token", claim_token, kMaxTokenBytes));
+  const std::string key = record_key(id);
+  const std::string_view keys[] = {key};
+  const std::string_view arguments[] = {claim_token};
+  std::lock_guard lock(mutex_);
+  HADR_ASSIGN_OR_RETURN(const RedisReply reply, connection_->eval(kReleaseScript, keys, arguments, CommandKind::kMutating));
+  HADR_ASSIGN_OR_RETURN(const long long code, reply.view().expect_integer("the dedupe_release code"));
+  if (code == 0) return ok_status();
+  if (code == 1) return aborted("cannot release message '" + id.str() + "': it has no live claim (it expired)");
+  return aborted("cannot release message '" + id.str() + "': this token is not its live claim");
+}
+
+Result<std::vector<RecordState>> RedisDedupeStore::lookup(std::span<const MessageId> ids) {
+  if (ids.size() > kMaxLookupBatch) {
+    return invalid_argument("lookup of " + std::to_string(ids.size()) + " ids; the maximum is " +
+                            std::to_string(kMaxLookupBatch) + " per call");
+  }
+  if (ids.empty()) return std::vector<RecordState>{};
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const MessageId& id : ids) {
+    if (id.empty()) return invalid_argument("a message id in the lookup batch is empty");
+    keys.push_back(record_key(id));
+  }
+  std::vector<RedisCommand> commands;
+  for (std::size_t start = 0; start < keys.size(); start += kIdsPerLookupCommand) {
+    RedisCommand& command = commands.emplace_back();
+    command.push_back("MGET");
+    const std::size_t end = std::min(keys.size(), start + kIdsPerLookupCommand);
+    command.insert(command.end(), keys.begin() + start, keys.begin() + end);
+  }
+  std::vector<RedisReply> replies;
+  {
+    std::lock_guard lock(mutex_);
+    HADR_ASSIGN_OR_RETURN(replies, connection_->pipeline(commands, CommandKind::kReadOnly));
+  }
+  std::vector<RecordState> states;
+  states.reserve(ids.size());
+  for (std::size_t command = 0; command < commands.size(); ++command) {
+    const ReplyView answer = replies[command].view();
+    HADR_TRY(answer.expect_array("the MGET answer", commands[command].size() - 1));
+    for (std::size_t i = 0; i < answer.size(); ++i) {
+      if (answer.at(i).is_nil()) {
+        states.push_back(RecordState::kUnknown);
+        continue;
+      }
+      HADR_ASSIGN_OR_RETURN(const std::string_view value, answer.at(i).expect_text("a dedupe record"));
+      const char state = value.empty() ? '?' : value.front();
+      if (state == 'c') states.push_back(RecordState::kClaimed);
+      else if (state == 'd') states.push_back(RecordState::kDone);
+      else if (state == 'x') states.push_back(RecordState::kDeadLettered);
+      else return data_loss("dedupe record of message '" + ids[states.size()].str() + "' holds an unknown state");
+    }
+  }
+  HADR_ASSERT(states.size() == ids.size());
+  return states;
+}
+
+Result<Epoch> RedisDedupeStore::highest_epoch() {
+  const RedisCommand get = {"GET", epoch_key_};
+  std::lock_guard lock(mutex_);
+  HADR_ASSIGN_OR_RETURN(const RedisReply reply, connection_->command(get, CommandKind::kReadOnly));
+  if (reply.view().is_nil()) return Epoch{0};
+  HADR_ASSIGN_OR_RETURN(const std::string_view text, reply.view().expect_text("the highest epoch"));
+  HADR_ASSIGN_OR_RETURN(const std::uint64_t value, parse_unsigned(text, "the dedupe highest epoch"));
+  return Epoch{value};
+}
+
+}  // namespace hadr::redis

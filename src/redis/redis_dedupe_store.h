@@ -1,0 +1,79 @@
+// RedisDedupeStore: the DedupeStore contract (contracts/dedupe_store.h) on Redis.
+//
+// Keys (docs/redis.md): one string per message, "{prefix}:dedupe:<id>", whose first letter is
+// its state — "c<expiry>|<token>" claimed, "d<expiry>|<token>" done, "x<expiry>|<token>\n<reason>"
+// dead-lettered — expiring (PXAT <expiry>, Redis time in ms) after claim_ttl (claimed) or
+// record_ttl (done, dead-lettered);
+// "{prefix}:dedupe-epoch" the highest epoch seen; "{prefix}:dedupe-token" the counter that
+// makes claim tokens "<owner>/<n>" (deterministic, never random): one per claim call, shared
+// by the ids one batch claims — a token names a claim of one id, and every mark and release
+// checks it against that id's own record.
+// Claim, mark and release are Lua scripts, so check-and-set is atomic across processes.
+// A mark succeeds for the live claim with that token whatever the region epoch (DESIGN.md,
+// "Failover" step 6); only new claims are fenced by epoch.
+//
+// Batches: claim_batch() and mark_done_batch() run the same scripts as claim() and
+// mark_done() (the single-id calls are batches of one) over up to kMaxBatch ids in one round
+// trip, at most kIdsPerScriptCall ids per script call so that no call blocks Redis for long.
+// lookup() is MGET in chunks, pipelined: one round trip for up to kMaxLookupBatch ids.
+//
+// Ownership: owns one RedisConnection. Thread-safety: every method is safe from any thread
+// (one mutex serializes the connection); any number of processes may share one Redis.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "contracts/dedupe_store.h"
+#include "contracts/validation.h"
+#include "redis/redis_connection.h"
+#include "redis/redis_options.h"
+
+namespace hadr::redis {
+
+class RedisDedupeStore final : public DedupeStore {
+ public:
+  static constexpr std::size_t kMaxTokenBytes = kMaxNameBytes + 1 + 20;  // "<owner>/<n>"
+  static constexpr std::size_t kMaxBatch = kMaxLookupBatch;
+  static constexpr std::size_t kIdsPerScriptCall = 512;
+  static constexpr std::size_t kIdsPerLookupCommand = 1000;
+
+  // `options` must have its password resolved (resolve_password).
+  static Result<std::unique_ptr<RedisDedupeStore>> open(const RedisOptions& options);
+
+  Result<ClaimOutcome> claim(const MessageId& id, std::string_view owner, Epoch epoch,
+                             Milliseconds claim_ttl) override;
+  Status mark_done(const MessageId& id, std::string_view claim_token, Milliseconds record_ttl) override;
+  Status mark_dead_lettered(const MessageId& id, std::string_view claim_token, std::string_view reason,
+                            Milliseconds record_ttl) override;
+  Status release(const MessageId& id, std::string_view claim_token) override;
+  Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) override;
+  Result<Epoch> highest_epoch() override;
+
+  // claim() for each of 1..kMaxBatch ids, in order, in one round trip. The outer error is a
+  // transport or input error (then nothing is known); otherwise one outcome per id.
+  Result<std::vector<ClaimOutcome>> claim_batch(std::span<const MessageId> ids, std::string_view owner, Epoch epoch,
+                                                Milliseconds claim_ttl);
+  // mark_done() for each id with the token at the same index, in one round trip; one Status
+  // per id (ok, kAborted "claim lost", kFailedPrecondition "marked otherwise").
+  Result<std::vector<Status>> mark_done_batch(std::span<const MessageId> ids,
+                                              std::span<const std::string> claim_tokens, Milliseconds record_ttl);
+
+ private:
+  RedisDedupeStore(std::unique_ptr<RedisConnection> connection, std::string key_namespace);
+
+  std::string record_key(const MessageId& id) const;
+  Result<std::vector<Status>> mark_batch(std::span<const MessageId> ids, std::span<const std::string_view> claim_tokens,
+                                         char final_state, std::string_view reason, Milliseconds record_ttl);
+
+  std::mutex mutex_;
+  std::unique_ptr<RedisConnection> connection_;  // guarded by mutex_
+  const std::string key_namespace_;
+  const std::string epoch_key_;
+  const std::string token_counter_key_;
+};
+
+}  // namespace hadr::redis

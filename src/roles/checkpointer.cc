@@ -1,0 +1,199 @@
+#include "roles/checkpointer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "roles/checkpoint.h"
+#include "wal/checkpoint_file.h"
+
+namespace hadr {
+namespace {
+
+constexpr std::string_view kAfterCheckpointBeforeRetention = "checkpointer.after_checkpoint_before_retention";
+
+bool is_settled(RecordState state) { return state == RecordState::kDone || state == RecordState::kDeadLettered; }
+
+}  // namespace
+
+Status CheckpointerOptions::validate() const {
+  if (region.empty()) return invalid_argument("checkpointer region is empty; set it to this region's id");
+  if (interval < Milliseconds(1) || interval > std::chrono::hours(1)) {
+    return invalid_argument("checkpointer interval " + std::to_string(interval.count()) +
+                            " ms must be between 1 ms and 1 h");
+  }
+  if (chunk_max < 1 || chunk_max > DedupeStore::kMaxLookupBatch) {
+    return invalid_argument("checkpointer chunk_max " + std::to_string(chunk_max) + " must be between 1 and " +
+                            std::to_string(DedupeStore::kMaxLookupBatch));
+  }
+  return backoff.validate("checkpointer backoff");
+}
+
+Result<std::unique_ptr<Checkpointer>> Checkpointer::create(const CheckpointerDependencies& dependencies,
+                                                           CheckpointerOptions options) {
+  HADR_TRY(options.validate());
+  return std::unique_ptr<Checkpointer>(new Checkpointer(dependencies, std::move(options)));
+}
+
+Checkpointer::Checkpointer(const CheckpointerDependencies& dependencies, CheckpointerOptions options)
+    : deps_(dependencies), options_(std::move(options)), backoff_(dependencies.clock, options_.backoff) {}
+
+CheckpointerStats Checkpointer::stats() const {
+  return CheckpointerStats{.checkpoint = checkpoint_value_.load(),
+                           .persisted = persisted_.load(),
+                           .fenced_writes = fenced_writes_.load(),
+                           .records_examined = records_examined_.load()};
+}
+
+Result<StepOutcome> Checkpointer::step() {
+  const MonoTime now = deps_.clock.now_monotonic();
+  if (now < next_run_at_ || !backoff_.ready()) return StepOutcome::kIdle;
+  const std::optional<Epoch> epoch = deps_.fence.writable_epoch();
+  if (!epoch) return StepOutcome::kIdle;
+  if (!loaded_) {
+    if (const Status loaded = load(); !loaded.ok()) {
+      HADR_TRY(absorb_failure("checkpointer load", loaded.error(), backoff_, health_));
+      return StepOutcome::kIdle;
+    }
+  }
+  HADR_TRY(fill_window());
+  const bool window_was_full = window_.size() >= options_.chunk_max;
+  HADR_ASSIGN_OR_RETURN(const std::optional<Lsn> reachable, advance_over_done());
+  if (!reachable) return StepOutcome::kIdle;  // the store did not answer; backoff is armed
+  StepOutcome outcome = StepOutcome::kIdle;
+  if (*reachable > checkpoint_) {
+    HADR_ASSIGN_OR_RETURN(const bool persisted, persist(*reachable, *epoch));
+    if (!persisted) return StepOutcome::kIdle;
+    while (!window_.empty() && window_.front().lsn <= *reachable) window_.pop_front();
+    health_.add_progress(reachable->value - checkpoint_.value);
+    set_checkpoint(*reachable);
+    deps_.crash_points.hit(kAfterCheckpointBeforeRetention);
+    outcome = StepOutcome::kProgress;
+  }
+  // A full window that was all done: there is probably more backlog, so run again at once.
+  const bool catching_up = window_was_full && window_.empty() && examined_until_ < deps_.wal.durable_lsn();
+  next_run_at_ = catching_up ? now : now + options_.interval;
+  update_lag();
+  return outcome;
+}
+
+Status Checkpointer::load() {
+  Lsn start{0};
+  Result<Lsn> from_file = read_file_checkpoint(deps_.env, deps_.wal.dir());
+  if (from_file.ok()) {
+    start = *from_file;
+  } else {
+    // A damaged file is a lost lower bound, not lost data: coord (or 0) still gives a safe
+    // start, and the next write replaces the file whole.
+    health_.record_error("checkpointer reading the checkpoint file", from_file.error());
+  }
+  Result<Lsn> from_coord = read_coord_checkpoint(deps_.coord, options_.region);
+  if (!from_coord.ok()) {
+    if (from_coord.code() != ErrorCode::kDataLoss) return std::move(from_coord).take_error();
+    health_.record_error("checkpointer reading the coord checkpoint", from_coord.error());
+  } else {
+    start = std::max(start, *from_coord);
+  }
+  if (start > deps_.wal.durable_lsn()) {
+    health_.record_error("checkpointer load",
+                         failed_precondition("stored checkpoint " + std::to_string(start.value) +
+                                             " is past the WAL's durable LSN " +
+                                             std::to_string(deps_.wal.durable_lsn().value) +
+                                             "; starting from the durable LSN"));
+    start = deps_.wal.durable_lsn();
+  }
+  set_checkpoint(start);
+  examined_until_ = start;
+  loaded_ = true;
+  return ok_status();
+}
+
+Status Checkpointer::fill_window() {
+  HADR_ASSERT(loaded_ && examined_until_ >= checkpoint_);
+  if (window_.size() >= options_.chunk_max || examined_until_ >= deps_.wal.durable_lsn()) return ok_status();
+  Result<WalReader> reader = deps_.wal.read_from(examined_until_.next());
+  if (!reader.ok() && reader.code() == ErrorCode::kNotFound) {
+    // Retention removed those records, and it only removes below a persisted checkpoint: they
+    // are done. Continue from the oldest record kept.
+    window_.clear();
+    examined_until_ = Lsn{deps_.wal.first_lsn().value - 1};
+    if (examined_until_ > checkpoint_) set_checkpoint(examined_until_);
+    reader = deps_.wal.read_from(deps_.wal.first_lsn());
+  }
+  if (!reader.ok()) return std::move(reader).take_error();
+  while (window_.size() < options_.chunk_max) {
+    // A reader error is corruption in durable records (kDataLoss): the region stops.
+    HADR_ASSIGN_OR_RETURN(std::optional<WalRecord> record, reader->next());
+    if (!record) break;
+    HADR_ASSERT(record->lsn == examined_until_.next());
+    examined_until_ = record->lsn;
+    records_examined_.fetch_add(1);
+    if (record->type == WalRecordType::kSeal) {
+      window_.push_back(WindowEntry{.lsn = record->lsn});
+    } else {
+      window_.push_back(WindowEntry{.lsn = record->lsn, .id = std::move(record->message_id)});
+    }
+  }
+  return ok_status();
+}
+
+Result<std::optional<Lsn>> Checkpointer::advance_over_done() {
+  std::vector<MessageId> ids;
+  ids.reserve(window_.size());
+  for (const WindowEntry& entry : window_) {
+    if (entry.id) ids.push_back(*entry.id);
+  }
+  std::vector<RecordState> states;
+  if (!ids.empty()) {
+    Result<std::vector<RecordState>> looked_up = deps_.dedupe.lookup(ids);
+    if (!looked_up.ok()) {
+      HADR_TRY(absorb_failure("checkpointer lookup", looked_up.error(), backoff_, health_));
+      return std::optional<Lsn>();
+    }
+    HADR_ASSERT(looked_up->size() == ids.size());
+    states = std::move(looked_up).value();
+  }
+  Lsn reachable = checkpoint_;
+  std::size_t next_state = 0;
+  for (const WindowEntry& entry : window_) {
+    if (entry.id && !is_settled(states[next_state++])) break;
+    HADR_ASSERT(entry.lsn == reachable.next());
+    reachable = entry.lsn;
+  }
+  return std::optional<Lsn>(reachable);
+}
+
+Result<bool> Checkpointer::persist(Lsn checkpoint, Epoch epoch) {
+  HADR_ASSERT(checkpoint > checkpoint_ && checkpoint <= deps_.wal.durable_lsn());
+  Result<CoordRecord> written = deps_.coord.put(CoordPut{.key = checkpoint_coord_key(options_.region),
+                                                         .value = encode_checkpoint_value(checkpoint),
+                                                         .epoch = epoch,
+                                                         .condition = CoordCondition::kEpochAtLeast});
+  if (!written.ok()) {
+    if (written.code() == ErrorCode::kAborted) fenced_writes_.fetch_add(1);  // a higher epoch owns the key
+    HADR_TRY(absorb_failure("checkpointer coord put", written.error(), backoff_, health_));
+    return false;
+  }
+  const Status filed = write_checkpoint_file(deps_.env, checkpoint_file_path(deps_.wal.dir()),
+                                             WalCheckpoint{.lsn = checkpoint, .epoch = epoch});
+  if (!filed.ok()) {
+    HADR_TRY(absorb_failure("checkpointer file write", filed.error(), backoff_, health_));
+    return false;
+  }
+  backoff_.record_success();
+  persisted_.fetch_add(1);
+  return true;
+}
+
+void Checkpointer::set_checkpoint(Lsn checkpoint) {
+  HADR_ASSERT(!loaded_ || checkpoint >= checkpoint_);
+  checkpoint_ = checkpoint;
+  checkpoint_value_.store(checkpoint.value);
+}
+
+void Checkpointer::update_lag() {
+  HADR_ASSERT(deps_.wal.durable_lsn() >= checkpoint_);
+  health_.set_lag(static_cast<std::int64_t>(deps_.wal.durable_lsn().value - checkpoint_.value));
+}
+
+}  // namespace hadr

@@ -1,0 +1,109 @@
+// Checkpointer: advances the region's checkpoint — the highest LSN C such that every WAL record
+// at or below C is done or dead-lettered (roles/checkpoint.h) — and persists it. Retention
+// itself is applied by the relay, which owns the Wal. Details: docs/roles.md, "Checkpointer".
+//
+// Every `interval` (monotonic) one step:
+//   - reads WAL records after the last one it examined into a bounded window (chunk_max; a
+//     reader from Wal::read_from stops at the durable LSN), so each record is read once;
+//   - looks the window's ids up in the dedupe store in one batch;
+//   - advances over the records that are done or dead-lettered (seal records count as done)
+//     up to the first that is not;
+//   - persists a new checkpoint: Coord key "checkpoint/<region>" with kEpochAtLeast under the
+//     current epoch (a region fenced by a higher epoch writes nothing), then the CHECKPOINT
+//     file in the WAL directory; then crash point "checkpointer.after_checkpoint_before_retention".
+// While the window was full and fully done it steps again at once, to catch up a backlog.
+// Without a writable epoch it does nothing (a checkpoint write is a fenced write).
+//
+// Ownership: borrows its dependencies; reads the Wal (const) from the thread that owns it.
+// Thread-safety: step() from the region's control thread (the Wal's owner); health(), stats()
+// and checkpoint() from any thread.
+// Invariants: the checkpoint never moves backwards within a run and never passes the durable
+// LSN; it is persisted to coord before the file.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "contracts/coord.h"
+#include "contracts/dedupe_store.h"
+#include "roles/backoff.h"
+#include "roles/crash_points.h"
+#include "roles/fence.h"
+#include "roles/role.h"
+#include "roles/role_support.h"
+#include "wal/wal.h"
+
+namespace hadr {
+
+struct CheckpointerOptions {
+  RegionId region;
+  Milliseconds interval{1'000};  // 1 ms .. 1 h
+  std::size_t chunk_max = 4096;  // records examined per step: 1 .. DedupeStore::kMaxLookupBatch
+  BackoffOptions backoff;
+
+  Status validate() const;
+};
+
+struct CheckpointerDependencies {
+  const Wal& wal;
+  Env& env;  // the Env the Wal was opened on: the CHECKPOINT file sits in wal.dir()
+  DedupeStore& dedupe;
+  Coord& coord;
+  const RegionFence& fence;
+  const Clock& clock;
+  CrashPoints& crash_points;
+};
+
+struct CheckpointerStats {
+  std::uint64_t checkpoint = 0;        // the last checkpoint persisted or loaded
+  std::uint64_t persisted = 0;         // checkpoint writes that reached coord and the file
+  std::uint64_t fenced_writes = 0;     // coord refused the write: a higher epoch wrote the key
+  std::uint64_t records_examined = 0;  // WAL records read into the window
+};
+
+class Checkpointer final : public Role {
+ public:
+  static Result<std::unique_ptr<Checkpointer>> create(const CheckpointerDependencies& dependencies,
+                                                      CheckpointerOptions options);
+
+  std::string_view name() const override { return "checkpointer"; }
+  Result<StepOutcome> step() override;
+  RoleHealth health() const override { return health_.snapshot(); }
+  CheckpointerStats stats() const;
+  Lsn checkpoint() const { return Lsn{checkpoint_value_.load()}; }
+
+ private:
+  struct WindowEntry {
+    Lsn lsn;
+    std::optional<MessageId> id;  // nullopt: a seal record (counts as done)
+  };
+
+  Checkpointer(const CheckpointerDependencies& dependencies, CheckpointerOptions options);
+
+  // The start point: the larger of the file and the coord record. Transient errors are returned.
+  Status load();
+  // Reads records after the last examined one until the window holds chunk_max.
+  Status fill_window();
+  // The highest LSN the window lets the checkpoint reach, or nullopt (store unreachable).
+  Result<std::optional<Lsn>> advance_over_done();
+  // true when coord and the file both hold `checkpoint`.
+  Result<bool> persist(Lsn checkpoint, Epoch epoch);
+  void set_checkpoint(Lsn checkpoint);
+  void update_lag();
+
+  CheckpointerDependencies deps_;
+  const CheckpointerOptions options_;
+  bool loaded_ = false;
+  Lsn checkpoint_;
+  Lsn examined_until_;  // the last LSN read into the window (or skipped as done)
+  std::deque<WindowEntry> window_;
+  MonoTime next_run_at_{};
+  Backoff backoff_;
+  HealthRecorder health_;
+  std::atomic<std::uint64_t> checkpoint_value_{0}, persisted_{0}, fenced_writes_{0}, records_examined_{0};
+};
+
+}  // namespace hadr

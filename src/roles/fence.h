@@ -1,0 +1,39 @@
+// RegionFence: whether this region may write now, and under which epoch.
+//
+// Every write path (WAL append and source ack, publish, promote, replay, checkpoint, alias,
+// and the taking of new dedupe claims) asks the fence first and stamps the epoch it got. A
+// region that holds no lease, or is past its renew deadline, gets std::nullopt and must not
+// write (self-fencing, DESIGN.md "Failover" step 1). The lease manager role implements it for
+// two regions; StaticFence serves one region that is always active (tests, single region).
+// Thread-safety: implementations are safe to read from any thread.
+#pragma once
+
+#include <atomic>
+#include <optional>
+
+#include "core/ids.h"
+
+namespace hadr {
+
+class RegionFence {
+ public:
+  virtual ~RegionFence() = default;
+  virtual std::optional<Epoch> writable_epoch() const = 0;
+};
+
+class StaticFence final : public RegionFence {
+ public:
+  explicit StaticFence(Epoch epoch) : epoch_(epoch.value) {}
+  std::optional<Epoch> writable_epoch() const override {
+    const auto value = epoch_.load();
+    if (value == 0) return std::nullopt;
+    return Epoch{value};
+  }
+  // Epoch{0} fences the region off.
+  void set(Epoch epoch) { epoch_ = epoch.value; }
+
+ private:
+  std::atomic<std::uint64_t> epoch_;
+};
+
+}  // namespace hadr

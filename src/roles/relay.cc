@@ -1,0 +1,315 @@
+#include "roles/relay.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "roles/checkpoint.h"
+
+namespace hadr {
+namespace {
+
+constexpr std::string_view kAfterFsyncBeforeAck = "relay.after_fsync_before_ack";
+constexpr std::string_view kAfterAckBeforePublish = "relay.after_ack_before_publish";
+
+WalAppend to_wal_append(const SourceMessage& message, Epoch epoch) {
+  return WalAppend{.epoch = epoch,
+                   .message_id = message.id,
+                   .source_ref = message.source_ref,
+                   .enqueued_at = message.enqueued_at,
+                   .headers = message.headers,
+                   .payload = message.body};
+}
+
+}  // namespace
+
+Status RelayOptions::validate() const {
+  if (region.empty()) return invalid_argument("relay region is empty; set it to this region's id (e.g. \"a\")");
+  const std::size_t batch_limit = std::min(Source::kMaxBatch, Bus::kMaxSendBatch);
+  if (batch_max < 1 || batch_max > batch_limit) {
+    return invalid_argument("relay batch_max " + std::to_string(batch_max) + " must be between 1 and " +
+                            std::to_string(batch_limit));
+  }
+  if (in_flight_max < batch_max || in_flight_max > Relay::kInFlightHardMax) {
+    return invalid_argument("relay in_flight_max " + std::to_string(in_flight_max) + " must be between batch_max (" +
+                            std::to_string(batch_max) + ") and " + std::to_string(Relay::kInFlightHardMax));
+  }
+  if (recovery_chunk_max < 1 || recovery_chunk_max > DedupeStore::kMaxLookupBatch) {
+    return invalid_argument("relay recovery_chunk_max " + std::to_string(recovery_chunk_max) +
+                            " must be between 1 and " + std::to_string(DedupeStore::kMaxLookupBatch));
+  }
+  if (retention_interval < Milliseconds(1) || retention_interval > std::chrono::hours(1)) {
+    return invalid_argument("relay retention_interval " + std::to_string(retention_interval.count()) +
+                            " ms must be between 1 ms and 1 h");
+  }
+  return backoff.validate("relay backoff");
+}
+
+Result<std::unique_ptr<Relay>> Relay::create(const RelayDependencies& dependencies, RelayOptions options) {
+  HADR_TRY(options.validate());
+  return std::unique_ptr<Relay>(new Relay(dependencies, std::move(options)));
+}
+
+Relay::Relay(const RelayDependencies& dependencies, RelayOptions options)
+    : deps_(dependencies),
+      options_(std::move(options)),
+      intake_backoff_(dependencies.clock, options_.backoff),
+      publish_backoff_(dependencies.clock, options_.backoff),
+      recovery_backoff_(dependencies.clock, options_.backoff) {}
+
+RelayStats Relay::stats() const {
+  return RelayStats{.appended = counters_.appended.load(),
+                    .acked = counters_.acked.load(),
+                    .ack_failures = counters_.ack_failures.load(),
+                    .fenced_after_append = counters_.fenced_after_append.load(),
+                    .published = counters_.published.load(),
+                    .recovered = counters_.recovered.load(),
+                    .recovered_already_done = counters_.recovered_already_done.load(),
+                    .retained_from = counters_.retained_from.load()};
+}
+
+Result<StepOutcome> Relay::step() {
+  // A poisoned log stays the region's stop signal on every later step (no retry: fsyncgate).
+  if (deps_.wal.poisoned()) {
+    return data_loss("relay: the WAL in " + deps_.wal.dir() + " is poisoned; restart the region to recover it");
+  }
+  // A region without a writable epoch appends, acks, publishes and deletes nothing.
+  const std::optional<Epoch> epoch = deps_.fence.writable_epoch();
+  if (!epoch) return StepOutcome::kIdle;
+  if (phase_ == Phase::kStarting) HADR_TRY(start_recovery());
+  HADR_TRY(apply_retention_if_due());
+  Result<StepOutcome> outcome = StepOutcome::kIdle;
+  if (!pending_.empty() && publish_backoff_.ready()) {
+    outcome = publish_pending(*epoch);
+  } else if (phase_ == Phase::kRecovering) {
+    if (recovery_backoff_.ready() && window_room() > 0) outcome = recover_chunk();
+  } else if (intake_backoff_.ready() && window_room() > 0) {
+    outcome = take_intake(*epoch);
+  }
+  update_lag();
+  return outcome;
+}
+
+std::size_t Relay::window_room() const {
+  HADR_ASSERT(pending_.size() <= options_.in_flight_max);
+  return options_.in_flight_max - pending_.size();
+}
+
+void Relay::update_lag() {
+  // Records not yet on the bus: pending ones, plus what recovery has still to classify.
+  std::uint64_t unclassified = 0;
+  if (phase_ == Phase::kRecovering && recovery_end_ > recovery_read_until_) {
+    unclassified = recovery_end_.value - recovery_read_until_.value;
+  }
+  health_.set_lag(static_cast<std::int64_t>(pending_.size() + recovery_chunk_.size() + unclassified));
+}
+
+void Relay::queue_for_publication(BusMessage message) {
+  HADR_ASSERT(!message.id.empty() && message.lsn.value > 0);
+  HADR_ASSERT(pending_.size() < options_.in_flight_max);
+  HADR_ASSERT(pending_.empty() || pending_.back().lsn < message.lsn);
+  pending_.push_back(std::move(message));
+}
+
+// ---- publication recovery --------------------------------------------------------------------
+
+Status Relay::start_recovery() {
+  HADR_ASSERT(phase_ == Phase::kStarting && pending_.empty());
+  Result<Lsn> checkpoint = read_file_checkpoint(deps_.env, deps_.wal.dir());
+  Lsn from{1};
+  if (checkpoint.ok()) {
+    from = checkpoint->next();
+  } else {
+    // A damaged checkpoint file is only a lost lower bound: republish from the oldest record
+    // kept (more duplicate deliveries, no loss). The next checkpoint write replaces the file.
+    health_.record_error("relay reading the checkpoint file", checkpoint.error());
+  }
+  const Lsn end = deps_.wal.durable_lsn();
+  recovery_end_ = end;
+  recovery_read_until_ = from.value > 0 ? Lsn{from.value - 1} : Lsn{0};
+  phase_ = Phase::kRelaying;
+  if (from > end) return ok_status();
+  Result<WalReader> reader = deps_.wal.read_from(from);
+  if (!reader.ok() && reader.code() == ErrorCode::kNotFound) reader = deps_.wal.read_from(Lsn{0});
+  if (!reader.ok()) return std::move(reader).take_error();  // read_from fails only with kNotFound
+  recovery_reader_.emplace(std::move(reader).value());
+  recovery_reader_exhausted_ = false;
+  phase_ = Phase::kRecovering;
+  return ok_status();
+}
+
+Status Relay::read_recovery_chunk() {
+  HADR_ASSERT(recovery_chunk_.empty() && recovery_reader_.has_value());
+  const std::size_t chunk_max = std::min(options_.recovery_chunk_max, window_room());
+  for (std::size_t i = 0; i < chunk_max; ++i) {
+    // A reader error is corruption in acknowledged records (kDataLoss): the region stops.
+    HADR_ASSIGN_OR_RETURN(std::optional<WalRecord> record, recovery_reader_->next());
+    if (!record) {
+      recovery_reader_exhausted_ = true;
+      break;
+    }
+    recovery_read_until_ = record->lsn;
+    if (record->type == WalRecordType::kMessage) recovery_chunk_.push_back(std::move(*record));
+  }
+  return ok_status();
+}
+
+Result<StepOutcome> Relay::recover_chunk() {
+  HADR_ASSERT(phase_ == Phase::kRecovering);
+  if (recovery_chunk_.empty()) HADR_TRY(read_recovery_chunk());
+  if (!recovery_chunk_.empty()) {
+    std::vector<MessageId> ids;
+    ids.reserve(recovery_chunk_.size());
+    for (const WalRecord& record : recovery_chunk_) ids.push_back(record.message_id);
+    Result<std::vector<RecordState>> states = deps_.dedupe.lookup(ids);
+    if (!states.ok()) {
+      HADR_TRY(absorb_failure("relay recovery lookup", states.error(), recovery_backoff_, health_));
+      return StepOutcome::kIdle;
+    }
+    HADR_ASSERT(states->size() == recovery_chunk_.size());
+    recovery_backoff_.record_success();
+    for (std::size_t i = 0; i < recovery_chunk_.size(); ++i) {
+      const RecordState state = (*states)[i];
+      if (state == RecordState::kDone || state == RecordState::kDeadLettered) {
+        counters_.recovered_already_done.fetch_add(1);
+        continue;
+      }
+      WalRecord& record = recovery_chunk_[i];
+      queue_for_publication(BusMessage{.id = std::move(record.message_id),
+                                       .epoch = record.epoch,
+                                       .source_region = options_.region,
+                                       .lsn = record.lsn,
+                                       .properties = std::move(record.headers),
+                                       .body = std::move(record.payload)});
+      counters_.recovered.fetch_add(1);
+    }
+    recovery_chunk_.clear();
+  }
+  if (recovery_reader_exhausted_) {
+    recovery_reader_.reset();
+    phase_ = Phase::kRelaying;
+  }
+  return StepOutcome::kProgress;
+}
+
+// ---- publication -----------------------------------------------------------------------------
+
+Result<StepOutcome> Relay::publish_pending(Epoch epoch) {
+  const std::size_t count = std::min(options_.batch_max, pending_.size());
+  HADR_ASSERT(count > 0);
+  std::vector<BusMessage> batch(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(count));
+  // The epoch of the publication, not of the append: it is the current writer that vouches
+  // for the message on the bus (a record recovered from an older epoch is republished now).
+  for (BusMessage& message : batch) message.epoch = epoch;
+  const Status sent = deps_.bus.send(options_.staging_queue, batch);
+  if (!sent.ok()) {
+    // kDeadlineExceeded: maybe sent. Either way the same ids go again: duplicate delivery at
+    // worst, which the dedupe store absorbs downstream.
+    HADR_TRY(absorb_failure("relay publish to " + options_.staging_queue, sent.error(), publish_backoff_, health_));
+    return StepOutcome::kIdle;
+  }
+  publish_backoff_.record_success();
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(count));
+  counters_.published.fetch_add(count);
+  health_.add_progress(count);
+  return StepOutcome::kProgress;
+}
+
+// ---- intake ----------------------------------------------------------------------------------
+
+Result<StepOutcome> Relay::take_intake(Epoch epoch) {
+  const std::size_t count = std::min(options_.batch_max, window_room());
+  HADR_ASSERT(count > 0);
+  Result<std::vector<SourceMessage>> received = deps_.source.receive(count);
+  if (!received.ok()) {
+    // A lost receive leaves its messages in flight; the source shows them again after the
+    // visibility timeout.
+    HADR_TRY(absorb_failure("relay receive", received.error(), intake_backoff_, health_));
+    return StepOutcome::kIdle;
+  }
+  if (received->empty()) {
+    intake_backoff_.record_success();
+    return StepOutcome::kIdle;
+  }
+  HADR_ASSERT(received->size() <= count);
+  std::vector<WalAppend> batch;
+  batch.reserve(received->size());
+  for (const SourceMessage& message : *received) batch.push_back(to_wal_append(message, epoch));
+  Result<Lsn> last_lsn = deps_.wal.append(batch);
+  if (!last_lsn.ok()) {
+    // Nothing is acked: the source redelivers. kAborted = the log refuses this epoch (fenced);
+    // kDataLoss = the log is poisoned and the region must stop.
+    HADR_TRY(absorb_failure("relay wal append", last_lsn.error(), intake_backoff_, health_));
+    return StepOutcome::kIdle;
+  }
+  counters_.appended.fetch_add(batch.size());
+  return ack_and_queue(epoch, *received, *last_lsn);
+}
+
+Result<StepOutcome> Relay::ack_and_queue(Epoch epoch, std::vector<SourceMessage>& received, Lsn last_lsn) {
+  HADR_ASSERT(last_lsn <= deps_.wal.durable_lsn());  // never ack what is not durable
+  HADR_ASSERT(last_lsn.value >= received.size());
+  deps_.crash_points.hit(kAfterFsyncBeforeAck);
+  if (deps_.fence.writable_epoch() != epoch) {
+    // Fenced while appending: no ack (the source redelivers to the new writer) and no
+    // publication. The WAL copy stays for replay; the dedupe store absorbs the repeat.
+    counters_.fenced_after_append.fetch_add(received.size());
+    return StepOutcome::kProgress;
+  }
+  std::vector<std::string> handles;
+  handles.reserve(received.size());
+  for (SourceMessage& message : received) handles.push_back(std::move(message.ack_handle));
+  const Status acked = deps_.source.ack(handles);
+  if (acked.ok()) {
+    counters_.acked.fetch_add(handles.size());
+    intake_backoff_.record_success();
+  } else {
+    // The records are durable, so they are published anyway; a message whose ack did not
+    // land comes back from the source and is appended again (a duplicate delivery).
+    counters_.ack_failures.fetch_add(handles.size());
+    HADR_TRY(absorb_failure("relay ack", acked.error(), intake_backoff_, health_));
+  }
+  deps_.crash_points.hit(kAfterAckBeforePublish);
+  Lsn lsn{last_lsn.value - received.size() + 1};
+  for (SourceMessage& message : received) {
+    queue_for_publication(BusMessage{.id = std::move(message.id),
+                                     .epoch = epoch,
+                                     .source_region = options_.region,
+                                     .lsn = lsn,
+                                     .properties = std::move(message.headers),
+                                     .body = std::move(message.body)});
+    lsn = lsn.next();
+  }
+  return StepOutcome::kProgress;
+}
+
+// ---- retention -------------------------------------------------------------------------------
+
+Status Relay::apply_retention_if_due() {
+  const MonoTime now = deps_.clock.now_monotonic();
+  if (phase_ != Phase::kRelaying || now < next_retention_at_) return ok_status();
+  next_retention_at_ = now + options_.retention_interval;
+  Result<Lsn> checkpoint = read_file_checkpoint(deps_.env, deps_.wal.dir());
+  if (!checkpoint.ok()) {
+    health_.record_error("relay reading the checkpoint file for retention", checkpoint.error());
+    return ok_status();  // no retention this time; the log only grows
+  }
+  if (checkpoint->value == 0) return ok_status();
+  if (*checkpoint > deps_.wal.durable_lsn()) {
+    health_.record_error("relay retention",
+                         failed_precondition("checkpoint file LSN " + std::to_string(checkpoint->value) +
+                                             " is past the WAL's durable LSN " +
+                                             std::to_string(deps_.wal.durable_lsn().value) +
+                                             "; the file belongs to another log: retention skipped"));
+    return ok_status();
+  }
+  const Status retained = deps_.wal.retain_from(checkpoint->next());
+  if (!retained.ok()) {
+    health_.record_error("relay retention", retained.error());
+    if (must_stop(retained.code())) return retained;
+    return ok_status();
+  }
+  counters_.retained_from.store(checkpoint->next().value);
+  return ok_status();
+}
+
+}  // namespace hadr

@@ -1,0 +1,139 @@
+// Relay: source -> WAL (one fdatasync per batch) -> ack the source -> publish to `staging`.
+// The plan's QueueBuilder. State machine and crash analysis: docs/roles.md, "Relay".
+//
+// One step does one of, in this order of preference:
+//   1. publish: the oldest pending records (appended, acked, not yet on the bus) go to the
+//      staging queue as one send, stamped with the region's current epoch;
+//   2. recover (only after a start): classify the next chunk of the WAL from the checkpoint
+//      to the durable LSN found at start, and queue for publication every message record
+//      that the dedupe store does not know as done or dead-lettered;
+//   3. intake: receive a batch from the source, append it to the WAL stamped with the epoch
+//      (one fdatasync), re-check the fence, ack the source, queue the records for publication.
+// Intake runs while publication backs off (the bus is slow or down) until the in-flight window
+// (pending records) is full; then the relay receives nothing more: backpressure, and the WAL
+// is what buffers, within in_flight_max records.
+// Every step first asks the fence: without a writable epoch the relay does nothing at all.
+// Every few seconds (retention_interval) it reads the checkpoint file and applies WAL
+// retention, because the relay owns the Wal.
+//
+// Ownership: borrows every dependency; they must outlive the relay. The pending records are
+// memory only: after a restart, publication recovery finds them again in the WAL.
+// Thread-safety: step() and the accessors marked "driver thread" from one thread at a time
+// (the region's control thread, which owns the Wal); health() and stats() from any thread.
+// Invariants: the source is acked only for records at or below wal.durable_lsn(); the pending
+// queue holds at most in_flight_max records; records are published in LSN order.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "contracts/bus.h"
+#include "contracts/dedupe_store.h"
+#include "contracts/source.h"
+#include "roles/backoff.h"
+#include "roles/crash_points.h"
+#include "roles/fence.h"
+#include "roles/role.h"
+#include "roles/role_support.h"
+#include "wal/wal.h"
+
+namespace hadr {
+
+struct RelayOptions {
+  RegionId region;
+  std::string staging_queue = "staging";
+  // Messages per source receive, WAL append and bus send: 1 .. min(Source::kMaxBatch,
+  // Bus::kMaxSendBatch).
+  std::size_t batch_max = 256;
+  // Records appended (or recovered) but not yet published: batch_max .. 1,000,000.
+  std::size_t in_flight_max = 4096;
+  // WAL records classified per recovery step (one dedupe lookup): 1 .. DedupeStore::kMaxLookupBatch.
+  std::size_t recovery_chunk_max = 1024;
+  // How often the checkpoint file is read to apply retention (monotonic): 1 ms .. 1 h.
+  Milliseconds retention_interval{10'000};
+  BackoffOptions backoff;
+
+  Status validate() const;
+};
+
+struct RelayDependencies {
+  Source& source;
+  Wal& wal;
+  Env& env;  // the Env the Wal was opened on: the checkpoint file sits in wal.dir()
+  Bus& bus;
+  DedupeStore& dedupe;
+  const RegionFence& fence;
+  const Clock& clock;
+  CrashPoints& crash_points;
+};
+
+struct RelayStats {
+  std::uint64_t appended = 0;              // records appended to the WAL by intake
+  std::uint64_t acked = 0;                 // source messages acked
+  std::uint64_t ack_failures = 0;          // acks refused or lost (the records are published anyway)
+  std::uint64_t fenced_after_append = 0;   // appended, then fenced: not acked, not published
+  std::uint64_t published = 0;             // records sent to staging (recovered ones included)
+  std::uint64_t recovered = 0;             // WAL records queued again by publication recovery
+  std::uint64_t recovered_already_done = 0;  // WAL records recovery skipped: done or dead-lettered
+  std::uint64_t retained_from = 0;         // last argument given to Wal::retain_from (0: never)
+};
+
+class Relay final : public Role {
+ public:
+  static constexpr std::size_t kInFlightHardMax = 1'000'000;
+
+  static Result<std::unique_ptr<Relay>> create(const RelayDependencies& dependencies, RelayOptions options);
+
+  std::string_view name() const override { return "relay"; }
+  Result<StepOutcome> step() override;
+  RoleHealth health() const override { return health_.snapshot(); }
+  RelayStats stats() const;
+
+  // Driver thread only.
+  std::size_t pending_count() const { return pending_.size(); }
+  bool recovering() const { return phase_ != Phase::kRelaying; }
+
+ private:
+  enum class Phase { kStarting, kRecovering, kRelaying };
+
+  Relay(const RelayDependencies& dependencies, RelayOptions options);
+
+  Status start_recovery();
+  Result<StepOutcome> recover_chunk();
+  Status read_recovery_chunk();
+  Result<StepOutcome> publish_pending(Epoch epoch);
+  Result<StepOutcome> take_intake(Epoch epoch);
+  Result<StepOutcome> ack_and_queue(Epoch epoch, std::vector<SourceMessage>& received, Lsn last_lsn);
+  Status apply_retention_if_due();
+  void queue_for_publication(BusMessage message);
+  std::size_t window_room() const;
+  void update_lag();
+
+  RelayDependencies deps_;
+  const RelayOptions options_;
+  Phase phase_ = Phase::kStarting;
+  std::deque<BusMessage> pending_;           // LSN order; epoch is stamped at send time
+  std::optional<WalReader> recovery_reader_;  // bounded by the durable LSN found at start
+  bool recovery_reader_exhausted_ = false;
+  Lsn recovery_end_;         // the durable LSN when recovery started: where it stops
+  Lsn recovery_read_until_;  // the last LSN recovery has read
+  std::vector<WalRecord> recovery_chunk_;     // read, not yet classified (a lookup failed)
+  Backoff intake_backoff_;
+  Backoff publish_backoff_;
+  Backoff recovery_backoff_;
+  MonoTime next_retention_at_{};
+  HealthRecorder health_;
+
+  struct Counters {
+    std::atomic<std::uint64_t> appended{0}, acked{0}, ack_failures{0}, fenced_after_append{0}, published{0},
+        recovered{0}, recovered_already_done{0}, retained_from{0};
+  };
+  Counters counters_;
+};
+
+}  // namespace hadr

@@ -1,0 +1,47 @@
+#include "roles/role_support.h"
+
+namespace hadr {
+
+bool is_transient(ErrorCode code) {
+  return code == ErrorCode::kUnavailable || code == ErrorCode::kDeadlineExceeded ||
+         code == ErrorCode::kResourceExhausted;
+}
+
+bool must_stop(ErrorCode code) { return code == ErrorCode::kDataLoss || code == ErrorCode::kInternal; }
+
+void HealthRecorder::add_progress(std::uint64_t units) {
+  const std::lock_guard lock(mutex_);
+  health_.progress_total += units;
+}
+
+void HealthRecorder::record_error(std::string_view what, const Error& error) {
+  const std::lock_guard lock(mutex_);
+  ++health_.errors_total;
+  health_.last_error = std::string(what) + ": " + error.to_string();
+}
+
+void HealthRecorder::set_lag(std::int64_t lag) {
+  const std::lock_guard lock(mutex_);
+  health_.lag = lag;
+}
+
+RoleHealth HealthRecorder::snapshot() const {
+  const std::lock_guard lock(mutex_);
+  return health_;
+}
+
+Status absorb_failure(std::string_view what, const Error& error, Backoff& backoff, HealthRecorder& health) {
+  health.record_error(what, error);
+  if (must_stop(error.code)) return error;
+  backoff.record_failure();
+  HADR_ASSERT(backoff.consecutive_failures() > 0);
+  return ok_status();
+}
+
+std::string bounded_reason(std::string_view reason, std::size_t max_bytes) {
+  HADR_ASSERT(max_bytes >= 3);
+  if (reason.size() <= max_bytes) return std::string(reason);
+  return std::string(reason.substr(0, max_bytes - 3)) + "...";
+}
+
+}  // namespace hadr

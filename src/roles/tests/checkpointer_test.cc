@@ -1,0 +1,221 @@
+// Proves the Checkpointer on one in-memory region: it advances over WAL records that are done,
+// dead-lettered or seals and stops at the first that is not; it persists the checkpoint to
+// coord ("checkpoint/a", decimal text, under the epoch) and to the CHECKPOINT file; a higher
+// epoch on the coord key fences it (nothing written, file untouched); a fenced region writes
+// nothing; it resumes from the persisted checkpoint after a restart and past segments that
+// retention removed; it catches up a backlog in chunks without waiting for its interval; an
+// unreachable dedupe store makes it back off; health lag is durable LSN minus checkpoint.
+#include "roles/checkpointer.h"
+
+#include <gtest/gtest.h>
+
+#include "roles/checkpoint.h"
+#include "roles/tests/region_harness.h"
+#include "wal/checkpoint_file.h"
+
+namespace hadr::roles_test {
+namespace {
+
+// Appends records "c-<first>".."c-<first + count - 1>" to the WAL under `epoch`.
+void append_records(RegionHarness& harness, std::size_t first, std::size_t count, Epoch epoch = Epoch{1}) {
+  std::vector<WalAppend> batch;
+  for (std::size_t i = first; i < first + count; ++i) {
+    batch.push_back(WalAppend{.epoch = epoch, .message_id = message_id("c-" + std::to_string(i)), .payload = "x"});
+  }
+  ASSERT_TRUE(harness.wal().append(batch).ok());
+}
+
+void mark(RegionHarness& harness, std::initializer_list<int> numbers, bool dead_lettered = false) {
+  for (const int number : numbers) harness.mark_done_elsewhere("c-" + std::to_string(number), dead_lettered);
+}
+
+StepOutcome step_checkpointer(RegionHarness& harness) {
+  Result<StepOutcome> outcome = harness.checkpointer().step();
+  EXPECT_TRUE(outcome.ok()) << outcome.error().to_string();
+  return outcome.ok() ? *outcome : StepOutcome::kIdle;
+}
+
+std::optional<std::string> coord_value(RegionHarness& harness) {
+  auto record = harness.coord_server.get(checkpoint_coord_key(harness.options.checkpointer.region));
+  EXPECT_TRUE(record.ok());
+  if (!record.ok() || !record->has_value()) return std::nullopt;
+  return (*record)->value;
+}
+
+TEST(CheckpointerTest, AdvancesOverDoneRecordsAndStopsAtTheFirstNotDone) {
+  RegionHarness harness;
+  append_records(harness, 1, 10);
+  mark(harness, {1, 2, 3, 4, 6});
+  EXPECT_EQ(step_checkpointer(harness), StepOutcome::kProgress);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{4});
+  EXPECT_EQ(coord_value(harness), "4");
+  auto file = read_checkpoint_file(harness.env, checkpoint_file_path(kWalDir));
+  ASSERT_TRUE(file.ok()) << file.error().to_string();
+  EXPECT_EQ(*file, (WalCheckpoint{Lsn{4}, Epoch{1}}));
+  EXPECT_EQ(harness.checkpointer().health().lag, 6);
+  mark(harness, {5});
+  EXPECT_EQ(step_checkpointer(harness), StepOutcome::kIdle);  // not before the interval
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{4});
+  harness.clock.advance(Milliseconds(1'000));
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{6});
+  EXPECT_EQ(harness.checkpointer().health().lag, 4);
+}
+
+TEST(CheckpointerTest, NothingDoneMeansNothingWritten) {
+  RegionHarness harness;
+  append_records(harness, 1, 3);
+  EXPECT_EQ(step_checkpointer(harness), StepOutcome::kIdle);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{0});
+  EXPECT_FALSE(coord_value(harness).has_value());
+  EXPECT_FALSE(harness.env.file_exists(checkpoint_file_path(kWalDir)));
+}
+
+TEST(CheckpointerTest, DeadLetteredRecordsCountAsDone) {
+  RegionHarness harness;
+  append_records(harness, 1, 3);
+  mark(harness, {1, 3});
+  mark(harness, {2}, /*dead_lettered=*/true);
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{3});
+}
+
+TEST(CheckpointerTest, SealRecordsCountAsDone) {
+  RegionHarness harness;
+  append_records(harness, 1, 1);
+  ASSERT_TRUE(harness.wal().seal(Epoch{1}).ok());
+  append_records(harness, 2, 1, Epoch{2});
+  harness.static_fence.set(Epoch{2});
+  mark(harness, {1, 2});
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{3});
+}
+
+TEST(CheckpointerTest, ClaimedButUnmarkedRecordStopsTheCheckpoint) {
+  RegionHarness harness;
+  append_records(harness, 1, 2);
+  mark(harness, {2});
+  ASSERT_TRUE(harness.dedupe_server.claim(message_id("c-1"), "a/worker-1", Epoch{1}, Milliseconds(60'000)).ok());
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{0});
+}
+
+TEST(CheckpointerTest, HigherEpochOnTheCoordKeyFencesTheWrite) {
+  RegionHarness harness;
+  ASSERT_TRUE(harness.coord_server
+                  .put(CoordPut{.key = checkpoint_coord_key(harness.options.checkpointer.region), .value = "0",
+                                .epoch = Epoch{5}})
+                  .ok());
+  append_records(harness, 1, 2);
+  mark(harness, {1, 2});
+  EXPECT_EQ(step_checkpointer(harness), StepOutcome::kIdle);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{0});
+  EXPECT_EQ(harness.checkpointer().stats().fenced_writes, 1u);
+  EXPECT_EQ(coord_value(harness), "0");
+  EXPECT_FALSE(harness.env.file_exists(checkpoint_file_path(kWalDir)));
+  EXPECT_EQ(harness.crash_points.hits("checkpointer.after_checkpoint_before_retention"), 0u);
+}
+
+TEST(CheckpointerTest, FencedRegionWritesNoCheckpoint) {
+  RegionHarness harness;
+  append_records(harness, 1, 2);
+  mark(harness, {1, 2});
+  harness.static_fence.set(Epoch{0});
+  EXPECT_EQ(step_checkpointer(harness), StepOutcome::kIdle);
+  EXPECT_FALSE(coord_value(harness).has_value());
+  EXPECT_FALSE(harness.env.file_exists(checkpoint_file_path(kWalDir)));
+}
+
+TEST(CheckpointerTest, ResumesFromThePersistedCheckpointAfterARestart) {
+  RegionHarness harness;
+  append_records(harness, 1, 6);
+  mark(harness, {1, 2, 3, 4});
+  step_checkpointer(harness);
+  ASSERT_EQ(harness.checkpointer().checkpoint(), Lsn{4});
+  harness.crash_now();
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{4});
+  EXPECT_EQ(harness.checkpointer().stats().records_examined, 2u);  // only LSNs 5 and 6 were read
+}
+
+TEST(CheckpointerTest, TakesTheLargerOfCoordAndFile) {
+  RegionHarness harness;
+  append_records(harness, 1, 8);
+  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{3}, Epoch{1}}).ok());
+  ASSERT_TRUE(harness.coord_server
+                  .put(CoordPut{.key = checkpoint_coord_key(harness.options.checkpointer.region), .value = "6",
+                                .epoch = Epoch{1}})
+                  .ok());
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{6});
+  EXPECT_EQ(harness.checkpointer().stats().records_examined, 2u);
+}
+
+TEST(CheckpointerTest, GarbageInTheCoordRecordIsReportedNotTrusted) {
+  RegionHarness harness;
+  append_records(harness, 1, 2);
+  ASSERT_TRUE(harness.coord_server
+                  .put(CoordPut{.key = checkpoint_coord_key(harness.options.checkpointer.region), .value = "12x",
+                                .epoch = Epoch{1}})
+                  .ok());
+  mark(harness, {1});
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{1});
+  EXPECT_EQ(coord_value(harness), "1");
+  EXPECT_GE(harness.checkpointer().health().errors_total, 1u);
+}
+
+TEST(CheckpointerTest, CatchesUpABacklogInChunksWithoutWaitingForTheInterval) {
+  RegionHarness harness;  // chunk_max 16
+  append_records(harness, 1, 50);
+  for (int i = 1; i <= 50; ++i) mark(harness, {i});
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(step_checkpointer(harness), StepOutcome::kProgress) << "step " << i;
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{50});
+  EXPECT_EQ(step_checkpointer(harness), StepOutcome::kIdle);
+  EXPECT_EQ(harness.checkpointer().stats().persisted, 4u);
+}
+
+TEST(CheckpointerTest, UnreachableDedupeStoreBacksOff) {
+  ScriptedFaultInjector faults;
+  faults.fire_on(FaultSite::kUnavailable, 2);  // the second lookup
+  RegionHarness harness(HarnessOptions{.faults_by_client = {{"checkpointer.dedupe", &faults}}});
+  append_records(harness, 1, 2);
+  mark(harness, {1, 2});
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{2});
+  append_records(harness, 3, 1);
+  mark(harness, {3});
+  harness.clock.advance(Milliseconds(1'000));
+  EXPECT_EQ(step_checkpointer(harness), StepOutcome::kIdle);  // lookup failed
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{2});
+  EXPECT_NE(harness.checkpointer().health().last_error.find("lookup"), std::string::npos);
+  harness.clock.advance(Milliseconds(1'000));
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{3});
+}
+
+TEST(CheckpointerTest, SkipsRecordsThatRetentionRemoved) {
+  RegionHarness harness;
+  harness.put_messages(200);
+  ASSERT_TRUE(harness.drain());
+  harness.clock.advance(Milliseconds(2'000));
+  harness.run_rounds(2);
+  ASSERT_GT(harness.wal().first_lsn(), Lsn{2});
+  // Both stored checkpoints are older than what retention removed (e.g. restored from a backup).
+  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{1}, Epoch{1}}).ok());
+  ASSERT_TRUE(harness.coord_server.remove(checkpoint_coord_key(harness.options.checkpointer.region)).ok());
+  harness.crash_now();
+  harness.put_messages(3);
+  ASSERT_TRUE(harness.drain());
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{203});
+  EXPECT_LT(harness.checkpointer().stats().records_examined, 203u);
+}
+
+TEST(CheckpointerTest, OptionsRefuseAChunkLargerThanALookup) {
+  CheckpointerOptions options{.chunk_max = DedupeStore::kMaxLookupBatch + 1};
+  options.region = *RegionId::parse("a");
+  EXPECT_EQ(options.validate().code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace hadr::roles_test

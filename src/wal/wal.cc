@@ -1,0 +1,258 @@
+#include "wal/wal.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace hadr {
+namespace {
+
+constexpr std::uint64_t kSegmentBytesHardMax = 1ull << 30;  // a segment is read whole into memory
+constexpr std::uint32_t kBatchRecordsHardMax = 1u << 20;
+
+std::string bytes_text(std::uint64_t bytes) { return std::to_string(bytes) + " bytes"; }
+
+}  // namespace
+
+Status WalOptions::validate() const {
+  if (record_bytes_max < 64 || record_bytes_max > kRecordBytesHardMax) {
+    return invalid_argument("wal record_bytes_max " + bytes_text(record_bytes_max) + " must be between 64 and " +
+                            bytes_text(kRecordBytesHardMax));
+  }
+  const std::uint64_t largest_frame = kFrameHeaderBytes + std::uint64_t{record_bytes_max};
+  if (segment_bytes_max < kSegmentHeaderBytes + largest_frame || segment_bytes_max > kSegmentBytesHardMax) {
+    return invalid_argument("wal segment_bytes_max " + bytes_text(segment_bytes_max) + " must hold one largest record (" +
+                            bytes_text(kSegmentHeaderBytes + largest_frame) + ") and be at most " +
+                            bytes_text(kSegmentBytesHardMax) + "; raise it or lower record_bytes_max");
+  }
+  if (batch_bytes_max < largest_frame) {
+    return invalid_argument("wal batch_bytes_max " + bytes_text(batch_bytes_max) + " must hold one largest record (" +
+                            bytes_text(largest_frame) + ")");
+  }
+  if (batch_records_max < 1 || batch_records_max > kBatchRecordsHardMax) {
+    return invalid_argument("wal batch_records_max " + std::to_string(batch_records_max) + " must be between 1 and " +
+                            std::to_string(kBatchRecordsHardMax));
+  }
+  return ok_status();
+}
+
+Wal::Wal(Env& env, std::string dir, const WalOptions& options, std::unique_ptr<FileLock> lock)
+    : env_(&env), dir_(std::move(dir)), options_(options), lock_(std::move(lock)) {}
+
+Wal::~Wal() {
+  // Durability never depends on close: every acknowledged byte was synced already.
+  if (active_) (void)active_->close();
+}
+
+Result<std::unique_ptr<Wal>> Wal::open(Env& env, const std::string& dir, const WalOptions& options,
+                                       RecoveryReport* report) {
+  HADR_TRY(options.validate());
+  if (!env.file_exists(dir)) {
+    HADR_TRY(env.create_dirs(dir));
+    HADR_TRY(env.sync_dir(parent_dir(dir)));  // the new directory's name must survive a crash
+  }
+  HADR_ASSIGN_OR_RETURN(auto lock, env.lock_file(join_path(dir, "LOCK")));
+  HADR_ASSIGN_OR_RETURN(RecoveryReport found, inspect_wal(env, dir, options));
+  if (report != nullptr) *report = found;
+  if (found.fatal()) return found.to_error();
+  std::unique_ptr<Wal> wal(new Wal(env, dir, options, std::move(lock)));
+  HADR_TRY(wal->recover(found));
+  return wal;
+}
+
+Status Wal::recover(const RecoveryReport& report) {
+  HADR_ASSERT(!report.fatal());
+  switch (recovery_action(report.recovery_case)) {
+    case RecoveryAction::kNone: break;
+    case RecoveryAction::kTruncateTail:
+      HADR_ASSERT(!report.segments.empty() && report.segments.back().path == report.file);
+      HADR_TRY(env_->truncate_file(report.file, report.segments.back().bytes));
+      break;
+    case RecoveryAction::kRemoveSegment:
+      HADR_TRY(env_->remove_file(report.file));
+      HADR_TRY(env_->sync_dir(dir_));
+      break;
+    case RecoveryAction::kStop: HADR_UNREACHABLE();
+  }
+  segments_ = report.segments;
+  highest_epoch_ = report.highest_epoch;
+  sealed_epoch_ = report.sealed_epoch;
+  if (segments_.empty()) {
+    durable_lsn_ = Lsn{0};
+    return create_segment(1, Lsn{1});
+  }
+  durable_lsn_ = segments_.back().last_lsn;
+  HADR_ASSIGN_OR_RETURN(active_, env_->new_appendable_file(segments_.back().path));
+  HADR_ASSERT(active_->size() == segments_.back().bytes);
+  return ok_status();
+}
+
+Status Wal::create_segment(std::uint64_t sequence, Lsn first_lsn) {
+  HADR_ASSERT(first_lsn == durable_lsn_.next());
+  const std::string path = join_path(dir_, segment_file_name(sequence));
+  // The header is synced before any frame is written into the segment, so a bad header is
+  // either a creation that never completed (nothing after it) or corruption — never both.
+  HADR_ASSIGN_OR_RETURN(active_, env_->new_writable_file(path));
+  HADR_TRY(active_->append(encode_segment_header({sequence, first_lsn})));
+  HADR_TRY(active_->sync());
+  HADR_TRY(env_->sync_dir(dir_));
+  segments_.push_back({sequence, path, first_lsn, durable_lsn_, 0, kSegmentHeaderBytes});
+  return ok_status();
+}
+
+Status Wal::roll_segment() {
+  HADR_ASSERT(!segments_.empty() && segments_.back().records > 0);
+  HADR_TRY(active_->close());
+  active_.reset();
+  return create_segment(segments_.back().sequence + 1, durable_lsn_.next());
+}
+
+Error Wal::poison(Error error) {
+  HADR_ASSERT(!poison_.has_value());
+  error.code = ErrorCode::kDataLoss;
+  error.detail = "wal " + dir_ + " is poisoned: " + error.detail +
+                 "; its state on disk is unknown: step down and recover in a new process";
+  poison_ = error;
+  return error;
+}
+
+Status Wal::check_batch(std::span<const WalAppend> batch, WalRecordType type) {
+  if (poison_) return *poison_;
+  if (batch.empty()) return invalid_argument("wal append: the batch is empty; pass at least one record");
+  if (batch.size() > options_.batch_records_max) {
+    return invalid_argument("wal append: " + std::to_string(batch.size()) + " records exceed batch_records_max " +
+                            std::to_string(options_.batch_records_max) + "; split the batch");
+  }
+  body_bytes_.clear();
+  std::uint64_t batch_bytes = 0;
+  Epoch previous = highest_epoch_;
+  for (std::size_t index = 0; index < batch.size(); ++index) {
+    const WalAppend& record = batch[index];
+    // Built only on an error path: no allocation per record on the hot path.
+    const auto which = [index] { return "wal append: record " + std::to_string(index) + " of the batch"; };
+    if (type == WalRecordType::kMessage && record.message_id.empty()) return invalid_argument(which() + " has no message_id");
+    if (record.epoch < previous) {
+      return aborted(which() + " has epoch " + std::to_string(record.epoch.value) + ", below epoch " +
+                     std::to_string(previous.value) + " already in the log: this writer is fenced");
+    }
+    const bool sealed = sealed_epoch_ && (type == WalRecordType::kSeal ? record.epoch < *sealed_epoch_
+                                                                        : record.epoch <= *sealed_epoch_);
+    if (sealed) {
+      return aborted(which() + " has epoch " + std::to_string(record.epoch.value) + " but epoch " +
+                     std::to_string(sealed_epoch_->value) + " is sealed: this writer is fenced");
+    }
+    if (record.headers.size() > kHeadersPerRecordMax) {
+      return invalid_argument(which() + " has " + std::to_string(record.headers.size()) + " headers; the maximum is " +
+                              std::to_string(kHeadersPerRecordMax));
+    }
+    const std::uint64_t body_bytes = encoded_body_bytes(record);
+    if (body_bytes > options_.record_bytes_max) {
+      return invalid_argument(which() + " is " + bytes_text(body_bytes) + "; record_bytes_max is " +
+                              bytes_text(options_.record_bytes_max) + ": shrink the payload or raise the limit");
+    }
+    body_bytes_.push_back(body_bytes);
+    batch_bytes += kFrameHeaderBytes + body_bytes;
+    previous = record.epoch;
+  }
+  if (batch_bytes > options_.batch_bytes_max) {
+    return invalid_argument("wal append: the batch is " + bytes_text(batch_bytes) + "; batch_bytes_max is " +
+                            bytes_text(options_.batch_bytes_max) + ": split the batch");
+  }
+  return ok_status();
+}
+
+Status Wal::write_chunk(std::span<const WalAppend> batch, std::size_t first, std::size_t count, WalRecordType type) {
+  HADR_ASSERT(count > 0 && first + count <= batch.size() && active_ != nullptr);
+  std::uint64_t write_bytes = 0;
+  for (std::size_t index = first; index < first + count; ++index) write_bytes += kFrameHeaderBytes + body_bytes_[index];
+  // The buffer only grows (to at most batch_bytes_max), so a steady stream of batches neither
+  // allocates nor zero-fills it again.
+  if (write_buffer_.size() < write_bytes) write_buffer_.resize(write_bytes);
+  Lsn lsn = durable_lsn_;
+  char* destination = write_buffer_.data();
+  for (std::size_t index = 0; index < count; ++index) {
+    lsn = lsn.next();
+    const WritePosition position{static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(count)};
+    encode_frame(destination, lsn, type, batch[first + index], body_bytes_[first + index], position);
+    destination += kFrameHeaderBytes + body_bytes_[first + index];
+  }
+  const std::string_view bytes(write_buffer_.data(), write_bytes);
+  if (Status written = active_->append(bytes); !written.ok()) return poison(std::move(written).take_error());
+  if (Status synced = active_->sync(); !synced.ok()) return poison(std::move(synced).take_error());
+  WalSegmentInfo& segment = segments_.back();
+  segment.bytes += write_bytes;
+  segment.records += count;
+  segment.last_lsn = lsn;
+  durable_lsn_ = lsn;
+  const Epoch last_epoch = batch[first + count - 1].epoch;
+  highest_epoch_ = std::max(highest_epoch_, last_epoch);
+  if (type == WalRecordType::kSeal) sealed_epoch_ = last_epoch;
+  HADR_ASSERT(segment.bytes == active_->size() && segment.bytes <= options_.segment_bytes_max);
+  return ok_status();
+}
+
+Result<Lsn> Wal::append_records(std::span<const WalAppend> batch, WalRecordType type) {
+  HADR_TRY(check_batch(batch, type));
+  std::size_t done = 0;
+  // Each pass writes at least one record or rolls a segment that holds records, so the loop
+  // ends within 2 * batch.size() passes.
+  for (std::size_t pass = 0; done < batch.size(); ++pass) {
+    HADR_ASSERT(pass < 2 * batch.size());
+    const std::uint64_t room = options_.segment_bytes_max - segments_.back().bytes;
+    std::size_t count = 0;
+    for (std::uint64_t bytes = 0; done + count < batch.size(); ++count) {
+      bytes += kFrameHeaderBytes + body_bytes_[done + count];
+      if (bytes > room) break;
+    }
+    if (count == 0) {
+      if (Status rolled = roll_segment(); !rolled.ok()) return poison(std::move(rolled).take_error());
+      continue;
+    }
+    HADR_TRY(write_chunk(batch, done, count, type));
+    done += count;
+  }
+  return durable_lsn_;
+}
+
+Result<Lsn> Wal::append(std::span<const WalAppend> batch) { return append_records(batch, WalRecordType::kMessage); }
+
+Status Wal::seal(Epoch epoch) {
+  if (poison_) return *poison_;
+  if (sealed_epoch_ == epoch) return ok_status();
+  WalAppend seal_record;
+  seal_record.epoch = epoch;
+  HADR_TRY(append_records(std::span<const WalAppend>(&seal_record, 1), WalRecordType::kSeal));
+  HADR_ASSERT(sealed_epoch_ == epoch);
+  return ok_status();
+}
+
+Status Wal::retain_from(Lsn checkpoint) {
+  if (poison_) return *poison_;
+  if (checkpoint > durable_lsn_.next()) {
+    return invalid_argument("wal retain_from: checkpoint LSN " + std::to_string(checkpoint.value) +
+                            " is past the durable LSN " + std::to_string(durable_lsn_.value));
+  }
+  // Oldest first, one directory sync after each removal, so that a crash can only leave a
+  // prefix removed, never a hole in the middle. Bounded by the number of segments.
+  while (segments_.size() > 1 && segments_[1].first_lsn <= checkpoint) {
+    HADR_TRY(env_->remove_file(segments_.front().path));
+    segments_.erase(segments_.begin());
+    if (Status synced = env_->sync_dir(dir_); !synced.ok()) return poison(std::move(synced).take_error());
+  }
+  HADR_ASSERT(!segments_.empty());
+  return ok_status();
+}
+
+Result<WalReader> Wal::read_from(Lsn from) const {
+  if (from.value > 0 && from < first_lsn()) {
+    return not_found("wal read: LSN " + std::to_string(from.value) + " was removed by retention; the oldest kept is " +
+                     std::to_string(first_lsn().value));
+  }
+  return WalReader::over_segments(*env_, segments_, options_, from, durable_lsn_);
+}
+
+Lsn Wal::first_lsn() const {
+  HADR_ASSERT(!segments_.empty());
+  return segments_.front().first_lsn;
+}
+
+}  // namespace hadr

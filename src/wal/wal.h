@@ -1,0 +1,101 @@
+// Wal: the durable write-ahead log of one region. A message is acknowledged to its source only
+// once its record is at or below durable_lsn(), i.e. after the fdatasync that covered it.
+//
+// Usage:
+//   RecoveryReport report;
+//   HADR_ASSIGN_OR_RETURN(auto wal, Wal::open(env, "/var/lib/hadr/wal", WalOptions{}, &report));
+//   HADR_ASSIGN_OR_RETURN(Lsn last, wal->append(batch));   // one write + one fdatasync
+//   ... acknowledge the source for every record <= wal->durable_lsn() ...
+//
+// Guarantees:
+//   - append(batch) assigns consecutive LSNs, writes the batch with one write() and one
+//     fdatasync per segment file it touches (a batch that crosses a segment boundary syncs
+//     the full segment, creates and syncs the next one and its directory, then writes the rest);
+//     durable_lsn() moves only after an fdatasync returned ok.
+//   - Any failed write or sync poisons the log: the bytes on disk are unknown, so every later
+//     append, seal and retain fails with kDataLoss. There is no retry (fsyncgate); the region
+//     steps down and a new process recovers from what is on disk.
+//   - Fencing: an append whose epoch is below the highest epoch in the log, or at or below a
+//     sealed epoch, fails with kAborted and writes nothing.
+//   - open() recovers with the table of segment_scan.h: a torn tail is truncated (it was never
+//     acknowledged), anything else damaged stops with kDataLoss naming file and offset.
+//   - The directory is locked (Env::lock_file on DIR/LOCK) while the Wal lives.
+// Ownership: owns its files and the lock. Thread-safety: none; one owner drives it (the relay).
+// Readers (read_from) may be used from other threads: they only read synced bytes.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "wal/recovery.h"
+#include "wal/wal_options.h"
+#include "wal/wal_reader.h"
+#include "wal/wal_record.h"
+
+namespace hadr {
+
+class Wal {
+ public:
+  // Creates `dir` if needed, locks it, recovers. `report` (optional) receives what recovery
+  // found, also when open() fails with kDataLoss.
+  static Result<std::unique_ptr<Wal>> open(Env& env, const std::string& dir, const WalOptions& options,
+                                           RecoveryReport* report = nullptr);
+  ~Wal();
+  Wal(const Wal&) = delete;
+  Wal& operator=(const Wal&) = delete;
+
+  // Appends the batch (1..batch_records_max records, <= batch_bytes_max encoded) and returns the
+  // LSN of its last record, once durable. Errors: kInvalidArgument (bad batch; nothing written),
+  // kAborted (fenced; nothing written), kDataLoss (poisoned).
+  Result<Lsn> append(std::span<const WalAppend> batch);
+
+  // Appends a seal record for `epoch` (durably): no record of epoch <= `epoch` is accepted after
+  // it. Sealing the epoch that is already sealed is a no-op; a lower one is kAborted.
+  Status seal(Epoch epoch);
+
+  // Deletes whole segments whose records are all below `checkpoint`, oldest first, never the
+  // segment being written. kInvalidArgument when `checkpoint` > durable_lsn() + 1.
+  Status retain_from(Lsn checkpoint);
+
+  // A reader over the durable records from `from` (Lsn{0}: the oldest kept).
+  Result<WalReader> read_from(Lsn from) const;
+
+  Lsn durable_lsn() const { return durable_lsn_; }   // 0 when nothing was ever appended
+  Lsn next_lsn() const { return durable_lsn_.next(); }
+  Lsn first_lsn() const;                             // oldest LSN still kept
+  Epoch highest_epoch() const { return highest_epoch_; }
+  std::optional<Epoch> sealed_epoch() const { return sealed_epoch_; }
+  bool poisoned() const { return poison_.has_value(); }
+  // The segments, oldest first, each with its durable size (what a backup may ship).
+  const std::vector<WalSegmentInfo>& segments() const { return segments_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Wal(Env& env, std::string dir, const WalOptions& options, std::unique_ptr<FileLock> lock);
+  Status recover(const RecoveryReport& report);
+  Status check_batch(std::span<const WalAppend> batch, WalRecordType type);
+  Result<Lsn> append_records(std::span<const WalAppend> batch, WalRecordType type);
+  Status write_chunk(std::span<const WalAppend> batch, std::size_t first, std::size_t count, WalRecordType type);
+  Status create_segment(std::uint64_t sequence, Lsn first_lsn);
+  Status roll_segment();
+  Error poison(Error error);
+
+  Env* env_;
+  std::string dir_;
+  WalOptions options_;
+  std::unique_ptr<FileLock> lock_;
+  std::vector<WalSegmentInfo> segments_;   // never empty once open() returned
+  std::unique_ptr<WritableFile> active_;   // the last segment, open for append
+  Lsn durable_lsn_;
+  Epoch highest_epoch_;
+  std::optional<Epoch> sealed_epoch_;
+  std::optional<Error> poison_;
+  std::string write_buffer_;               // reused for every write: no per-batch allocation
+  std::vector<std::uint64_t> body_bytes_;  // encoded body size of each record of the batch
+};
+
+}  // namespace hadr

@@ -1,0 +1,23 @@
+// WalOptions: the bounds of one WAL. Plain value; validate() before use.
+#pragma once
+
+#include <cstdint>
+
+#include "core/result.h"
+
+namespace hadr {
+
+struct WalOptions {
+  // A segment rolls before a write would take it past this size. Small values in tests.
+  std::uint64_t segment_bytes_max = 64ull << 20;
+  // Largest record body (id, source reference, headers, payload and their lengths).
+  std::uint32_t record_bytes_max = 4u << 20;
+  // Largest batch one append() accepts, encoded, and its record count.
+  std::uint64_t batch_bytes_max = 16ull << 20;
+  std::uint32_t batch_records_max = 65536;
+
+  // Fails with kInvalidArgument naming the option and the fix.
+  Status validate() const;
+};
+
+}  // namespace hadr
