@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
+#include "contracts/bus.h"
 #include "core/clock.h"
 #include "core/result.h"
 
@@ -50,5 +52,25 @@ Status validate_queue_name(std::string_view queue, QueueNameUse use);
 // A list() prefix or start_after for BlobStore: 0..1024 bytes of the key alphabet
 // [A-Za-z0-9._/-]. (Unlike a key, it may end half-way through a segment, e.g. "wal/a/.".)
 Status validate_blob_key_prefix(std::string_view what, std::string_view prefix);
+
+
+// QueueOptions::max_delivery_count: 1 .. 10,000 .
+inline constexpr std::uint32_t kMaxMaxDeliveryCount = 10'000;
+// Message properties (bus) and headers (source), as the SQLite bus bounds them: at most 256
+// pairs, names 1..256 bytes, and at most 64 KiB counting 8 bytes of framing per pair
+// (Service Bus allows 64 KiB of headers and properties).
+inline constexpr std::size_t kMaxPropertyPairs = 256;
+inline constexpr std::size_t kMaxPropertyNameLength = 256;
+inline constexpr std::size_t kMaxPropertyTotalBytes = 64 * 1024;
+// Source consumer visibility timeout: 1 ms .. 1 day.
+inline constexpr Milliseconds kMaxVisibilityTimeout = std::chrono::hours(24);
+
+// A batch size argument: 1..max.
+Status validate_batch_size(std::string_view what, std::size_t size, std::size_t max);
+Status validate_queue_options(const QueueOptions& options);
+// `what` names the owner, e.g. "bus message 3 properties".
+Status validate_message_properties(std::string_view what, const Properties& properties);
+// At most kMaxReasonBytes.
+Status validate_reason(std::string_view what, std::string_view reason);
 
 }  // namespace hadr

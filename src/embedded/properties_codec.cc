@@ -34,29 +34,8 @@ bool read_field(std::string_view encoded, std::size_t& offset, std::string& fiel
 
 }  // namespace
 
-Status validate_properties(std::string_view what, const Properties& properties) {
-  if (properties.size() > kMaxProperties) {
-    return invalid_argument(std::string(what) + " has " + std::to_string(properties.size()) +
-                            " entries; the maximum is " + std::to_string(kMaxProperties));
-  }
-  for (std::size_t i = 0; i < properties.size(); ++i) {
-    const std::string& name = properties[i].first;
-    if (name.empty() || name.size() > kMaxPropertyNameBytes) {
-      return invalid_argument(std::string(what) + " entry " + std::to_string(i) + " has a name of " +
-                              std::to_string(name.size()) + " bytes; names must be 1.." +
-                              std::to_string(kMaxPropertyNameBytes) + " bytes");
-    }
-  }
-  const std::size_t size = encoded_size(properties);
-  if (size > kMaxPropertiesBytes) {
-    return invalid_argument(std::string(what) + " take " + std::to_string(size) + " bytes; the maximum is " +
-                            std::to_string(kMaxPropertiesBytes));
-  }
-  return ok_status();
-}
-
 std::string encode_properties(const Properties& properties) {
-  HADR_ASSERT(properties.size() <= kMaxProperties);
+  HADR_ASSERT(properties.size() <= kMaxPropertyPairs);
   std::string out;
   out.reserve(encoded_size(properties));
   for (const auto& [name, value] : properties) {
@@ -65,20 +44,20 @@ std::string encode_properties(const Properties& properties) {
     append_length(out, value.size());
     out += value;
   }
-  HADR_ASSERT(out.size() <= kMaxPropertiesBytes);
+  HADR_ASSERT(out.size() <= kMaxPropertyTotalBytes);
   return out;
 }
 
 Result<Properties> decode_properties(std::string_view encoded, std::string_view where) {
-  if (encoded.size() > kMaxPropertiesBytes) {
+  if (encoded.size() > kMaxPropertyTotalBytes) {
     return data_loss(std::string(where) + ": encoded properties are " + std::to_string(encoded.size()) +
-                     " bytes, above the maximum of " + std::to_string(kMaxPropertiesBytes));
+                     " bytes, above the maximum of " + std::to_string(kMaxPropertyTotalBytes));
   }
   Properties properties;
   std::size_t offset = 0;
   while (offset < encoded.size()) {
-    if (properties.size() == kMaxProperties) {
-      return data_loss(std::string(where) + ": more than " + std::to_string(kMaxProperties) + " properties");
+    if (properties.size() == kMaxPropertyPairs) {
+      return data_loss(std::string(where) + ": more than " + std::to_string(kMaxPropertyPairs) + " properties");
     }
     std::string name;
     std::string value;

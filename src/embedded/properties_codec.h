@@ -2,8 +2,8 @@
 // for each pair, a 4-byte little-endian name length, the name, a 4-byte value length, the
 // value. Names and values are arbitrary bytes, so nothing needs escaping.
 //
-// Bounds: at most kMaxProperties pairs and kMaxPropertiesBytes encoded (Service Bus allows
-// 64 KiB of headers and properties); names are 1..kMaxPropertyNameBytes.
+// Bounds: those of validate_message_properties() in contracts/validation.h (checked before
+// encoding; encode asserts them).
 // decode_properties() never trusts its input: a length that runs past the end, or a count or
 // size above the bounds, is kDataLoss naming `where` (the row), never a crash or a skip.
 // Thread-safety: pure functions.
@@ -14,16 +14,11 @@
 #include <string_view>
 
 #include "contracts/bus.h"
+#include "contracts/validation.h"
 #include "core/result.h"
 
 namespace hadr {
 
-inline constexpr std::size_t kMaxProperties = 256;
-inline constexpr std::size_t kMaxPropertiesBytes = 64 * 1024;
-inline constexpr std::size_t kMaxPropertyNameBytes = 256;
-
-// kInvalidArgument naming `what` ("message 3 properties") when a bound is exceeded.
-Status validate_properties(std::string_view what, const Properties& properties);
 std::string encode_properties(const Properties& properties);
 Result<Properties> decode_properties(std::string_view encoded, std::string_view where);
 

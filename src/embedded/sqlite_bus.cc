@@ -67,7 +67,7 @@ Status validate_message(std::size_t index, const BusMessage& message) {
   if (message.epoch.value > kMaxStoredInteger || message.lsn.value > kMaxStoredInteger) {
     return invalid_argument(what + " ('" + message.id.str() + "') has an epoch or LSN above 2^63-1");
   }
-  return validate_properties(what + " properties", message.properties);
+  return validate_message_properties(what + " properties", message.properties);
 }
 
 Status validate_lock_token(std::string_view lock_token) {

@@ -43,7 +43,7 @@ Status validate_message(std::size_t index, const SourceMessage& message) {
                             std::to_string(message.body.size()) + " bytes; the maximum is " +
                             std::to_string(Bus::kMaxBodyBytes));
   }
-  return validate_properties(what + " headers", message.headers);
+  return validate_message_properties(what + " headers", message.headers);
 }
 
 }  // namespace

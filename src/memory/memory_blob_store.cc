@@ -1,7 +1,7 @@
 #include "memory/memory_blob_store.h"
 
 #include "core/assert.h"
-#include "memory/contract_validation.h"
+#include "contracts/validation.h"
 
 namespace hadr {
 namespace {

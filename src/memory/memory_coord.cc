@@ -1,7 +1,7 @@
 #include "memory/memory_coord.h"
 
 #include "core/assert.h"
-#include "memory/contract_validation.h"
+#include "contracts/validation.h"
 #include "memory/expiry.h"
 
 namespace hadr {

@@ -1,7 +1,7 @@
 #include "memory/memory_lease_store.h"
 
 #include "core/assert.h"
-#include "memory/contract_validation.h"
+#include "contracts/validation.h"
 #include "memory/expiry.h"
 
 namespace hadr {

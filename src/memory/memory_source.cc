@@ -3,7 +3,7 @@
 #include <set>
 
 #include "core/assert.h"
-#include "memory/contract_validation.h"
+#include "contracts/validation.h"
 
 namespace hadr {
 namespace {

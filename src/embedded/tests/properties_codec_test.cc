@@ -41,29 +41,29 @@ TEST(PropertiesCodecTest, HugeDeclaredLengthIsDataLoss) {
 }
 
 TEST(PropertiesCodecTest, OversizedEncodingIsDataLoss) {
-  EXPECT_TRUE(failed_with(decode_properties(std::string(kMaxPropertiesBytes + 1, '\0'), "row"), ErrorCode::kDataLoss));
+  EXPECT_TRUE(failed_with(decode_properties(std::string(kMaxPropertyTotalBytes + 1, '\0'), "row"), ErrorCode::kDataLoss));
 }
 
 TEST(PropertiesCodecTest, ValidateRejectsTooManyEntries) {
-  const Properties properties(kMaxProperties + 1, {"k", "v"});
-  EXPECT_TRUE(failed_with(validate_properties("message 0 properties", properties), ErrorCode::kInvalidArgument));
+  const Properties properties(kMaxPropertyPairs + 1, {"k", "v"});
+  EXPECT_TRUE(failed_with(validate_message_properties("message 0 properties", properties), ErrorCode::kInvalidArgument));
 }
 
 TEST(PropertiesCodecTest, ValidateRejectsEmptyName) {
-  const Status status = validate_properties("message 3 properties", {{"ok", "v"}, {"", "v"}});
+  const Status status = validate_message_properties("message 3 properties", {{"ok", "v"}, {"", "v"}});
   ASSERT_TRUE(failed_with(status, ErrorCode::kInvalidArgument));
   EXPECT_NE(status.error().detail.find("message 3 properties entry 1"), std::string::npos) << status.error().detail;
 }
 
 TEST(PropertiesCodecTest, ValidateRejectsOversizedTotal) {
-  const Properties properties{{"big", std::string(kMaxPropertiesBytes, 'v')}};
-  EXPECT_TRUE(failed_with(validate_properties("headers", properties), ErrorCode::kInvalidArgument));
+  const Properties properties{{"big", std::string(kMaxPropertyTotalBytes, 'v')}};
+  EXPECT_TRUE(failed_with(validate_message_properties("headers", properties), ErrorCode::kInvalidArgument));
 }
 
 TEST(PropertiesCodecTest, ValidateAcceptsWhatFitsExactly) {
   // Two 4-byte lengths plus a 1-byte name leave this much for the value.
-  const Properties properties{{"k", std::string(kMaxPropertiesBytes - 9, 'v')}};
-  EXPECT_TRUE(succeeded(validate_properties("headers", properties)));
+  const Properties properties{{"k", std::string(kMaxPropertyTotalBytes - 9, 'v')}};
+  EXPECT_TRUE(succeeded(validate_message_properties("headers", properties)));
   auto decoded = decode_properties(encode_properties(properties), "row");
   ASSERT_TRUE(succeeded(decoded));
   EXPECT_EQ(*decoded, properties);
