@@ -9,6 +9,7 @@ void add_bench_commands(CLI::App& app, CommandContext& context) {
   bench->require_subcommand(1);
   add_bench_wal_command(*bench, context);
   add_bench_dedupe_command(*bench, context);
+  add_bench_pipeline_command(*bench, context);
 }
 
 }  // namespace hadr::cli

@@ -13,9 +13,13 @@ struct CommandContext {
 
 void add_wal_commands(CLI::App& app, CommandContext& context);    // hadr wal verify|dump
 void add_bench_commands(CLI::App& app, CommandContext& context);  // hadr bench …
+// hadr node|relay|promoter|worker|send|verify|config check (cmd_region.cc)
+void add_region_commands(CLI::App& app, CommandContext& context);
+void add_chaos_command(CLI::App& app, CommandContext& context);  // hadr chaos (cmd_chaos.cc)
 
 // Children of `hadr bench`, one file each.
 void add_bench_wal_command(CLI::App& bench, CommandContext& context);     // cmd_bench_wal.cc
 void add_bench_dedupe_command(CLI::App& bench, CommandContext& context);  // cmd_bench_dedupe.cc
+void add_bench_pipeline_command(CLI::App& bench, CommandContext& context);  // cmd_bench_pipeline.cc
 
 }  // namespace hadr::cli

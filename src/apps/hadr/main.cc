@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   hadr::cli::CommandContext context;
   hadr::cli::add_wal_commands(app, context);
   hadr::cli::add_bench_commands(app, context);
+  hadr::cli::add_region_commands(app, context);
+  hadr::cli::add_chaos_command(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

@@ -1,0 +1,151 @@
+// hadr node|relay|promoter|worker|send|verify|config — the commands that run and check one
+// region from its TOML config. The work lives in src/config and src/runtime; this file only
+// parses flags, maps errors to exit codes (cli_support.h) and prints.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <unistd.h>
+
+#include "apps/hadr/cli_support.h"
+#include "apps/hadr/commands.h"
+#include "config/region_config.h"
+#include "runtime/process_crash_points.h"
+#include "runtime/region_node.h"
+#include "runtime/send_verify.h"
+#include "runtime/stop_signal.h"
+
+namespace hadr::cli {
+
+namespace {
+
+// Runs `roles` of the region in `config_path` until SIGTERM/SIGINT (exit 0 after draining) or
+// a failed role (exit 1, the error on stderr).
+int run_roles(const std::string& command, const std::string& config_path, const NodeRoles& roles) {
+  auto config = load_region_config(config_path);
+  if (!config.ok()) return report_error(command, config.error());
+  auto crash_points = ProcessCrashPoints::from_environment();
+  if (!crash_points.ok()) return report_error(command, crash_points.error());
+  install_stop_signal_handlers();
+  auto node = RegionNode::open(*config, roles, **crash_points);
+  if (!node.ok()) return report_error(command, node.error());
+  std::fprintf(stderr, "hadr %s: region %s running (pid %d); SIGTERM drains and stops\n", command.c_str(),
+               config->region.str().c_str(), static_cast<int>(getpid()));
+  const Status status = (*node)->run();
+  if (!status.ok()) {
+    (void)report_error(command, status.error());
+    return kExitCheckFailed;
+  }
+  std::fprintf(stderr, "hadr %s: stopped cleanly\n", command.c_str());
+  return kExitOk;
+}
+
+void add_role_command(CLI::App& app, CommandContext& context, const std::string& name, const std::string& help,
+                      NodeRoles roles) {
+  auto config_path = std::make_shared<std::string>();
+  auto instance = std::make_shared<std::string>(roles.process_name);
+  CLI::App* command = app.add_subcommand(name, help);
+  command->add_option("--config", *config_path, "the region's TOML file")->required();
+  if (name == "worker") {
+    command->add_option("--instance", *instance,
+                        "name of this worker process, unique in the region and stable across restarts")
+        ->capture_default_str();
+  }
+  command->callback([config_path, instance, roles, name, &context] {
+    NodeRoles chosen = roles;
+    chosen.process_name = *instance;
+    context.exit_code = run_roles(name, *config_path, chosen);
+  });
+}
+
+void add_config_command(CLI::App& app, CommandContext& context) {
+  CLI::App* config = app.add_subcommand("config", "Region configuration");
+  config->require_subcommand(1);
+  auto path = std::make_shared<std::string>();
+  CLI::App* check = config->add_subcommand("check", "Validate a region config; name the bad key and the fix");
+  check->add_option("FILE", *path, "the region's TOML file")->required();
+  check->callback([path, &context] {
+    auto loaded = load_region_config(*path);
+    if (!loaded.ok()) {
+      context.exit_code = report_error("config check", loaded.error());
+      return;
+    }
+    std::printf("%s: ok\n%s", path->c_str(), describe(*loaded).c_str());
+    context.exit_code = kExitOk;
+  });
+}
+
+void add_send_command(CLI::App& app, CommandContext& context) {
+  auto config_path = std::make_shared<std::string>();
+  auto options = std::make_shared<SendOptions>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* send = app.add_subcommand("send", "Put messages into the region's source and record what it acknowledged");
+  send->add_option("--config", *config_path, "the region's TOML file")->required();
+  send->add_option("--count", options->count, "messages to send")->required();
+  send->add_option("--rate", options->rate_per_second, "messages per second (0: as fast as possible)")
+      ->capture_default_str();
+  send->add_option("--size", options->body_bytes, "body bytes per message")->capture_default_str();
+  send->add_option("--prefix", options->prefix, "message ids are PREFIX-<n>")->capture_default_str();
+  send->add_option("--first", options->first_number, "the first <n>")->capture_default_str();
+  send->add_option("--batch", options->batch_max, "messages per source put")->capture_default_str();
+  send->add_flag("--json", *json, "print one JSON object");
+  send->callback([config_path, options, json, &context] {
+    auto config = load_region_config(*config_path);
+    if (!config.ok()) {
+      context.exit_code = report_error("send", config.error());
+      return;
+    }
+    install_stop_signal_handlers();
+    auto report = send_messages(*config, *options, [] { return stop_requested(); });
+    if (!report.ok()) {
+      context.exit_code = report_error("send", report.error());
+      return;
+    }
+    if (*json) {
+      std::printf("{\"sent\": %llu, \"elapsed_seconds\": %.3f}\n", static_cast<unsigned long long>(report->sent),
+                  report->elapsed_seconds);
+    } else {
+      std::printf("sent %llu in %.2f s\n", static_cast<unsigned long long>(report->sent), report->elapsed_seconds);
+    }
+    context.exit_code = kExitOk;
+  });
+}
+
+void add_verify_command(CLI::App& app, CommandContext& context) {
+  auto config_path = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* verify = app.add_subcommand("verify", "Compare what was sent with the ledger and the dead letters");
+  verify->add_option("--config", *config_path, "the region's TOML file")->required();
+  verify->add_flag("--json", *json, "print one JSON object");
+  verify->callback([config_path, json, &context] {
+    auto config = load_region_config(*config_path);
+    if (!config.ok()) {
+      context.exit_code = report_error("verify", config.error());
+      return;
+    }
+    auto report = verify_region(*config);
+    if (!report.ok()) {
+      context.exit_code = report_error("verify", report.error());
+      return;
+    }
+    const std::string text = *json ? report->to_json() + "\n" : report->to_text();
+    std::fputs(text.c_str(), stdout);
+    context.exit_code = report->passed() ? kExitOk : kExitCheckFailed;
+  });
+}
+
+}  // namespace
+
+void add_region_commands(CLI::App& app, CommandContext& context) {
+  add_role_command(app, context, "node", "Run every role of one region in this process",
+                   NodeRoles{true, true, true, "node"});
+  add_role_command(app, context, "relay", "Run the relay (and the checkpointer, which shares its WAL)",
+                   NodeRoles{true, false, false, "relay"});
+  add_role_command(app, context, "promoter", "Run the promoter (staging -> main)", NodeRoles{false, true, false, "promoter"});
+  add_role_command(app, context, "worker", "Run workers.count workers", NodeRoles{false, false, true, "worker"});
+  add_config_command(app, context);
+  add_send_command(app, context);
+  add_verify_command(app, context);
+}
+
+}  // namespace hadr::cli

@@ -1,0 +1,376 @@
+#include "config/region_config.h"
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 0
+#include <toml++/toml.h>
+
+namespace hadr {
+
+namespace {
+
+constexpr std::string_view kDurationFix = "write e.g. \"30s\" or \"250ms\"";
+// A config is a few dozen keys; anything longer is not a region config.
+constexpr std::size_t kConfigBytesMax = 1 << 20;
+constexpr std::size_t kHandlerArgumentsMax = 256;
+
+// Built by append: g++ 12 warns falsely (-Wrestrict) on "literal" + std::string temporaries.
+std::string quoted(std::string_view text) {
+  std::string result(1, '"');
+  result.append(text);
+  result.push_back('"');
+  return result;
+}
+
+// Reads the keys of one section and remembers which it consumed, so that every key nobody
+// asked for is reported as unknown (a typo must not be silently ignored).
+class SectionReader {
+ public:
+  SectionReader(const toml::table* table, std::string section) : table_(table), section_(std::move(section)) {}
+
+  std::string key_name(std::string_view key) const { return section_ + "." + std::string(key); }
+
+  const toml::node* find(std::string_view key) {
+    if (table_ == nullptr) return nullptr;
+    consumed_.insert(std::string(key));
+    return table_->get(key);
+  }
+
+  Status read_string(std::string_view key, std::string& out) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return ok_status();
+    const auto value = node->value<std::string>();
+    if (!value) return invalid_argument(key_name(key) + " must be a string (in quotes)");
+    out = *value;
+    return ok_status();
+  }
+
+  template <typename Integer>
+  Status read_integer(std::string_view key, Integer& out, std::int64_t minimum, std::int64_t maximum) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return ok_status();
+    const auto value = node->value<std::int64_t>();
+    if (!value || node->is_floating_point()) {
+      return invalid_argument(key_name(key) + " must be a whole number between " + std::to_string(minimum) +
+                              " and " + std::to_string(maximum));
+    }
+    if (*value < minimum || *value > maximum) {
+      return invalid_argument(key_name(key) + ": " + std::to_string(*value) + " is out of range; write a number between " +
+                              std::to_string(minimum) + " and " + std::to_string(maximum));
+    }
+    out = static_cast<Integer>(*value);
+    return ok_status();
+  }
+
+  Status read_duration(std::string_view key, Milliseconds& out) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return ok_status();
+    if (node->is_integer()) {
+      const std::int64_t value = *node->value<std::int64_t>();
+      if (value < 0) return invalid_argument(key_name(key) + ": " + std::to_string(value) + " is negative; " + std::string(kDurationFix));
+      out = Milliseconds(value);
+      return ok_status();
+    }
+    const auto text = node->value<std::string>();
+    if (!text) return invalid_argument(key_name(key) + " is not a duration; " + std::string(kDurationFix));
+    HADR_ASSIGN_OR_RETURN(out, parse_duration(key_name(key), *text));
+    return ok_status();
+  }
+
+  Status read_string_array(std::string_view key, std::vector<std::string>& out) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return ok_status();
+    const toml::array* array = node->as_array();
+    const std::string fix = "; write e.g. [\"/usr/bin/my-handler\", \"--flag\"]";
+    if (array == nullptr) return invalid_argument(key_name(key) + " must be an array of strings" + fix);
+    if (array->size() > kHandlerArgumentsMax) {
+      return invalid_argument(key_name(key) + " has " + std::to_string(array->size()) + " entries; at most " +
+                              std::to_string(kHandlerArgumentsMax) + " are allowed");
+    }
+    out.clear();
+    for (const toml::node& element : *array) {
+      const auto value = element.value<std::string>();
+      if (!value) return invalid_argument(key_name(key) + " must be an array of strings" + fix);
+      out.push_back(*value);
+    }
+    return ok_status();
+  }
+
+  // Every key of the section that no read_* asked for.
+  Status reject_unknown() const {
+    if (table_ == nullptr) return ok_status();
+    for (const auto& [key, node] : *table_) {
+      (void)node;
+      if (consumed_.count(std::string(key.str())) == 0) {
+        return invalid_argument(key_name(key.str()) + " is not a known key; check its spelling (keys: docs/operations.md)");
+      }
+    }
+    return ok_status();
+  }
+
+ private:
+  const toml::table* table_;
+  std::string section_;
+  std::set<std::string> consumed_;
+};
+
+std::string resolve_path(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || path.front() == '/' || base_dir.empty()) return path;
+  return base_dir + "/" + path;
+}
+
+Status read_backoff(SectionReader& reader, BackoffOptions& backoff) {
+  HADR_TRY(reader.read_duration("backoff_initial", backoff.initial));
+  return reader.read_duration("backoff_max", backoff.max);
+}
+
+Status read_region(SectionReader& reader, RegionConfig& config, const std::string& base_dir) {
+  std::string name;
+  HADR_TRY(reader.read_string("name", name));
+  if (name.empty()) return invalid_argument("region.name is missing; set it to this region's id, e.g. name = \"a\"");
+  auto region = RegionId::parse(name);
+  if (!region.ok()) return invalid_argument("region.name: " + quoted(name) + " is not a region id: " + region.error().detail);
+  config.region = *region;
+  HADR_TRY(reader.read_string("data_dir", config.data_dir));
+  if (config.data_dir.empty()) {
+    return invalid_argument("region.data_dir is missing; set it to this region's private directory, e.g. \"/var/lib/hadr/a\"");
+  }
+  config.data_dir = resolve_path(config.data_dir, base_dir);
+  return ok_status();
+}
+
+Status read_backends(SectionReader& reader, RegionConfig& config, const std::string& base_dir) {
+  std::string kind = "embedded";
+  HADR_TRY(reader.read_string("kind", kind));
+  if (kind == "redis") {
+    return invalid_argument("backends.kind: \"redis\" is not supported by the runtime yet; write kind = \"embedded\"");
+  }
+  if (kind != "embedded") return invalid_argument("backends.kind: " + quoted(kind) + " is unknown; write kind = \"embedded\"");
+  config.backend = BackendKind::kEmbedded;
+  HADR_TRY(reader.read_string("dir", config.embedded.dir));
+  if (config.embedded.dir.empty()) config.embedded.dir = config.data_dir + "/embedded";
+  config.embedded.dir = resolve_path(config.embedded.dir, base_dir);
+  return reader.read_string("bus_namespace", config.bus_namespace);
+}
+
+Status read_roles(const toml::table& root, RegionConfig& config) {
+  SectionReader source(root["source"].as_table(), "source");
+  HADR_TRY(source.read_duration("visibility_timeout", config.source_visibility_timeout));
+  HADR_TRY(source.reject_unknown());
+
+  SectionReader relay(root["relay"].as_table(), "relay");
+  HADR_TRY(relay.read_integer("batch_max", config.relay.batch_max, 1, 100'000));
+  HADR_TRY(relay.read_integer("in_flight_max", config.relay.in_flight_max, 1, 10'000'000));
+  HADR_TRY(relay.read_integer("recovery_chunk_max", config.relay.recovery_chunk_max, 1, 1'000'000));
+  HADR_TRY(relay.read_duration("retention_interval", config.relay.retention_interval));
+  HADR_TRY(read_backoff(relay, config.relay.backoff));
+  HADR_TRY(relay.reject_unknown());
+
+  SectionReader promoter(root["promoter"].as_table(), "promoter");
+  HADR_TRY(promoter.read_integer("batch_max", config.promoter.batch_max, 1, 100'000));
+  HADR_TRY(promoter.read_duration("lock_duration", config.promoter.lock_duration));
+  HADR_TRY(promoter.read_integer("staging_max_delivery_count", config.staging_max_delivery_count, 1, 10'000));
+  HADR_TRY(read_backoff(promoter, config.promoter.backoff));
+  HADR_TRY(promoter.reject_unknown());
+
+  SectionReader workers(root["workers"].as_table(), "workers");
+  HADR_TRY(workers.read_integer("count", config.worker_count, 0, 1'000'000));
+  HADR_TRY(workers.read_integer("batch_max", config.worker.batch_max, 1, 100'000));
+  HADR_TRY(workers.read_duration("lock_duration", config.worker.lock_duration));
+  HADR_TRY(workers.read_duration("claim_ttl", config.worker.claim_ttl));
+  HADR_TRY(workers.read_integer("max_delivery_count", config.worker.max_delivery_count, 1, 100'000));
+  HADR_TRY(read_backoff(workers, config.worker.backoff));
+  HADR_TRY(workers.reject_unknown());
+
+  SectionReader checkpointer(root["checkpointer"].as_table(), "checkpointer");
+  HADR_TRY(checkpointer.read_duration("interval", config.checkpointer.interval));
+  HADR_TRY(checkpointer.read_integer("chunk_max", config.checkpointer.chunk_max, 1, 1'000'000));
+  HADR_TRY(read_backoff(checkpointer, config.checkpointer.backoff));
+  return checkpointer.reject_unknown();
+}
+
+Status read_storage(const toml::table& root, RegionConfig& config) {
+  SectionReader dedupe(root["dedupe"].as_table(), "dedupe");
+  HADR_TRY(dedupe.read_duration("record_ttl", config.worker.record_ttl));
+  HADR_TRY(dedupe.reject_unknown());
+
+  constexpr std::int64_t kBytesMax = std::int64_t{1} << 40;
+  SectionReader wal(root["wal"].as_table(), "wal");
+  HADR_TRY(wal.read_integer("segment_bytes_max", config.wal.segment_bytes_max, 1, kBytesMax));
+  HADR_TRY(wal.read_integer("record_bytes_max", config.wal.record_bytes_max, 1, std::numeric_limits<std::uint32_t>::max()));
+  HADR_TRY(wal.read_duration("retention", config.wal_retention));
+  HADR_TRY(wal.reject_unknown());
+
+  SectionReader replay(root["replay"].as_table(), "replay");
+  HADR_TRY(replay.read_duration("horizon", config.replay_horizon));
+  HADR_TRY(replay.reject_unknown());
+
+  SectionReader runtime(root["runtime"].as_table(), "runtime");
+  HADR_TRY(runtime.read_duration("idle_wait", config.runtime.idle_wait));
+  HADR_TRY(runtime.read_duration("drain_timeout", config.runtime.drain_timeout));
+  HADR_TRY(runtime.read_duration("stats_interval", config.runtime.stats_interval));
+  return runtime.reject_unknown();
+}
+
+Status read_handler(const toml::table& root, RegionConfig& config) {
+  SectionReader handler(root["handler"].as_table(), "handler");
+  HandlerConfig& out = config.handler;
+  HADR_TRY(handler.read_string("kind", out.kind));
+  HADR_TRY(handler.read_string_array("exec_command", out.exec_command));
+  HADR_TRY(handler.read_duration("exec_timeout", out.exec_timeout));
+  HADR_TRY(handler.read_integer("exec_output_bytes_max", out.exec_output_bytes_max, 0, 64 << 20));
+  HADR_TRY(handler.read_string("http_url", out.http_url));
+  HADR_TRY(handler.read_duration("http_timeout", out.http_timeout));
+  HADR_TRY(handler.read_integer("http_attempts_max", out.http_attempts_max, 1, 100));
+  HADR_TRY(handler.read_duration("http_backoff_initial", out.http_backoff_initial));
+  return handler.reject_unknown();
+}
+
+Status reject_unknown_sections(const toml::table& root) {
+  static const std::set<std::string> kSections = {"region", "backends", "source", "relay",  "promoter", "workers",
+                                                  "checkpointer", "dedupe", "wal", "replay", "handler", "runtime"};
+  for (const auto& [key, node] : root) {
+    const std::string name(key.str());
+    if (kSections.count(name) == 0) {
+      return invalid_argument(name + " is not a known section; check its spelling (sections: docs/operations.md)");
+    }
+    if (!node.is_table()) return invalid_argument(name + " must be a section, written [" + name + "]");
+  }
+  return ok_status();
+}
+
+// Prefixes a role's own validation message with the section it came from.
+Status in_section(std::string_view section, Status status) {
+  if (status.ok()) return status;
+  std::string detail(1, '[');
+  detail.append(section);
+  detail.append("] ");
+  detail.append(status.error().detail);
+  return invalid_argument(std::move(detail));
+}
+
+std::string duration_text(Milliseconds duration) {
+  const std::int64_t ms = duration.count();
+  if (ms != 0 && ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+}  // namespace
+
+Result<Milliseconds> parse_duration(std::string_view key, std::string_view text) {
+  const std::string bad = std::string(key) + ": " + quoted(text) + " is not a duration; " + std::string(kDurationFix);
+  std::uint64_t number = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc() || end == text.data()) return invalid_argument(bad);
+  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  std::uint64_t unit_ms = 0;
+  if (unit == "ms") unit_ms = 1;
+  else if (unit == "s") unit_ms = 1000;
+  else if (unit == "m") unit_ms = 60'000;
+  else if (unit == "h") unit_ms = 3'600'000;
+  else if (unit == "d") unit_ms = 86'400'000;
+  else return invalid_argument(bad);
+  // Ten years is far beyond any TTL or horizon; it keeps the product far from overflow.
+  constexpr std::uint64_t kMaxMs = 10ull * 365 * 86'400'000;
+  if (number > kMaxMs / unit_ms) return invalid_argument(std::string(key) + ": " + quoted(text) + " is longer than 10 years");
+  return Milliseconds(static_cast<std::int64_t>(number * unit_ms));
+}
+
+Status RegionConfig::validate() const {
+  HADR_ASSERT(!region.empty());
+  HADR_ASSERT(!data_dir.empty());
+  if (worker_count > kMaxWorkers) {
+    return invalid_argument("workers.count: " + std::to_string(worker_count) + " is too many; write at most " +
+                            std::to_string(kMaxWorkers));
+  }
+  if (source_visibility_timeout < Milliseconds(1) || source_visibility_timeout > std::chrono::hours(24)) {
+    return invalid_argument("source.visibility_timeout: " + duration_text(source_visibility_timeout) +
+                            " is out of range; write between \"1ms\" and \"1d\"");
+  }
+  HADR_TRY(in_section("relay", relay.validate()));
+  HADR_TRY(in_section("promoter", promoter.validate()));
+  HADR_TRY(in_section("workers", worker.validate()));
+  HADR_TRY(in_section("checkpointer", checkpointer.validate()));
+  HADR_TRY(in_section("wal", wal.validate()));
+  HADR_TRY(handler.validate());
+  const Milliseconds needed = wal_retention + replay_horizon + worker.claim_ttl;
+  if (worker.record_ttl <= needed) {
+    return invalid_argument("dedupe.record_ttl: " + duration_text(worker.record_ttl) +
+                            " must exceed wal.retention + replay.horizon + workers.claim_ttl = " + duration_text(needed) +
+                            ", or a done record could expire while its message can still be replayed; raise "
+                            "dedupe.record_ttl (e.g. \"7d\") or lower wal.retention / replay.horizon");
+  }
+  if (runtime.idle_wait < Milliseconds(1) || runtime.idle_wait > Milliseconds(1000)) {
+    return invalid_argument("runtime.idle_wait: " + duration_text(runtime.idle_wait) + " must be between \"1ms\" and \"1s\"");
+  }
+  if (runtime.drain_timeout > std::chrono::minutes(10)) {
+    return invalid_argument("runtime.drain_timeout: " + duration_text(runtime.drain_timeout) + " must be at most \"10m\"");
+  }
+  if (runtime.stats_interval < Milliseconds(100) || runtime.stats_interval > std::chrono::hours(1)) {
+    return invalid_argument("runtime.stats_interval: " + duration_text(runtime.stats_interval) +
+                            " must be between \"100ms\" and \"1h\"");
+  }
+  return ok_status();
+}
+
+Result<RegionConfig> parse_region_config(std::string_view toml_text, const std::string& base_dir) {
+  toml::parse_result parsed = toml::parse(toml_text);
+  if (!parsed) {
+    const auto& error = parsed.error();
+    return invalid_argument("not valid TOML at line " + std::to_string(error.source().begin.line) + ", column " +
+                            std::to_string(error.source().begin.column) + ": " + std::string(error.description()));
+  }
+  const toml::table& root = parsed.table();
+  HADR_TRY(reject_unknown_sections(root));
+  RegionConfig config;
+  SectionReader region(root["region"].as_table(), "region");
+  HADR_TRY(read_region(region, config, base_dir));
+  HADR_TRY(region.reject_unknown());
+  SectionReader backends(root["backends"].as_table(), "backends");
+  HADR_TRY(read_backends(backends, config, base_dir));
+  HADR_TRY(backends.reject_unknown());
+  config.relay.region = config.region;
+  config.checkpointer.region = config.region;
+  // Validation needs an owner; the runtime gives each worker its own ("<region>/worker-<n>").
+  config.worker.owner = config.region.str() + "/worker-1";
+  HADR_TRY(read_roles(root, config));
+  HADR_TRY(read_storage(root, config));
+  HADR_TRY(read_handler(root, config));
+  HADR_TRY(config.validate());
+  return config;
+}
+
+Result<RegionConfig> load_region_config(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return not_found("config file " + path + " cannot be read; check the path given to --config");
+  std::string text(kConfigBytesMax + 1, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(file.gcount()));
+  if (text.size() > kConfigBytesMax) return invalid_argument("config file " + path + " is larger than 1 MiB; is it the right file?");
+  const std::size_t slash = path.rfind('/');
+  const std::string base_dir = slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+  auto config = parse_region_config(text, base_dir);
+  if (!config.ok()) return invalid_argument(path + ": " + config.error().detail);
+  config->source_file = path;
+  return config;
+}
+
+std::string describe(const RegionConfig& config) {
+  std::ostringstream out;
+  out << "region " << config.region.str() << ": data_dir " << config.data_dir << ", embedded backends in "
+      << config.embedded.dir << " (bus namespace " << config.bus_namespace << ")\n"
+      << "workers " << config.worker_count << ", handler " << config.handler.kind << ", dedupe.record_ttl "
+      << duration_text(config.worker.record_ttl) << " > wal.retention " << duration_text(config.wal_retention)
+      << " + replay.horizon " << duration_text(config.replay_horizon) << " + workers.claim_ttl "
+      << duration_text(config.worker.claim_ttl) << "\n";
+  return out.str();
+}
+
+}  // namespace hadr

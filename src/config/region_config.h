@@ -1,0 +1,102 @@
+// RegionConfig: the TOML file that describes one region (`hadr node --config region.toml`),
+// parsed into the options structs of the roles, the WAL and the handler, with defaults and
+// validation. Reference of every key: docs/operations.md, "Configuration".
+//
+// Parsing rules (one place, so every key behaves the same):
+//   - durations are strings with a unit ("250ms", "30s", "5m", "2h", "7d") or integers in ms;
+//   - unknown sections and keys are errors: a typo must never be silently ignored;
+//   - every error names the key as `section.key`, the bad value and the fix;
+//   - relative paths are resolved against the directory of the config file.
+// Validation runs each options struct's own validate() and adds the cross-field rule of
+// DESIGN.md: dedupe.record_ttl must exceed wal.retention + replay.horizon + workers.claim_ttl,
+// so a done record never expires while its WAL record can still be replayed.
+//
+// Ownership: plain values. Thread-safety: none needed (immutable after parsing).
+// Invariant: a RegionConfig returned by load_region_config()/parse_region_config() has passed
+// validate().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/result.h"
+#include "handlers/handler_factory.h"
+#include "roles/checkpointer.h"
+#include "roles/promoter.h"
+#include "roles/relay.h"
+#include "roles/worker.h"
+#include "wal/wal_options.h"
+
+namespace hadr {
+
+enum class BackendKind { kEmbedded };
+
+// Where the embedded backends keep their files, all under one shared directory so that the
+// processes of a region (and later both regions) open the same stores.
+struct EmbeddedLayout {
+  std::string dir;
+  std::string dedupe_path() const { return dir + "/dedupe.db"; }  // dedupe records + the ledger
+  std::string coord_path() const { return dir + "/coord.db"; }
+  std::string lease_path() const { return dir + "/lease.db"; }
+  std::string source_path() const { return dir + "/source.db"; }
+  std::string bus_path(std::string_view bus_namespace) const {
+    return dir + "/bus-" + std::string(bus_namespace) + ".db";
+  }
+  std::string blobs_dir() const { return dir + "/blobs"; }
+};
+
+// How the runtime drives the roles (src/runtime); the only section that is not a role's.
+struct RuntimeOptions {
+  Milliseconds idle_wait{5};          // wait when every role of a thread was idle: 1 ms .. 1 s
+  Milliseconds drain_timeout{10'000};  // SIGTERM: time allowed to finish in-flight work: 0 .. 10 min
+  Milliseconds stats_interval{2'000};  // progress line + stats.json: 100 ms .. 1 h
+};
+
+struct RegionConfig {
+  std::string source_file;  // the file it was loaded from ("" when parsed from text)
+
+  RegionId region;
+  std::string data_dir;  // this region's private files: wal/, sent.log, stats.json
+  std::string wal_dir() const { return data_dir + "/wal"; }
+  std::string sent_log_path() const { return data_dir + "/sent.log"; }
+  std::string stats_path() const { return data_dir + "/stats.json"; }
+
+  BackendKind backend = BackendKind::kEmbedded;
+  EmbeddedLayout embedded;
+  std::string bus_namespace = "primary";
+
+  Milliseconds source_visibility_timeout{30'000};
+  RelayOptions relay;
+  PromoterOptions promoter;
+  std::uint32_t staging_max_delivery_count = 10'000;  // staging must tolerate many retries (roles.md)
+  std::size_t worker_count = 2;                        // 1 .. kMaxWorkers
+  WorkerOptions worker;  // owner is set per worker by the runtime: "<region>/worker-<n>"
+  CheckpointerOptions checkpointer;
+  WalOptions wal;
+  Milliseconds wal_retention{std::chrono::hours(24)};
+  Milliseconds replay_horizon{std::chrono::hours(24)};
+  HandlerConfig handler;
+  RuntimeOptions runtime;
+
+  static constexpr std::size_t kMaxWorkers = 64;
+
+  // kInvalidArgument naming `section.key`, the value and the fix.
+  Status validate() const;
+};
+
+// "250ms", "30s", "5m", "2h", "7d" (a non-negative integer and a unit). Errors name `key`.
+Result<Milliseconds> parse_duration(std::string_view key, std::string_view text);
+
+// Parses TOML text; `base_dir` resolves relative paths. Validated.
+Result<RegionConfig> parse_region_config(std::string_view toml_text, const std::string& base_dir);
+// Reads and parses FILE (relative paths resolve against its directory). Validated.
+Result<RegionConfig> load_region_config(const std::string& path);
+
+// A short human summary (`hadr config check` prints it); contains no secrets.
+std::string describe(const RegionConfig& config);
+
+}  // namespace hadr

@@ -1,0 +1,196 @@
+// Proves that a region's TOML config parses with its defaults, that durations accept every
+// unit and integers in ms, and that every bad config is refused with a message naming the key
+// and the fix: a table of bad configs, each with the fragment its error must contain (unknown
+// keys and sections, bad durations, out-of-range values, the dedupe TTL rule, redis backends).
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config/region_config.h"
+
+namespace hadr {
+namespace {
+
+constexpr std::string_view kMinimal = R"(
+[region]
+name = "a"
+data_dir = "/var/lib/hadr/a"
+)";
+
+TEST(RegionConfig, MinimalConfigTakesTheDefaults) {
+  auto config = parse_region_config(kMinimal, "/etc/hadr");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->region.str(), "a");
+  EXPECT_EQ(config->data_dir, "/var/lib/hadr/a");
+  EXPECT_EQ(config->wal_dir(), "/var/lib/hadr/a/wal");
+  EXPECT_EQ(config->embedded.dir, "/var/lib/hadr/a/embedded");
+  EXPECT_EQ(config->relay.region.str(), "a");
+  EXPECT_EQ(config->worker_count, 2u);
+  EXPECT_EQ(config->worker.record_ttl, kDefaultDedupeRecordTtl);
+  EXPECT_EQ(config->handler.kind, "ledger");
+}
+
+TEST(RegionConfig, RelativePathsResolveAgainstTheConfigDirectory) {
+  auto config = parse_region_config(R"(
+[region]
+name = "a"
+data_dir = "data/a"
+[backends]
+dir = "shared"
+)", "/etc/hadr");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->data_dir, "/etc/hadr/data/a");
+  EXPECT_EQ(config->embedded.dedupe_path(), "/etc/hadr/shared/dedupe.db");
+  EXPECT_EQ(config->embedded.bus_path("primary"), "/etc/hadr/shared/bus-primary.db");
+}
+
+TEST(RegionConfig, EveryKeyIsRead) {
+  auto config = parse_region_config(std::string(kMinimal) + R"(
+[source]
+visibility_timeout = "45s"
+[relay]
+batch_max = 100
+in_flight_max = 1000
+recovery_chunk_max = 50
+retention_interval = "2s"
+backoff_initial = "20ms"
+backoff_max = "1s"
+[promoter]
+batch_max = 64
+lock_duration = "10s"
+staging_max_delivery_count = 5000
+[workers]
+count = 3
+batch_max = 8
+lock_duration = "20s"
+claim_ttl = "40s"
+max_delivery_count = 5
+[checkpointer]
+interval = 500
+chunk_max = 100
+[dedupe]
+record_ttl = "30d"
+[wal]
+segment_bytes_max = 1048576
+record_bytes_max = 65536
+retention = "2d"
+[replay]
+horizon = "3d"
+[runtime]
+idle_wait = "2ms"
+drain_timeout = "5s"
+stats_interval = "1s"
+[handler]
+kind = "exec"
+exec_command = ["/bin/true"]
+exec_timeout = "3s"
+)", "/");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->source_visibility_timeout, Milliseconds(45'000));
+  EXPECT_EQ(config->relay.batch_max, 100u);
+  EXPECT_EQ(config->relay.backoff.max, Milliseconds(1000));
+  EXPECT_EQ(config->promoter.lock_duration, Milliseconds(10'000));
+  EXPECT_EQ(config->staging_max_delivery_count, 5000u);
+  EXPECT_EQ(config->worker_count, 3u);
+  EXPECT_EQ(config->worker.claim_ttl, Milliseconds(40'000));
+  EXPECT_EQ(config->checkpointer.interval, Milliseconds(500));
+  EXPECT_EQ(config->worker.record_ttl, std::chrono::hours(24 * 30));
+  EXPECT_EQ(config->wal.segment_bytes_max, 1048576u);
+  EXPECT_EQ(config->wal.record_bytes_max, 65536u);
+  EXPECT_EQ(config->replay_horizon, std::chrono::hours(72));
+  EXPECT_EQ(config->runtime.drain_timeout, Milliseconds(5000));
+  EXPECT_EQ(config->handler.kind, "exec");
+  ASSERT_EQ(config->handler.exec_command.size(), 1u);
+}
+
+TEST(ParseDuration, AcceptsEveryUnit) {
+  EXPECT_EQ(*parse_duration("k", "250ms"), Milliseconds(250));
+  EXPECT_EQ(*parse_duration("k", "30s"), Milliseconds(30'000));
+  EXPECT_EQ(*parse_duration("k", "5m"), Milliseconds(300'000));
+  EXPECT_EQ(*parse_duration("k", "2h"), Milliseconds(7'200'000));
+  EXPECT_EQ(*parse_duration("k", "7d"), std::chrono::hours(24 * 7));
+  EXPECT_EQ(*parse_duration("k", "0s"), Milliseconds(0));
+}
+
+TEST(ParseDuration, RefusesWhatIsNotADuration) {
+  for (const char* text : {"", "s", "30", "30 s", "-5s", "1.5s", "30 parsecs", "3w"}) {
+    auto duration = parse_duration("workers.lock_duration", text);
+    ASSERT_FALSE(duration.ok()) << text;
+    EXPECT_NE(duration.error().detail.find("workers.lock_duration"), std::string::npos) << text;
+  }
+  EXPECT_FALSE(parse_duration("k", "99999999d").ok());
+}
+
+struct BadConfig {
+  const char* name;
+  const char* toml_after_region;  // appended to a valid [region] section
+  const char* expected_fragment;
+};
+
+class BadConfigTest : public ::testing::TestWithParam<BadConfig> {};
+
+TEST_P(BadConfigTest, IsRefusedNamingTheKeyAndTheFix) {
+  const BadConfig& bad = GetParam();
+  auto config = parse_region_config(std::string(kMinimal) + bad.toml_after_region, "/");
+  ASSERT_FALSE(config.ok()) << bad.name;
+  EXPECT_EQ(config.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(config.error().detail.find(bad.expected_fragment), std::string::npos)
+      << bad.name << ": got " << config.error().detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadConfigTest,
+    ::testing::Values(
+        BadConfig{"DurationWithUnknownUnit", "[workers]\nlock_duration = \"30 parsecs\"\n",
+                  "workers.lock_duration: \"30 parsecs\" is not a duration; write e.g. \"30s\" or \"250ms\""},
+        BadConfig{"DurationAsBoolean", "[workers]\nclaim_ttl = true\n", "workers.claim_ttl is not a duration"},
+        BadConfig{"NegativeDuration", "[checkpointer]\ninterval = -5\n", "checkpointer.interval: -5 is negative"},
+        BadConfig{"UnknownKey", "[relay]\nbatch_maxx = 5\n", "relay.batch_maxx is not a known key"},
+        BadConfig{"UnknownSection", "[relays]\nbatch_max = 5\n", "relays is not a known section"},
+        BadConfig{"IntegerAsString", "[relay]\nbatch_max = \"many\"\n", "relay.batch_max must be a whole number"},
+        BadConfig{"IntegerOutOfRange", "[workers]\ncount = -1\n", "workers.count: -1 is out of range"},
+        BadConfig{"TooManyWorkers", "[workers]\ncount = 1000\n", "workers.count: 1000 is too many"},
+        BadConfig{"RoleValidationFails", "[relay]\nbatch_max = 5000\n", "[relay] relay batch_max 5000"},
+        BadConfig{"InFlightBelowBatch", "[relay]\nbatch_max = 100\nin_flight_max = 10\n", "in_flight_max"},
+        BadConfig{"DedupeTtlShorterThanRetentionPlusHorizon",
+                  "[dedupe]\nrecord_ttl = \"2d\"\n[wal]\nretention = \"1d\"\n[replay]\nhorizon = \"1d\"\n",
+                  "dedupe.record_ttl: 2d must exceed wal.retention + replay.horizon + workers.claim_ttl"},
+        BadConfig{"DedupeTtlEqualToTheSum",
+                  "[dedupe]\nrecord_ttl = \"3m\"\n[wal]\nretention = \"1m\"\n[replay]\nhorizon = \"1m\"\n"
+                  "[workers]\nclaim_ttl = \"1m\"\n",
+                  "must exceed"},
+        BadConfig{"RedisBackendNotYet", "[backends]\nkind = \"redis\"\n", "backends.kind: \"redis\" is not supported"},
+        BadConfig{"UnknownBackend", "[backends]\nkind = \"etcd\"\n", "backends.kind: \"etcd\" is unknown"},
+        BadConfig{"ExecCommandNotArray", "[handler]\nexec_command = \"/bin/true\"\n",
+                  "handler.exec_command must be an array of strings"},
+        BadConfig{"VisibilityTimeoutZero", "[source]\nvisibility_timeout = 0\n", "source.visibility_timeout"},
+        BadConfig{"IdleWaitTooLong", "[runtime]\nidle_wait = \"5s\"\n", "runtime.idle_wait"},
+        BadConfig{"NotToml", "[workers\n", "not valid TOML at line"}),
+    [](const ::testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });
+
+TEST(RegionConfig, SectionWrittenAsAValueIsRefused) {
+  auto config = parse_region_config(std::string("wal = 5\n") + std::string(kMinimal), "/");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().detail.find("wal must be a section"), std::string::npos) << config.error().detail;
+}
+
+TEST(RegionConfig, MissingRegionNameIsRefused) {
+  auto config = parse_region_config("[region]\ndata_dir = \"/x\"\n", "/");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().detail.find("region.name is missing"), std::string::npos);
+}
+
+TEST(RegionConfig, MissingDataDirIsRefused) {
+  auto config = parse_region_config("[region]\nname = \"a\"\n", "/");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().detail.find("region.data_dir is missing"), std::string::npos);
+}
+
+TEST(RegionConfig, MissingFileNamesThePath) {
+  auto config = load_region_config("/nonexistent/region.toml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().detail.find("/nonexistent/region.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hadr

@@ -1,0 +1,95 @@
+#include "handlers/handler_factory.h"
+
+#include "embedded/sqlite_dedupe_store.h"
+#include "handlers/exec_handler.h"
+#include "handlers/http_handler.h"
+#include "handlers/ledger_handler.h"
+
+namespace hadr {
+namespace {
+
+constexpr Milliseconds kExecTimeoutMax = std::chrono::hours(1);
+constexpr std::size_t kExecOutputBytesMax = 16 * 1024 * 1024;
+constexpr Milliseconds kHttpTimeoutMax{10 * 60 * 1000};
+constexpr std::uint32_t kHttpAttemptsMax = 100;
+constexpr Milliseconds kHttpBackoffMax{10 * 60 * 1000};
+
+Status validate_exec(const HandlerConfig& config) {
+  if (config.exec_command.empty() || config.exec_command[0].empty()) {
+    return invalid_argument(
+        "handler.exec_command is empty; set it to the argv of the program to run, e.g. [\"/usr/local/bin/apply\"]");
+  }
+  if (config.exec_timeout <= Milliseconds(0) || config.exec_timeout > kExecTimeoutMax) {
+    return invalid_argument("handler.exec_timeout is " + std::to_string(config.exec_timeout.count()) +
+                            " ms; use 1 ms .. 1 h (and less than the worker's claim TTL)");
+  }
+  if (config.exec_output_bytes_max == 0 || config.exec_output_bytes_max > kExecOutputBytesMax) {
+    return invalid_argument("handler.exec_output_bytes_max is " + std::to_string(config.exec_output_bytes_max) +
+                            "; use 1 .. 16 MiB");
+  }
+  return ok_status();
+}
+
+Status validate_http(const HandlerConfig& config) {
+  if (config.http_url.rfind("http://", 0) != 0 && config.http_url.rfind("https://", 0) != 0) {
+    return invalid_argument("handler.http_url '" + redact_url(config.http_url) +
+                            "' is not an http:// or https:// URL; set it to the endpoint that receives the POSTs");
+  }
+  if (config.http_timeout <= Milliseconds(0) || config.http_timeout > kHttpTimeoutMax) {
+    return invalid_argument("handler.http_timeout is " + std::to_string(config.http_timeout.count()) +
+                            " ms; use 1 ms .. 10 min");
+  }
+  if (config.http_attempts_max == 0 || config.http_attempts_max > kHttpAttemptsMax) {
+    return invalid_argument("handler.http_attempts_max is " + std::to_string(config.http_attempts_max) +
+                            "; use 1 .. 100");
+  }
+  if (config.http_backoff_initial < Milliseconds(0) || config.http_backoff_max < config.http_backoff_initial ||
+      config.http_backoff_max > kHttpBackoffMax) {
+    return invalid_argument("handler.http_backoff_initial (" + std::to_string(config.http_backoff_initial.count()) +
+                            " ms) and handler.http_backoff_max (" + std::to_string(config.http_backoff_max.count()) +
+                            " ms) must satisfy 0 <= initial <= max <= 10 min");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status HandlerConfig::validate() const {
+  if (kind == "ledger") return ok_status();
+  if (kind == "exec") return validate_exec(*this);
+  if (kind == "http") return validate_http(*this);
+  return invalid_argument("handler.kind '" + kind + "' is unknown; use ledger, exec or http");
+}
+
+Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const HandlerContext& context) {
+  HADR_TRY(config.validate());
+  if (context.region.empty()) return invalid_argument("handler context: the region is empty; pass the region's id");
+  if (config.kind == "ledger") {
+    if (context.ledger_store == nullptr) {
+      return failed_precondition(
+          "handler.kind 'ledger' needs the embedded (SQLite) dedupe store: the ledger table lives in its database "
+          "so that the effect and the mark commit together; use the embedded dedupe backend or another handler");
+    }
+    const Clock& clock = context.clock != nullptr ? *context.clock : RealClock::instance();
+    return std::unique_ptr<Handler>(
+        std::make_unique<LedgerHandler>(*context.ledger_store, context.region, clock, context.record_ttl));
+  }
+  if (config.kind == "exec") {
+    return std::unique_ptr<Handler>(std::make_unique<ExecHandler>(
+        ExecOptions{.command = config.exec_command,
+                    .timeout = config.exec_timeout,
+                    .output_bytes_max = config.exec_output_bytes_max},
+        context.region));
+  }
+  HADR_ASSERT(config.kind == "http");
+  HADR_ASSIGN_OR_RETURN(std::unique_ptr<HttpHandler> http,
+                        HttpHandler::create(HttpOptions{.url = config.http_url,
+                                                        .timeout = config.http_timeout,
+                                                        .attempts_max = config.http_attempts_max,
+                                                        .backoff_initial = config.http_backoff_initial,
+                                                        .backoff_max = config.http_backoff_max},
+                                            context.region));
+  return std::unique_ptr<Handler>(std::move(http));
+}
+
+}  // namespace hadr

@@ -1,0 +1,60 @@
+// Building the configured Handler (the plan's "Function"): `ledger`, `exec` or `http`.
+// The [handler] table of a region's TOML config parses into HandlerConfig (src/config); the
+// runtime calls make_handler() once per worker. Guarantees and tables: docs/handlers.md.
+// Ownership: make_handler() returns an owned handler that borrows context.ledger_store and
+// context.clock (both must outlive it). Thread-safety: HandlerConfig is a value; make_handler()
+// may be called from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "contracts/dedupe_store.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/result.h"
+#include "roles/handler.h"
+
+namespace hadr {
+
+class SqliteDedupeStore;
+
+struct HandlerConfig {
+  std::string kind = "ledger";  // "ledger" | "exec" | "http"
+
+  // exec: argv of the command run per message (no shell); payload on stdin; HADR_MESSAGE_ID,
+  // HADR_EPOCH, HADR_REGION, HADR_LSN, HADR_DELIVERY_COUNT in the environment.
+  // Exit 0 = done, 75 = retry later, anything else = failure. Killed after exec_timeout.
+  std::vector<std::string> exec_command;
+  Milliseconds exec_timeout{30'000};
+  std::size_t exec_output_bytes_max = 64 * 1024;  // stdout/stderr kept for the failure reason
+
+  // http: POST body to http_url with Idempotency-Key: <message id>; 2xx done; 408/429/5xx retried
+  // with backoff up to http_attempts_max, then retry later; other 4xx reject (dead-letter).
+  std::string http_url;
+  Milliseconds http_timeout{10'000};
+  std::uint32_t http_attempts_max = 3;
+  Milliseconds http_backoff_initial{100};
+  // Added by the handlers: the longest wait between attempts, whether from the exponential
+  // backoff or from a server's Retry-After.
+  Milliseconds http_backoff_max{5'000};
+
+  // Fails with kInvalidArgument naming the key ("handler.exec_command is empty; ...").
+  Status validate() const;
+};
+
+struct HandlerContext {
+  RegionId region;
+  // The dedupe store whose database holds the ledger table; required for kind "ledger" (the
+  // effect and the mark commit in one SQLite transaction).
+  SqliteDedupeStore* ledger_store = nullptr;
+  const Clock* clock = nullptr;  // ledger's applied_at_ms; nullptr = RealClock::instance()
+  // Added by the handlers: the record TTL the ledger's done mark is written with; must equal
+  // the worker's WorkerOptions::record_ttl.
+  Milliseconds record_ttl = kDefaultDedupeRecordTtl;
+};
+
+Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const HandlerContext& context);
+
+}  // namespace hadr

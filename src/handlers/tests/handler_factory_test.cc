@@ -1,0 +1,90 @@
+// Proves HandlerConfig::validate() names the wrong key and says how to fix it (unknown kind,
+// empty exec command, bad timeouts, non-http URL without leaking its password), and that
+// make_handler() builds each kind and refuses a ledger without the SQLite dedupe store.
+#include "handlers/handler_factory.h"
+
+#include <gtest/gtest.h>
+
+#include "embedded/sqlite_dedupe_store.h"
+#include "handlers/tests/handler_test_support.h"
+
+namespace hadr::handlers_test {
+namespace {
+
+std::string validation_error(const HandlerConfig& config) {
+  const Status status = config.validate();
+  EXPECT_FALSE(status.ok());
+  if (status.ok()) return "";
+  EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument);
+  return status.error().detail;
+}
+
+TEST(HandlerFactoryTest, UnknownKindNamesTheChoices) {
+  EXPECT_EQ(validation_error(HandlerConfig{.kind = "lambda"}),
+            "handler.kind 'lambda' is unknown; use ledger, exec or http");
+}
+
+TEST(HandlerFactoryTest, DefaultLedgerConfigIsValid) { EXPECT_TRUE(HandlerConfig{}.validate().ok()); }
+
+TEST(HandlerFactoryTest, EmptyExecCommandIsRefused) {
+  EXPECT_EQ(validation_error(HandlerConfig{.kind = "exec"}).rfind("handler.exec_command is empty", 0), 0u);
+}
+
+TEST(HandlerFactoryTest, ZeroExecTimeoutIsRefused) {
+  const std::string error =
+      validation_error(HandlerConfig{.kind = "exec", .exec_command = {"true"}, .exec_timeout = Milliseconds(0)});
+  EXPECT_NE(error.find("handler.exec_timeout"), std::string::npos) << error;
+}
+
+TEST(HandlerFactoryTest, ZeroOutputBoundIsRefused) {
+  const std::string error =
+      validation_error(HandlerConfig{.kind = "exec", .exec_command = {"true"}, .exec_output_bytes_max = 0});
+  EXPECT_NE(error.find("handler.exec_output_bytes_max"), std::string::npos) << error;
+}
+
+TEST(HandlerFactoryTest, NonHttpUrlIsRefusedWithoutItsPassword) {
+  const std::string error = validation_error(HandlerConfig{.kind = "http", .http_url = "ftp://me:topsecret@host/"});
+  EXPECT_NE(error.find("handler.http_url"), std::string::npos) << error;
+  EXPECT_EQ(error.find("topsecret"), std::string::npos) << error;
+}
+
+TEST(HandlerFactoryTest, ZeroHttpAttemptsIsRefused) {
+  const std::string error =
+      validation_error(HandlerConfig{.kind = "http", .http_url = "http://host/", .http_attempts_max = 0});
+  EXPECT_NE(error.find("handler.http_attempts_max"), std::string::npos) << error;
+}
+
+TEST(HandlerFactoryTest, BackoffInitialAboveMaxIsRefused) {
+  const std::string error = validation_error(HandlerConfig{.kind = "http",
+                                                           .http_url = "http://host/",
+                                                           .http_backoff_initial = Milliseconds(10'000),
+                                                           .http_backoff_max = Milliseconds(1'000)});
+  EXPECT_NE(error.find("handler.http_backoff_initial"), std::string::npos) << error;
+}
+
+TEST(HandlerFactoryTest, LedgerWithoutSqliteStoreIsRefused) {
+  auto handler = make_handler(HandlerConfig{}, HandlerContext{.region = test_region("a")});
+  ASSERT_FALSE(handler.ok());
+  EXPECT_EQ(handler.code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(handler.error().detail.find("'ledger'"), std::string::npos);
+}
+
+TEST(HandlerFactoryTest, BuildsEachKind) {
+  TemporaryDirectory directory;
+  ManualClock clock;
+  auto store = SqliteDedupeStore::open(directory.path() + "/dedupe.db", clock).value();
+  const HandlerContext context{.region = test_region("a"), .ledger_store = store.get(), .clock = &clock};
+  EXPECT_EQ(make_handler(HandlerConfig{}, context).value()->kind(), "ledger");
+  EXPECT_EQ(make_handler(HandlerConfig{.kind = "exec", .exec_command = {"true"}}, context).value()->kind(), "exec");
+  EXPECT_EQ(make_handler(HandlerConfig{.kind = "http", .http_url = "http://127.0.0.1:1/"}, context).value()->kind(),
+            "http");
+}
+
+TEST(HandlerFactoryTest, InvalidConfigIsRefusedByMakeHandler) {
+  auto handler = make_handler(HandlerConfig{.kind = "exec"}, HandlerContext{.region = test_region("a")});
+  ASSERT_FALSE(handler.ok());
+  EXPECT_EQ(handler.code(), ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace hadr::handlers_test

@@ -1,0 +1,285 @@
+#include "runtime/region_node.h"
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "core/clock.h"
+#include "core/env.h"
+#include "embedded/sqlite_bus.h"
+#include "embedded/sqlite_coord.h"
+#include "embedded/sqlite_dedupe_store.h"
+#include "embedded/sqlite_source.h"
+#include "handlers/handler_factory.h"
+#include "runtime/stop_signal.h"
+
+namespace hadr {
+
+namespace {
+
+// Every counter of NodeStats by its name in the stats file: the one list that writing,
+// reading and accumulating use.
+std::vector<std::pair<std::string_view, std::uint64_t*>> stats_fields(NodeStats& stats) {
+  RelayStats& r = stats.relay;
+  PromoterStats& p = stats.promoter;
+  CheckpointerStats& c = stats.checkpointer;
+  WorkerStats& w = stats.workers;
+  return {
+      {"relay_appended", &r.appended}, {"relay_acked", &r.acked}, {"relay_ack_failures", &r.ack_failures},
+      {"relay_fenced_after_append", &r.fenced_after_append}, {"relay_published", &r.published},
+      {"relay_recovered", &r.recovered}, {"relay_recovered_already_done", &r.recovered_already_done},
+      {"promoter_promoted", &p.promoted}, {"promoter_complete_failures", &p.complete_failures},
+      {"promoter_send_failures", &p.send_failures}, {"promoter_fenced_abandoned", &p.fenced_abandoned},
+      {"checkpointer_persisted", &c.persisted}, {"checkpointer_records_examined", &c.records_examined},
+      {"worker_received", &w.received}, {"worker_effects", &w.effects}, {"worker_completed", &w.completed},
+      {"worker_suppressed_duplicates", &w.suppressed_duplicates}, {"worker_busy_deferred", &w.busy_deferred},
+      {"worker_stale_epoch", &w.stale_epoch}, {"worker_fenced_abandoned", &w.fenced_abandoned},
+      {"worker_handler_failures", &w.handler_failures}, {"worker_dead_lettered", &w.dead_lettered},
+      {"worker_claim_lost_after_effect", &w.claim_lost_after_effect},
+      {"worker_reclaimed_after_effect", &w.reclaimed_after_effect}, {"worker_locks_renewed", &w.locks_renewed},
+      {"worker_lock_renewal_failures", &w.lock_renewal_failures}, {"worker_settle_failures", &w.settle_failures},
+  };
+}
+
+void add_stats(NodeStats& total, const NodeStats& more) {
+  NodeStats copy = more;
+  auto into = stats_fields(total);
+  auto from = stats_fields(copy);
+  HADR_ASSERT(into.size() == from.size());
+  for (std::size_t i = 0; i < into.size(); ++i) *into[i].second += *from[i].second;
+}
+
+void add_worker_stats(WorkerStats& total, const WorkerStats& more) {
+  NodeStats a, b;
+  a.workers = total;
+  b.workers = more;
+  add_stats(a, b);
+  total = a.workers;
+}
+
+const Clock& real_clock() { return RealClock::instance(); }
+
+}  // namespace
+
+struct RegionNode::WorkerSlot {
+  std::unique_ptr<Bus> bus;
+  std::unique_ptr<SqliteDedupeStore> dedupe;
+  std::unique_ptr<Handler> handler;
+  std::unique_ptr<Worker> worker;
+  std::thread thread;
+};
+
+RegionNode::RegionNode(const RegionConfig& config, const NodeRoles& roles, CrashPoints& crash_points)
+    : config_(config), roles_(roles), crash_points_(crash_points) {}
+
+RegionNode::~RegionNode() {
+  stop_ = true;
+  for (auto& slot : workers_) {
+    if (slot->thread.joinable()) slot->thread.join();
+  }
+}
+
+std::string RegionNode::stats_path() const { return config_.data_dir + "/stats-" + roles_.process_name + ".json"; }
+
+Result<std::unique_ptr<RegionNode>> RegionNode::open(const RegionConfig& config, const NodeRoles& roles,
+                                                    CrashPoints& crash_points) {
+  HADR_TRY(config.validate());
+  if (roles.process_name.empty() || roles.process_name.find('/') != std::string::npos) {
+    return invalid_argument("process name \"" + roles.process_name + "\" must be non-empty without '/'");
+  }
+  std::unique_ptr<RegionNode> node(new RegionNode(config, roles, crash_points));
+  Env& env = posix_env();
+  HADR_TRY(env.create_dirs(config.data_dir));
+  HADR_TRY(env.create_dirs(config.embedded.dir));
+  HADR_ASSIGN_OR_RETURN(node->base_, read_stats_file(node->stats_path()));
+  HADR_TRY(node->open_control_roles());
+  HADR_TRY(node->open_workers());
+  return node;
+}
+
+Status RegionNode::open_control_roles() {
+  const Clock& clock = real_clock();
+  HADR_ASSIGN_OR_RETURN(bus_, SqliteBus::open(config_.embedded.bus_path(config_.bus_namespace), clock));
+  HADR_TRY(bus_->create_queue(config_.promoter.staging_queue, QueueOptions{config_.staging_max_delivery_count}));
+  HADR_TRY(bus_->create_queue(config_.worker.main_queue, QueueOptions{config_.worker.max_delivery_count}));
+  if (roles_.promoter) {
+    HADR_ASSIGN_OR_RETURN(promoter_, Promoter::create(PromoterDependencies{*bus_, fence_, clock, crash_points_},
+                                                      config_.promoter));
+  }
+  if (!roles_.relay) return ok_status();
+  const std::string consumer = config_.region.str() + "/relay";
+  HADR_ASSIGN_OR_RETURN(source_, SqliteSource::open(config_.embedded.source_path(), consumer,
+                                                    config_.source_visibility_timeout, clock));
+  HADR_ASSIGN_OR_RETURN(dedupe_, SqliteDedupeStore::open(config_.embedded.dedupe_path(), clock));
+  HADR_ASSIGN_OR_RETURN(coord_, SqliteCoord::open(config_.embedded.coord_path(), clock));
+  RecoveryReport report;
+  HADR_ASSIGN_OR_RETURN(wal_, Wal::open(posix_env(), config_.wal_dir(), config_.wal, &report));
+  HADR_ASSIGN_OR_RETURN(relay_, Relay::create(RelayDependencies{*source_, *wal_, posix_env(), *bus_, *dedupe_, fence_,
+                                                                clock, crash_points_},
+                                              config_.relay));
+  HADR_ASSIGN_OR_RETURN(checkpointer_,
+                        Checkpointer::create(CheckpointerDependencies{*wal_, posix_env(), *dedupe_, *coord_, fence_,
+                                                                      clock, crash_points_},
+                                             config_.checkpointer));
+  return ok_status();
+}
+
+Status RegionNode::open_workers() {
+  if (!roles_.workers) return ok_status();
+  const Clock& clock = real_clock();
+  for (std::size_t index = 1; index <= config_.worker_count; ++index) {
+    auto slot = std::make_unique<WorkerSlot>();
+    HADR_ASSIGN_OR_RETURN(slot->bus, SqliteBus::open(config_.embedded.bus_path(config_.bus_namespace), clock));
+    HADR_ASSIGN_OR_RETURN(slot->dedupe, SqliteDedupeStore::open(config_.embedded.dedupe_path(), clock));
+    // The ledger's done mark must expire exactly when the worker's would (dedupe.record_ttl).
+    const HandlerContext handler_context{config_.region, slot->dedupe.get(), &clock, config_.worker.record_ttl};
+    HADR_ASSIGN_OR_RETURN(slot->handler, make_handler(config_.handler, handler_context));
+    WorkerOptions options = config_.worker;
+    options.owner = config_.region.str() + "/" + roles_.process_name + "-" + std::to_string(index);
+    HADR_ASSIGN_OR_RETURN(slot->worker,
+                          Worker::create(WorkerDependencies{*slot->bus, *slot->dedupe, *slot->handler, fence_, clock,
+                                                            crash_points_},
+                                         options));
+    workers_.push_back(std::move(slot));
+  }
+  return ok_status();
+}
+
+void RegionNode::record_failure(std::string_view role, const Error& error) {
+  std::lock_guard<std::mutex> lock(failure_mutex_);
+  if (!failure_) failure_ = Error{error.code, std::string(role) + ": " + error.detail};
+  stop_ = true;
+}
+
+bool RegionNode::draining() const { return drain_.load(); }
+
+bool RegionNode::past_drain_deadline() const {
+  const auto now = real_clock().now_monotonic().time_since_epoch();
+  return std::chrono::duration_cast<Nanoseconds>(now).count() >= drain_deadline_ns_.load();
+}
+
+void RegionNode::run_control_thread() {
+  std::vector<Role*> roles;
+  if (relay_) roles.push_back(relay_.get());
+  if (promoter_) roles.push_back(promoter_.get());
+  if (checkpointer_) roles.push_back(checkpointer_.get());
+  while (!stop_.load()) {
+    bool any_progress = false;
+    for (Role* role : roles) {
+      // Draining: no intake. The relay's unpublished records are in the WAL for recovery.
+      if (draining() && role == relay_.get()) continue;
+      auto outcome = role->step();
+      if (!outcome.ok()) return record_failure(role->name(), outcome.error());
+      any_progress = any_progress || *outcome == StepOutcome::kProgress;
+    }
+    if (draining() && (!any_progress || past_drain_deadline())) return;
+    if (!any_progress) std::this_thread::sleep_for(config_.runtime.idle_wait);
+  }
+}
+
+void RegionNode::run_worker_thread(WorkerSlot& slot) {
+  while (!stop_.load()) {
+    auto outcome = slot.worker->step();
+    if (!outcome.ok()) return record_failure(slot.worker->owner(), outcome.error());
+    const bool idle = *outcome == StepOutcome::kIdle;
+    if (draining() && (idle || past_drain_deadline())) return;
+    if (idle) std::this_thread::sleep_for(config_.runtime.idle_wait);
+  }
+}
+
+Status RegionNode::run() {
+  HADR_ASSERT(!stop_.load());
+  std::thread control;
+  if (relay_ || promoter_) control = std::thread([this] { run_control_thread(); });
+  for (auto& slot : workers_) {
+    WorkerSlot* raw = slot.get();
+    slot->thread = std::thread([this, raw] { run_worker_thread(*raw); });
+  }
+  auto next_report = real_clock().now_monotonic() + config_.runtime.stats_interval;
+  // The watcher: bounded by the stop request; polls at idle_wait granularity.
+  while (!stop_.load() && !stop_requested() && !stop_requested_here_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (real_clock().now_monotonic() >= next_report) {
+      log_progress();
+      (void)write_stats_file();  // best effort: verify treats it as a lower bound
+      next_report = real_clock().now_monotonic() + config_.runtime.stats_interval;
+    }
+  }
+  const auto deadline = real_clock().now_monotonic() + config_.runtime.drain_timeout;
+  drain_deadline_ns_ = std::chrono::duration_cast<Nanoseconds>(deadline.time_since_epoch()).count();
+  drain_ = true;
+  if (control.joinable()) control.join();
+  for (auto& slot : workers_) slot->thread.join();
+  stop_ = true;
+  log_progress();
+  HADR_TRY(write_stats_file());
+  std::lock_guard<std::mutex> lock(failure_mutex_);
+  if (failure_) return *failure_;
+  return ok_status();
+}
+
+NodeStats RegionNode::stats() const {
+  NodeStats current;
+  if (relay_) current.relay = relay_->stats();
+  if (promoter_) current.promoter = promoter_->stats();
+  if (checkpointer_) current.checkpointer = checkpointer_->stats();
+  for (const auto& slot : workers_) add_worker_stats(current.workers, slot->worker->stats());
+  NodeStats total = base_;
+  add_stats(total, current);
+  // The checkpoint is a level, not a counter.
+  total.checkpointer.checkpoint = checkpointer_ ? checkpointer_->stats().checkpoint : base_.checkpointer.checkpoint;
+  return total;
+}
+
+void RegionNode::log_progress() const {
+  NodeStats s = stats();
+  std::fprintf(stderr,
+               "hadr %s [%s]: appended %" PRIu64 " acked %" PRIu64 " published %" PRIu64 " promoted %" PRIu64
+               " effects %" PRIu64 " suppressed_duplicates %" PRIu64 " dead_lettered %" PRIu64 " checkpoint %" PRIu64
+               "\n",
+               roles_.process_name.c_str(), config_.region.str().c_str(), s.relay.appended, s.relay.acked,
+               s.relay.published, s.promoter.promoted, s.workers.effects, s.workers.suppressed_duplicates,
+               s.workers.dead_lettered, s.checkpointer.checkpoint);
+}
+
+Status RegionNode::write_stats_file() const {
+  NodeStats s = stats();
+  std::ostringstream out;
+  out << "{\n";
+  for (const auto& [name, value] : stats_fields(s)) out << "  \"" << name << "\": " << *value << ",\n";
+  out << "  \"checkpoint\": " << s.checkpointer.checkpoint << "\n}\n";
+  // Temp file + rename: a reader never sees half a file.
+  const std::string temp = stats_path() + ".tmp";
+  {
+    std::ofstream file(temp, std::ios::trunc);
+    file << out.str();
+    if (!file.flush()) return unavailable("cannot write " + temp + "; check free space and permissions");
+  }
+  if (std::rename(temp.c_str(), stats_path().c_str()) != 0) return unavailable("cannot rename " + temp);
+  return ok_status();
+}
+
+Result<NodeStats> read_stats_file(const std::string& path) {
+  NodeStats stats;
+  std::ifstream file(path);
+  if (!file) return stats;
+  auto fields = stats_fields(stats);
+  std::string line;
+  constexpr std::size_t kLinesMax = 1000;  // the file has ~30 lines
+  for (std::size_t count = 0; count < kLinesMax && std::getline(file, line); ++count) {
+    const std::size_t open = line.find('"'), close = line.find("\":");
+    if (open == std::string::npos || close == std::string::npos || close <= open) continue;
+    const std::string name = line.substr(open + 1, close - open - 1);
+    const std::uint64_t value = std::strtoull(line.c_str() + close + 2, nullptr, 10);
+    if (name == "checkpoint") stats.checkpointer.checkpoint = value;
+    for (auto& [field, target] : fields) {
+      if (field == name) *target = value;
+    }
+  }
+  return stats;
+}
+
+}  // namespace hadr
