@@ -141,6 +141,13 @@ Status read_region(SectionReader& reader, RegionConfig& config, const std::strin
     return invalid_argument("region.data_dir is missing; set it to this region's private directory, e.g. \"/var/lib/hadr/a\"");
   }
   config.data_dir = resolve_path(config.data_dir, base_dir);
+  std::string peer;
+  HADR_TRY(reader.read_string("peer", peer));
+  if (!peer.empty()) {
+    auto peer_id = RegionId::parse(peer);
+    if (!peer_id.ok()) return invalid_argument("region.peer: " + quoted(peer) + " is not a region id: " + peer_id.error().detail);
+    config.peer = *peer_id;
+  }
   return ok_status();
 }
 
@@ -208,6 +215,7 @@ Status read_storage(const toml::table& root, RegionConfig& config) {
 
   SectionReader replay(root["replay"].as_table(), "replay");
   HADR_TRY(replay.read_duration("horizon", config.replay_horizon));
+  HADR_TRY(replay.read_duration("quiet_period", config.replay_quiet_period));
   HADR_TRY(replay.reject_unknown());
 
   SectionReader runtime(root["runtime"].as_table(), "runtime");
@@ -231,9 +239,51 @@ Status read_handler(const toml::table& root, RegionConfig& config) {
   return handler.reject_unknown();
 }
 
+Status read_failover(const toml::table& root, RegionConfig& config) {
+  SectionReader lease(root["lease"].as_table(), "lease");
+  HADR_TRY(lease.read_string("name", config.lease.name));
+  HADR_TRY(lease.read_duration("ttl", config.lease.ttl));
+  HADR_TRY(lease.reject_unknown());
+
+  SectionReader watchdog(root["watchdog"].as_table(), "watchdog");
+  WatchdogOptions& w = config.watchdog;
+  HADR_TRY(watchdog.read_duration("check_interval", w.check_interval));
+  HADR_TRY(watchdog.read_duration("min_failover_interval", w.min_failover_interval));
+  HADR_TRY(watchdog.read_duration("unhealthy_grace", w.unhealthy_grace));
+  HADR_TRY(watchdog.read_duration("drain_timeout", w.drain_timeout));
+  HADR_TRY(watchdog.read_duration("handoff_timeout", w.handoff_timeout));
+  HADR_TRY(watchdog.reject_unknown());
+
+  SectionReader heartbeat(root["heartbeat"].as_table(), "heartbeat");
+  HADR_TRY(heartbeat.read_duration("interval", config.heartbeat.interval));
+  HADR_TRY(heartbeat.reject_unknown());
+
+  SectionReader backup(root["backup"].as_table(), "backup");
+  std::string mode = "sync";
+  HADR_TRY(backup.read_string("mode", mode));
+  if (mode == "sync") config.backup_mode = BackupMode::kSync;
+  else if (mode == "async") config.backup_mode = BackupMode::kAsync;
+  else if (mode == "off") config.backup_mode = BackupMode::kOff;
+  else return invalid_argument("backup.mode: " + quoted(mode) + " is unknown; write \"sync\" (RPO 0), \"async\" or \"off\"");
+  HADR_TRY(backup.read_integer("lag_max", config.backup_lag_max, 1, 10'000'000));
+  HADR_TRY(backup.reject_unknown());
+
+  SectionReader alerts(root["alerts"].as_table(), "alerts");
+  HADR_TRY(alerts.read_string("webhook", config.alerts.webhook_url));
+  HADR_TRY(alerts.read_string_array("command", config.alerts.command));
+  HADR_TRY(alerts.reject_unknown());
+
+  SectionReader hook(root["hook"].as_table(), "hook");
+  HADR_TRY(hook.read_string_array("command", config.hook.command));
+  HADR_TRY(hook.read_duration("timeout", config.hook.timeout));
+  return hook.reject_unknown();
+}
+
 Status reject_unknown_sections(const toml::table& root) {
-  static const std::set<std::string> kSections = {"region", "backends", "source", "relay",  "promoter", "workers",
-                                                  "checkpointer", "dedupe", "wal", "replay", "handler", "runtime"};
+  static const std::set<std::string> kSections = {"region", "backends", "source",    "relay",  "promoter",
+                                                  "workers", "checkpointer", "dedupe", "wal",  "replay",
+                                                  "handler", "runtime", "lease", "watchdog", "heartbeat",
+                                                  "backup", "alerts", "hook"};
   for (const auto& [key, node] : root) {
     const std::string name(key.str());
     if (kSections.count(name) == 0) {
@@ -317,7 +367,43 @@ Status RegionConfig::validate() const {
     return invalid_argument("runtime.stats_interval: " + duration_text(runtime.stats_interval) +
                             " must be between \"100ms\" and \"1h\"");
   }
+  return validate_failover();
+}
+
+Status RegionConfig::validate_failover() const {
+  if (!two_regions()) return ok_status();
+  if (peer == region) return invalid_argument("region.peer must name the other region, not this one (" + region.str() + ")");
+  HADR_TRY(in_section("lease", lease.validate()));
+  HADR_TRY(in_section("watchdog", watchdog.validate()));
+  HADR_TRY(in_section("heartbeat", heartbeat.validate()));
+  if (watchdog.check_interval * 2 > lease.ttl) {
+    return invalid_argument("watchdog.check_interval: " + duration_text(watchdog.check_interval) +
+                            " must be at most half of lease.ttl (" + duration_text(lease.ttl) +
+                            "), or a free lease is noticed too late");
+  }
+  if (heartbeat.interval * 3 > watchdog.unhealthy_grace + lease.ttl * 2) {
+    return invalid_argument("heartbeat.interval: " + duration_text(heartbeat.interval) +
+                            " is too long for lease.ttl and watchdog.unhealthy_grace; use at most a third of them");
+  }
+  if (replay_quiet_period < Milliseconds(1) || replay_quiet_period > std::chrono::hours(1)) {
+    return invalid_argument("replay.quiet_period: " + duration_text(replay_quiet_period) + " must be between \"1ms\" and \"1h\"");
+  }
+  if (!hook.command.empty() && (hook.timeout < Milliseconds(1'000) || hook.timeout > std::chrono::minutes(10))) {
+    return invalid_argument("hook.timeout: " + duration_text(hook.timeout) + " must be between \"1s\" and \"10m\"");
+  }
+  if (!alerts.webhook_url.empty() && alerts.webhook_url.rfind("http://", 0) != 0 && alerts.webhook_url.rfind("https://", 0) != 0) {
+    return invalid_argument("alerts.webhook: must start with http:// or https://");
+  }
   return ok_status();
+}
+
+std::string_view backup_mode_name(BackupMode mode) {
+  switch (mode) {
+    case BackupMode::kOff: return "off";
+    case BackupMode::kSync: return "sync";
+    case BackupMode::kAsync: return "async";
+  }
+  return "unknown";
 }
 
 Result<RegionConfig> parse_region_config(std::string_view toml_text, const std::string& base_dir) {
@@ -338,11 +424,17 @@ Result<RegionConfig> parse_region_config(std::string_view toml_text, const std::
   HADR_TRY(backends.reject_unknown());
   config.relay.region = config.region;
   config.checkpointer.region = config.region;
+  config.lease.holder = config.region.str();
+  config.watchdog.region = config.region;
+  config.watchdog.peer = config.peer;
+  config.watchdog.bus_namespace = config.bus_namespace;
+  config.heartbeat.region = config.region;
   // Validation needs an owner; the runtime gives each worker its own ("<region>/worker-<n>").
   config.worker.owner = config.region.str() + "/worker-1";
   HADR_TRY(read_roles(root, config));
   HADR_TRY(read_storage(root, config));
   HADR_TRY(read_handler(root, config));
+  HADR_TRY(read_failover(root, config));
   HADR_TRY(config.validate());
   return config;
 }
@@ -370,6 +462,14 @@ std::string describe(const RegionConfig& config) {
       << duration_text(config.worker.record_ttl) << " > wal.retention " << duration_text(config.wal_retention)
       << " + replay.horizon " << duration_text(config.replay_horizon) << " + workers.claim_ttl "
       << duration_text(config.worker.claim_ttl) << "\n";
+  if (config.two_regions()) {
+    out << "two regions: peer " << config.peer.str() << ", lease " << config.lease.name << " ttl "
+        << duration_text(config.lease.ttl) << ", backup " << backup_mode_name(config.backup_mode)
+        << (config.hook.command.empty() ? ", no alias hook" : ", alias hook configured")
+        << (config.alerts.webhook_url.empty() ? "" : ", alert webhook configured") << "\n";
+  } else {
+    out << "single region (no [region] peer): always active at epoch 1\n";
+  }
   return out.str();
 }
 

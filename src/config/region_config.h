@@ -26,6 +26,9 @@
 #include "core/result.h"
 #include "handlers/handler_factory.h"
 #include "roles/checkpointer.h"
+#include "roles/heartbeat.h"
+#include "roles/lease_manager.h"
+#include "roles/watchdog.h"
 #include "roles/promoter.h"
 #include "roles/relay.h"
 #include "roles/worker.h"
@@ -56,6 +59,26 @@ struct RuntimeOptions {
   Milliseconds stats_interval{2'000};  // progress line + stats.json: 100 ms .. 1 h
 };
 
+// WAL backup to the blob store (docs/failover.md, "Backup and replay").
+enum class BackupMode {
+  kOff,    // no backup: a lost region's unprocessed messages are lost with its disk (one region only)
+  kSync,   // every batch is in the blob store before the source is acknowledged: RPO 0
+  kAsync,  // shipped behind the WAL by at most backup.lag_max records: that is the RPO
+};
+std::string_view backup_mode_name(BackupMode mode);
+
+// Where alerts go besides the structured log line (runtime/alerting.h).
+struct AlertOptions {
+  std::string webhook_url;            // POST JSON; empty = none
+  std::vector<std::string> command;   // run per alert with HADR_ALERT_* in the environment; empty = none
+};
+
+// The external alias-failover command run on takeover (e.g. `az servicebus georecovery-alias fail-over`).
+struct HookOptions {
+  std::vector<std::string> command;  // empty = none
+  Milliseconds timeout{30'000};      // 1 s .. 10 min
+};
+
 struct RegionConfig {
   std::string source_file;  // the file it was loaded from ("" when parsed from text)
 
@@ -82,10 +105,25 @@ struct RegionConfig {
   HandlerConfig handler;
   RuntimeOptions runtime;
 
+  // Two-region mode (set when [region] peer is given): the lease, the watchdog, heartbeats,
+  // the WAL backup and the replayer. Without a peer the region is alone and always active
+  // (StaticFence at epoch 1).
+  RegionId peer;
+  bool two_regions() const { return !peer.empty(); }
+  LeaseOptions lease;          // holder = region
+  WatchdogOptions watchdog;    // region, peer and bus_namespace filled from the sections above
+  HeartbeatOptions heartbeat;  // region filled; process set by the runtime
+  BackupMode backup_mode = BackupMode::kSync;
+  std::size_t backup_lag_max = 4096;          // async mode: records the backup may lag (the RPO)
+  Milliseconds replay_quiet_period{5'000};    // an unsealed WAL whose backup stopped growing this long is finished
+  AlertOptions alerts;
+  HookOptions hook;
+
   static constexpr std::size_t kMaxWorkers = 64;
 
   // kInvalidArgument naming `section.key`, the value and the fix.
   Status validate() const;
+  Status validate_failover() const;
 };
 
 // "250ms", "30s", "5m", "2h", "7d" (a non-negative integer and a unit). Errors name `key`.

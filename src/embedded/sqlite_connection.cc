@@ -1,5 +1,8 @@
 #include "embedded/sqlite_connection.h"
 
+#include <chrono>
+#include <thread>
+
 #include <sqlite3.h>
 
 #include <utility>
@@ -93,6 +96,30 @@ bool SqliteQuery::column_is_null(int column) const { return sqlite3_column_type(
 
 // ---- SqliteConnection ----
 
+// SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between attempts: under steady
+// contention between processes (promoter, workers and relay share the bus and dedupe files) a
+// waiter sleeps through many short commits and writers starve for tens of ms. This one polls
+// at 50 us doubling to 1 ms, so a waiter gets the lock within about a millisecond of its release,
+// up to the same busy_timeout. (An adapter: it may sleep; role logic never does.)
+struct BusyWait {
+  std::chrono::steady_clock::time_point started;
+  Milliseconds timeout{0};
+};
+
+namespace {
+
+int poll_busy_handler(void* context, int attempts) {
+  auto* wait = static_cast<BusyWait*>(context);
+  const auto now = std::chrono::steady_clock::now();
+  if (attempts == 0) wait->started = now;
+  if (now - wait->started >= wait->timeout) return 0;  // give up: SQLITE_BUSY -> kUnavailable
+  const auto pause = std::chrono::microseconds(50 << std::min(attempts, 4));
+  std::this_thread::sleep_for(pause);
+  return 1;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::open(const std::string& path,
                                                                  const SqliteOptions& options) {
   HADR_ASSERT(!path.empty());
@@ -121,7 +148,9 @@ SqliteConnection::~SqliteConnection() {
 
 Status SqliteConnection::configure() {
   sqlite3_extended_result_codes(handle_, 1);
-  sqlite3_busy_timeout(handle_, static_cast<int>(options_.busy_timeout.count()));
+  busy_wait_ = std::make_unique<BusyWait>();
+  busy_wait_->timeout = options_.busy_timeout;
+  sqlite3_busy_handler(handle_, poll_busy_handler, busy_wait_.get());
   // The first statement reads the file header: a corrupt file or another kind of file fails here.
   std::string mode;
   {

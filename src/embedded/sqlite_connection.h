@@ -116,6 +116,7 @@ class SqliteConnection {
   Error error(int code, std::string_view operation) const;
 
  private:
+  std::unique_ptr<struct BusyWait> busy_wait_;  // the busy handler's state (sqlite_connection.cc)
   struct CachedStatement {
     sqlite3_stmt* statement = nullptr;
     bool in_use = false;

@@ -160,4 +160,23 @@ Result<std::uint64_t> LedgerReader::effect_count(std::string_view message_id) {
   return static_cast<std::uint64_t>(query.column_int64(0));
 }
 
+Result<std::uint64_t> LedgerReader::effect_rows() {
+  HADR_ASSIGN_OR_RETURN(const bool exists, table_exists());
+  if (!exists) return std::uint64_t{0};
+  return count_query(*connection_, "SELECT COUNT(*) FROM ledger");
+}
+
+Result<std::optional<std::int64_t>> LedgerReader::first_effect_at_ms(const RegionId& region, std::int64_t since_ms) {
+  HADR_ASSIGN_OR_RETURN(const bool exists, table_exists());
+  if (!exists) return std::optional<std::int64_t>();
+  HADR_ASSIGN_OR_RETURN(auto query, connection_->query("SELECT MIN(applied_at_ms) FROM ledger "
+                                                       "WHERE region = ? AND applied_at_ms >= ?"));
+  query.bind_text(1, region.str());
+  query.bind(2, since_ms);
+  HADR_ASSIGN_OR_RETURN(const bool has_row, query.next_row());
+  HADR_ASSERT(has_row);
+  if (query.column_is_null(0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(query.column_int64(0));
+}
+
 }  // namespace hadr

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,11 @@ class LedgerReader {
                                const std::function<Status(const std::string& id, std::uint64_t count)>& visit);
   // Effect count of one id (0 when it never ran).
   Result<std::uint64_t> effect_count(std::string_view message_id);
+  // All rows (cheap: the progress of a drill).
+  Result<std::uint64_t> effect_rows();
+  // applied_at_ms of the first effect applied by `region` at or after `since_ms`; nullopt when
+  // none yet (the drills' "first effect in the new region").
+  Result<std::optional<std::int64_t>> first_effect_at_ms(const RegionId& region, std::int64_t since_ms);
 
  private:
   explicit LedgerReader(std::unique_ptr<SqliteConnection> connection);

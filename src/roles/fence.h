@@ -36,4 +36,22 @@ class StaticFence final : public RegionFence {
   std::atomic<std::uint64_t> epoch_;
 };
 
+// GatedFence: another fence behind a gate. The watchdog closes the relay's gate (intake) while
+// the region is not fully active — before a takeover completes, during a switchover's drain —
+// while the promoter and the workers keep the plain lease fence and go on draining.
+class GatedFence final : public RegionFence {
+ public:
+  explicit GatedFence(const RegionFence& inner, bool open) : inner_(inner), open_(open) {}
+  std::optional<Epoch> writable_epoch() const override {
+    if (!open_.load()) return std::nullopt;
+    return inner_.writable_epoch();
+  }
+  void set_open(bool open) { open_ = open; }
+  bool open() const { return open_.load(); }
+
+ private:
+  const RegionFence& inner_;
+  std::atomic<bool> open_;
+};
+
 }  // namespace hadr

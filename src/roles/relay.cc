@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::string_view kAfterFsyncBeforeAck = "relay.after_fsync_before_ack";
 constexpr std::string_view kAfterAckBeforePublish = "relay.after_ack_before_publish";
+constexpr std::string_view kAfterBackupBeforeAck = "relay.after_backup_before_ack";
 
 WalAppend to_wal_append(const SourceMessage& message, Epoch epoch) {
   return WalAppend{.epoch = epoch,
@@ -21,6 +22,17 @@ WalAppend to_wal_append(const SourceMessage& message, Epoch epoch) {
 }
 
 }  // namespace
+
+BusMessage to_bus_message(WalRecord record, const RegionId& source_region, Epoch epoch) {
+  HADR_ASSERT(record.type == WalRecordType::kMessage && !record.message_id.empty());
+  HADR_ASSERT(!source_region.empty() && record.lsn.value > 0);
+  return BusMessage{.id = std::move(record.message_id),
+                    .epoch = epoch,
+                    .source_region = source_region,
+                    .lsn = record.lsn,
+                    .properties = std::move(record.headers),
+                    .body = std::move(record.payload)};
+}
 
 Status RelayOptions::validate() const {
   if (region.empty()) return invalid_argument("relay region is empty; set it to this region's id (e.g. \"a\")");
@@ -41,11 +53,27 @@ Status RelayOptions::validate() const {
     return invalid_argument("relay retention_interval " + std::to_string(retention_interval.count()) +
                             " ms must be between 1 ms and 1 h");
   }
+  if (backup_lag_max > Relay::kBackupLagHardMax) {
+    return invalid_argument("relay backup_lag_max " + std::to_string(backup_lag_max) + " records must be at most " +
+                            std::to_string(Relay::kBackupLagHardMax));
+  }
   return backoff.validate("relay backoff");
 }
 
 Result<std::unique_ptr<Relay>> Relay::create(const RelayDependencies& dependencies, RelayOptions options) {
   HADR_TRY(options.validate());
+  if (dependencies.backup_sync != nullptr && dependencies.backup_async != nullptr) {
+    return invalid_argument("relay: both backup_sync and backup_async are set; choose one backup mode");
+  }
+  if (dependencies.backup_async != nullptr && options.backup_lag_max == 0) {
+    return invalid_argument("relay backup_lag_max is 0 with an async backup; set it to the records the backup may "
+                            "lag behind the WAL (1 .. " + std::to_string(kBackupLagHardMax) + ")");
+  }
+  const WalShipper* shipper = dependencies.backup_sync != nullptr ? dependencies.backup_sync : dependencies.backup_async;
+  if (shipper != nullptr && shipper->options().region != options.region) {
+    return invalid_argument("relay region '" + options.region.str() + "' differs from its backup's region '" +
+                            shipper->options().region.str() + "'; give both this region's id");
+  }
   return std::unique_ptr<Relay>(new Relay(dependencies, std::move(options)));
 }
 
@@ -53,6 +81,7 @@ Relay::Relay(const RelayDependencies& dependencies, RelayOptions options)
     : deps_(dependencies),
       options_(std::move(options)),
       intake_backoff_(dependencies.clock, options_.backoff),
+      backup_backoff_(dependencies.clock, options_.backoff),
       publish_backoff_(dependencies.clock, options_.backoff),
       recovery_backoff_(dependencies.clock, options_.backoff) {}
 
@@ -64,7 +93,9 @@ RelayStats Relay::stats() const {
                     .published = counters_.published.load(),
                     .recovered = counters_.recovered.load(),
                     .recovered_already_done = counters_.recovered_already_done.load(),
-                    .retained_from = counters_.retained_from.load()};
+                    .retained_from = counters_.retained_from.load(),
+                    .backup_holds = counters_.backup_holds.load(),
+                    .backup_lag_pauses = counters_.backup_lag_pauses.load()};
 }
 
 Result<StepOutcome> Relay::step() {
@@ -80,6 +111,9 @@ Result<StepOutcome> Relay::step() {
   Result<StepOutcome> outcome = StepOutcome::kIdle;
   if (!pending_.empty() && publish_backoff_.ready()) {
     outcome = publish_pending(*epoch);
+  } else if (held_) {
+    // Nothing is received while a batch waits for the backup (its ack would be out of order).
+    if (backup_backoff_.ready()) outcome = retry_held_batch();
   } else if (phase_ == Phase::kRecovering) {
     if (recovery_backoff_.ready() && window_room() > 0) outcome = recover_chunk();
   } else if (intake_backoff_.ready() && window_room() > 0) {
@@ -100,7 +134,8 @@ void Relay::update_lag() {
   if (phase_ == Phase::kRecovering && recovery_end_ > recovery_read_until_) {
     unclassified = recovery_end_.value - recovery_read_until_.value;
   }
-  health_.set_lag(static_cast<std::int64_t>(pending_.size() + recovery_chunk_.size() + unclassified));
+  const std::size_t held = held_ ? held_->received.size() : 0;
+  health_.set_lag(static_cast<std::int64_t>(pending_.size() + recovery_chunk_.size() + unclassified + held));
 }
 
 void Relay::queue_for_publication(BusMessage message) {
@@ -173,13 +208,9 @@ Result<StepOutcome> Relay::recover_chunk() {
         counters_.recovered_already_done.fetch_add(1);
         continue;
       }
-      WalRecord& record = recovery_chunk_[i];
-      queue_for_publication(BusMessage{.id = std::move(record.message_id),
-                                       .epoch = record.epoch,
-                                       .source_region = options_.region,
-                                       .lsn = record.lsn,
-                                       .properties = std::move(record.headers),
-                                       .body = std::move(record.payload)});
+      // The epoch is stamped again at publication (publish_pending).
+      const Epoch appended_under = recovery_chunk_[i].epoch;
+      queue_for_publication(to_bus_message(std::move(recovery_chunk_[i]), options_.region, appended_under));
       counters_.recovered.fetch_add(1);
     }
     recovery_chunk_.clear();
@@ -216,9 +247,23 @@ Result<StepOutcome> Relay::publish_pending(Epoch epoch) {
 
 // ---- intake ----------------------------------------------------------------------------------
 
+std::size_t Relay::backup_room() const {
+  if (deps_.backup_async == nullptr) return SIZE_MAX;
+  const Lsn durable = deps_.wal.durable_lsn();
+  const Lsn shipped = deps_.backup_async->shipped_lsn();
+  HADR_ASSERT(shipped <= durable);
+  const std::uint64_t lag = durable.value - shipped.value;
+  return lag >= options_.backup_lag_max ? 0 : static_cast<std::size_t>(options_.backup_lag_max - lag);
+}
+
 Result<StepOutcome> Relay::take_intake(Epoch epoch) {
-  const std::size_t count = std::min(options_.batch_max, window_room());
-  HADR_ASSERT(count > 0);
+  const std::size_t count = std::min({options_.batch_max, window_room(), backup_room()});
+  if (count == 0) {
+    // The async backup is backup_lag_max behind: receiving more would widen what a region loss
+    // can lose. The source keeps the messages until the backup catches up.
+    counters_.backup_lag_pauses.fetch_add(1);
+    return StepOutcome::kIdle;
+  }
   Result<std::vector<SourceMessage>> received = deps_.source.receive(count);
   if (!received.ok()) {
     // A lost receive leaves its messages in flight; the source shows them again after the
@@ -242,13 +287,51 @@ Result<StepOutcome> Relay::take_intake(Epoch epoch) {
     return StepOutcome::kIdle;
   }
   counters_.appended.fetch_add(batch.size());
+  deps_.crash_points.hit(kAfterFsyncBeforeAck);
+  if (deps_.backup_sync != nullptr) return back_up_and_ack(epoch, *received, batch, *last_lsn);
   return ack_and_queue(epoch, *received, *last_lsn);
+}
+
+Result<StepOutcome> Relay::back_up_and_ack(Epoch epoch, std::vector<SourceMessage>& received,
+                                           std::span<const WalAppend> batch, Lsn last_lsn) {
+  HADR_ASSERT(deps_.backup_sync != nullptr && !held_);
+  HADR_ASSERT(batch.size() == received.size() && last_lsn.value >= batch.size());
+  const Lsn first_lsn{last_lsn.value - batch.size() + 1};
+  Result<Lsn> shipped = deps_.backup_sync->ship_batch(first_lsn, batch);
+  if (!shipped.ok() || *shipped < last_lsn) {
+    // Durable but not yet in the blob store: hold the batch, ack nothing, retry later. (Falling
+    // short without an error means the shipper is catching up on an older range first.)
+    held_ = HeldBatch{.epoch = epoch, .received = std::move(received), .last_lsn = last_lsn};
+    counters_.backup_holds.fetch_add(1);
+    if (!shipped.ok()) HADR_TRY(absorb_failure("relay sync backup", shipped.error(), backup_backoff_, health_));
+    return StepOutcome::kProgress;
+  }
+  backup_backoff_.record_success();
+  deps_.crash_points.hit(kAfterBackupBeforeAck);
+  return ack_and_queue(epoch, received, last_lsn);
+}
+
+Result<StepOutcome> Relay::retry_held_batch() {
+  HADR_ASSERT(held_.has_value() && deps_.backup_sync != nullptr);
+  Result<Lsn> shipped = deps_.backup_sync->ship_through(held_->last_lsn);
+  if (!shipped.ok()) {
+    counters_.backup_holds.fetch_add(1);
+    HADR_TRY(absorb_failure("relay sync backup", shipped.error(), backup_backoff_, health_));
+    return StepOutcome::kIdle;
+  }
+  backup_backoff_.record_success();
+  if (*shipped < held_->last_lsn) return StepOutcome::kProgress;  // more of the older range first
+  deps_.crash_points.hit(kAfterBackupBeforeAck);
+  HeldBatch held = std::move(*held_);
+  held_.reset();
+  // The fence is re-checked there: a batch held across a fence change is not acked.
+  return ack_and_queue(held.epoch, held.received, held.last_lsn);
 }
 
 Result<StepOutcome> Relay::ack_and_queue(Epoch epoch, std::vector<SourceMessage>& received, Lsn last_lsn) {
   HADR_ASSERT(last_lsn <= deps_.wal.durable_lsn());  // never ack what is not durable
   HADR_ASSERT(last_lsn.value >= received.size());
-  deps_.crash_points.hit(kAfterFsyncBeforeAck);
+  HADR_ASSERT(deps_.backup_sync == nullptr || deps_.backup_sync->shipped_lsn() >= last_lsn);  // sync: shipped first
   if (deps_.fence.writable_epoch() != epoch) {
     // Fenced while appending: no ack (the source redelivers to the new writer) and no
     // publication. The WAL copy stays for replay; the dedupe store absorbs the repeat.
@@ -302,13 +385,29 @@ Status Relay::apply_retention_if_due() {
                                              "; the file belongs to another log: retention skipped"));
     return ok_status();
   }
-  const Status retained = deps_.wal.retain_from(checkpoint->next());
+  HADR_TRY(apply_backup_retention(*checkpoint));
+  // Segments not yet shipped stay, whatever the checkpoint: the backup still has to read them.
+  Lsn keep_from = checkpoint->next();
+  if (backup() != nullptr) keep_from = std::min(keep_from, backup()->shipped_lsn().next());
+  const Status retained = deps_.wal.retain_from(keep_from);
   if (!retained.ok()) {
     health_.record_error("relay retention", retained.error());
     if (must_stop(retained.code())) return retained;
     return ok_status();
   }
-  counters_.retained_from.store(checkpoint->next().value);
+  counters_.retained_from.store(keep_from.value);
+  return ok_status();
+}
+
+Status Relay::apply_backup_retention(Lsn checkpoint) {
+  if (backup() == nullptr) return ok_status();
+  HADR_ASSERT(checkpoint.value > 0);
+  // Objects below checkpoint + 1 hold only done records, and no replayer starts before it.
+  const Status deleted = backup()->retain_below(checkpoint.next());
+  if (!deleted.ok()) {
+    health_.record_error("relay backup retention", deleted.error());
+    if (must_stop(deleted.code())) return deleted;  // a malformed key under the backup prefix
+  }
   return ok_status();
 }
 

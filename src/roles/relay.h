@@ -9,6 +9,15 @@
 //      that the dedupe store does not know as done or dead-lettered;
 //   3. intake: receive a batch from the source, append it to the WAL stamped with the epoch
 //      (one fdatasync), re-check the fence, ack the source, queue the records for publication.
+// With a blob backup of the WAL (wal_backup.h):
+//   - sync (backup_sync): after the fsync, intake ships the batch to the BlobStore and acks the
+//     source only once it is there (crash point "relay.after_backup_before_ack"). While shipping
+//     fails the relay holds the batch: it acks nothing, receives nothing more, and retries on
+//     later steps with backoff (the fence is re-checked before the ack, as always);
+//   - async (backup_async): the WalBackup role ships; intake takes at most what keeps
+//     durable - shipped <= backup_lag_max (the RPO of async mode) and pauses at the bound.
+// Either way retention deletes backup objects below the checkpoint and keeps WAL segments
+// until they are shipped.
 // Intake runs while publication backs off (the bus is slow or down) until the in-flight window
 // (pending records) is full; then the relay receives nothing more: backpressure, and the WAL
 // is what buffers, within in_flight_max records.
@@ -20,8 +29,10 @@
 // memory only: after a restart, publication recovery finds them again in the WAL.
 // Thread-safety: step() and the accessors marked "driver thread" from one thread at a time
 // (the region's control thread, which owns the Wal); health() and stats() from any thread.
-// Invariants: the source is acked only for records at or below wal.durable_lsn(); the pending
-// queue holds at most in_flight_max records; records are published in LSN order.
+// Invariants: the source is acked only for records at or below wal.durable_lsn() (and, with
+// backup_sync, at or below its shipped LSN); the pending queue holds at most in_flight_max
+// records; records are published in LSN order; with backup_async, intake never takes the WAL
+// past shipped + backup_lag_max.
 #pragma once
 
 #include <atomic>
@@ -29,6 +40,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,6 +52,7 @@
 #include "roles/fence.h"
 #include "roles/role.h"
 #include "roles/role_support.h"
+#include "roles/wal_backup.h"
 #include "wal/wal.h"
 
 namespace hadr {
@@ -56,6 +69,10 @@ struct RelayOptions {
   std::size_t recovery_chunk_max = 1024;
   // How often the checkpoint file is read to apply retention (monotonic): 1 ms .. 1 h.
   Milliseconds retention_interval{10'000};
+  // Async backup only: the most records intake lets the WAL run ahead of the backup
+  // (durable - shipped), i.e. the records a whole-region loss can lose. 1 .. 100,000,000 with
+  // backup_async; ignored without it (0 there means "no backup, no bound").
+  std::uint64_t backup_lag_max = 65'536;
   BackoffOptions backoff;
 
   Status validate() const;
@@ -70,6 +87,9 @@ struct RelayDependencies {
   const RegionFence& fence;
   const Clock& clock;
   CrashPoints& crash_points;
+  // At most one of the two (wal_backup.h). The relay also applies backup retention with it.
+  WalShipper* backup_sync = nullptr;   // ship each batch before acking the source
+  WalShipper* backup_async = nullptr;  // shipped by the WalBackup role; intake bounded by backup_lag_max
 };
 
 struct RelayStats {
@@ -81,11 +101,18 @@ struct RelayStats {
   std::uint64_t recovered = 0;             // WAL records queued again by publication recovery
   std::uint64_t recovered_already_done = 0;  // WAL records recovery skipped: done or dead-lettered
   std::uint64_t retained_from = 0;         // last argument given to Wal::retain_from (0: never)
+  std::uint64_t backup_holds = 0;          // sync backup: ship attempts that left a batch held (not acked)
+  std::uint64_t backup_lag_pauses = 0;     // async backup: intake steps skipped at backup_lag_max
 };
+
+// The bus form of a WAL message record, as the relay (publication recovery) and the replayer
+// publish it: the original id, LSN, headers and body, from `source_region`, under `epoch`.
+BusMessage to_bus_message(WalRecord record, const RegionId& source_region, Epoch epoch);
 
 class Relay final : public Role {
  public:
   static constexpr std::size_t kInFlightHardMax = 1'000'000;
+  static constexpr std::uint64_t kBackupLagHardMax = 100'000'000;
 
   static Result<std::unique_ptr<Relay>> create(const RelayDependencies& dependencies, RelayOptions options);
 
@@ -96,10 +123,19 @@ class Relay final : public Role {
 
   // Driver thread only.
   std::size_t pending_count() const { return pending_.size(); }
+  // Sync backup: a batch appended but not acked because it is not in the blob store yet.
+  bool holding_batch() const { return held_.has_value(); }
   bool recovering() const { return phase_ != Phase::kRelaying; }
 
  private:
   enum class Phase { kStarting, kRecovering, kRelaying };
+
+  // A batch appended and synced whose ack waits for the sync backup.
+  struct HeldBatch {
+    Epoch epoch;
+    std::vector<SourceMessage> received;
+    Lsn last_lsn;
+  };
 
   Relay(const RelayDependencies& dependencies, RelayOptions options);
 
@@ -108,7 +144,15 @@ class Relay final : public Role {
   Status read_recovery_chunk();
   Result<StepOutcome> publish_pending(Epoch epoch);
   Result<StepOutcome> take_intake(Epoch epoch);
+  // Sync backup: ships the appended batch, then acks; holds it when shipping falls short.
+  Result<StepOutcome> back_up_and_ack(Epoch epoch, std::vector<SourceMessage>& received,
+                                      std::span<const WalAppend> batch, Lsn last_lsn);
+  Result<StepOutcome> retry_held_batch();
   Result<StepOutcome> ack_and_queue(Epoch epoch, std::vector<SourceMessage>& received, Lsn last_lsn);
+  // Records intake may take now under backup_lag_max (async backup), else SIZE_MAX.
+  std::size_t backup_room() const;
+  WalShipper* backup() const { return deps_.backup_sync != nullptr ? deps_.backup_sync : deps_.backup_async; }
+  Status apply_backup_retention(Lsn checkpoint);
   Status apply_retention_if_due();
   void queue_for_publication(BusMessage message);
   std::size_t window_room() const;
@@ -123,7 +167,9 @@ class Relay final : public Role {
   Lsn recovery_end_;         // the durable LSN when recovery started: where it stops
   Lsn recovery_read_until_;  // the last LSN recovery has read
   std::vector<WalRecord> recovery_chunk_;     // read, not yet classified (a lookup failed)
+  std::optional<HeldBatch> held_;             // sync backup: appended, not yet shipped, not acked
   Backoff intake_backoff_;
+  Backoff backup_backoff_;
   Backoff publish_backoff_;
   Backoff recovery_backoff_;
   MonoTime next_retention_at_{};
@@ -131,7 +177,7 @@ class Relay final : public Role {
 
   struct Counters {
     std::atomic<std::uint64_t> appended{0}, acked{0}, ack_failures{0}, fenced_after_append{0}, published{0},
-        recovered{0}, recovered_already_done{0}, retained_from{0};
+        recovered{0}, recovered_already_done{0}, retained_from{0}, backup_holds{0}, backup_lag_pauses{0};
   };
   Counters counters_;
 };

@@ -9,11 +9,14 @@
 
 #include "core/clock.h"
 #include "core/env.h"
+#include "embedded/directory_blob_store.h"
 #include "embedded/sqlite_bus.h"
 #include "embedded/sqlite_coord.h"
 #include "embedded/sqlite_dedupe_store.h"
+#include "embedded/sqlite_lease_store.h"
 #include "embedded/sqlite_source.h"
 #include "handlers/handler_factory.h"
+#include "runtime/fault_switch.h"
 #include "runtime/stop_signal.h"
 
 namespace hadr {
@@ -27,7 +30,12 @@ std::vector<std::pair<std::string_view, std::uint64_t*>> stats_fields(NodeStats&
   PromoterStats& p = stats.promoter;
   CheckpointerStats& c = stats.checkpointer;
   WorkerStats& w = stats.workers;
+  FailoverCounters& f = stats.failover;
   return {
+      {"replayer_replayed", &f.replayed}, {"replayer_skipped_done", &f.replay_skipped_done},
+      {"lease_acquired", &f.lease_acquired}, {"lease_lost", &f.lease_lost}, {"lease_self_fenced", &f.self_fenced},
+      {"watchdog_takeovers", &f.takeovers}, {"watchdog_step_downs", &f.step_downs},
+      {"watchdog_handovers", &f.handovers},
       {"relay_appended", &r.appended}, {"relay_acked", &r.acked}, {"relay_ack_failures", &r.ack_failures},
       {"relay_fenced_after_append", &r.fenced_after_append}, {"relay_published", &r.published},
       {"relay_recovered", &r.recovered}, {"relay_recovered_already_done", &r.recovered_already_done},
@@ -64,6 +72,70 @@ const Clock& real_clock() { return RealClock::instance(); }
 
 }  // namespace
 
+// The watchdog's handle on the rest of the region (roles/region_control.h). Called on the lease
+// thread; what needs the Wal or the replayer is queued for the control thread, which answers
+// on its next round (serve_control_requests).
+class NodeControl final : public RegionControl {
+ public:
+  NodeControl(GatedFence& intake, Bus& bus, const RegionConfig& config, const std::atomic<std::uint64_t>& relay_pending)
+      : intake_(intake), bus_(bus), config_(config), relay_pending_(relay_pending) {}
+
+  void set_intake_open(bool open) override { intake_.set_open(open); }
+
+  void begin_replay(const RegionId& from) override {
+    std::lock_guard lock(mutex_);
+    replay_request_ = from;
+  }
+
+  Result<bool> drained() override {
+    if (relay_pending_.load() != 0) return false;
+    for (const std::string* queue : {&config_.promoter.staging_queue, &config_.worker.main_queue}) {
+      HADR_ASSIGN_OR_RETURN(QueueDepth depth, bus_.depth(*queue));
+      if (depth.available + depth.locked != 0) return false;
+    }
+    return true;
+  }
+
+  Result<bool> seal_wal(Epoch epoch) override {
+    std::lock_guard lock(mutex_);
+    if (seal_answer_ && seal_epoch_ == epoch) {
+      Status answer = std::move(*seal_answer_);
+      seal_answer_.reset();
+      seal_request_.reset();
+      if (!answer.ok()) return std::move(answer).take_error();
+      return true;
+    }
+    seal_request_ = epoch;
+    seal_epoch_ = epoch;
+    return false;
+  }
+
+  // Control thread.
+  std::optional<RegionId> take_replay_request() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(replay_request_, std::nullopt);
+  }
+  std::optional<Epoch> pending_seal() {
+    std::lock_guard lock(mutex_);
+    return seal_answer_ ? std::nullopt : seal_request_;
+  }
+  void answer_seal(Status answer) {
+    std::lock_guard lock(mutex_);
+    seal_answer_ = std::move(answer);
+  }
+
+ private:
+  GatedFence& intake_;
+  Bus& bus_;
+  const RegionConfig& config_;
+  const std::atomic<std::uint64_t>& relay_pending_;
+  std::mutex mutex_;
+  std::optional<RegionId> replay_request_;
+  std::optional<Epoch> seal_request_;
+  Epoch seal_epoch_;
+  std::optional<Status> seal_answer_;
+};
+
 struct RegionNode::WorkerSlot {
   std::unique_ptr<Bus> bus;
   std::unique_ptr<SqliteDedupeStore> dedupe;
@@ -82,6 +154,77 @@ RegionNode::~RegionNode() {
   }
 }
 
+Status RegionNode::open_failover() {
+  if (!config_.two_regions()) {
+    intake_fence_ = std::make_unique<GatedFence>(static_fence_, /*open=*/true);
+    return ok_status();
+  }
+  if (!roles_.relay || !roles_.promoter || !roles_.workers) {
+    return invalid_argument("two-region mode ([region] peer = \"" + config_.peer.str() +
+                            "\") runs every role in one process: use `hadr node`, not a single-role command");
+  }
+  const Clock& clock = real_clock();
+  HADR_ASSIGN_OR_RETURN(std::unique_ptr<SqliteLeaseStore> lease_store,
+                        SqliteLeaseStore::open(config_.embedded.lease_path(), clock));
+  lease_store_ = std::make_unique<FaultSwitchLeaseStore>(std::move(lease_store),
+                                                         lease_partition_switch_path(config_.data_dir));
+  HADR_ASSIGN_OR_RETURN(lease_, LeaseManager::create(*lease_store_, clock, config_.lease));
+  fence_ = lease_.get();
+  intake_fence_ = std::make_unique<GatedFence>(*lease_, /*open=*/false);
+  HADR_ASSIGN_OR_RETURN(lease_thread_coord_, SqliteCoord::open(config_.embedded.coord_path(), clock));
+  HADR_ASSIGN_OR_RETURN(lease_thread_bus_, SqliteBus::open(config_.embedded.bus_path(config_.bus_namespace), clock));
+  alerts_ = std::make_unique<RuntimeAlertSink>(config_.alerts, config_.data_dir + "/alerts.jsonl");
+  hook_ = std::make_unique<CommandHook>(config_.hook, config_.data_dir + "/hook.log");
+  return ok_status();
+}
+
+Status RegionNode::open_failover_control_roles() {
+  if (!config_.two_regions()) return ok_status();
+  const Clock& clock = real_clock();
+  if (config_.backup_mode == BackupMode::kAsync) {
+    HADR_ASSIGN_OR_RETURN(backup_, WalBackup::create(WalBackupDependencies{*shipper_, *wal_, clock}));
+  }
+  ReplayerOptions replay_options;
+  replay_options.region = config_.region;
+  replay_options.staging_queue = config_.promoter.staging_queue;
+  replay_options.quiet_period = config_.replay_quiet_period;
+  HADR_ASSIGN_OR_RETURN(replayer_, Replayer::create(ReplayerDependencies{*blobs_, *dedupe_, *bus_, *coord_, *fence_,
+                                                                         clock, crash_points_},
+                                                    replay_options));
+  control_ = std::make_unique<NodeControl>(*intake_fence_, *lease_thread_bus_, config_, relay_pending_);
+  HeartbeatOptions heartbeat_options = config_.heartbeat;
+  heartbeat_options.process = roles_.process_name;
+  HADR_ASSIGN_OR_RETURN(heartbeat_, HeartbeatWriter::create(
+                                        *lease_thread_coord_, clock, [this] { return health_snapshot(); },
+                                        heartbeat_options));
+  HADR_ASSIGN_OR_RETURN(watchdog_, Watchdog::create(WatchdogDependencies{.lease = *lease_,
+                                                                         .lease_store = *lease_store_,
+                                                                         .coord = *lease_thread_coord_,
+                                                                         .control = *control_,
+                                                                         .alerts = *alerts_,
+                                                                         .hook = *hook_,
+                                                                         .clock = clock,
+                                                                         .crash_points = crash_points_},
+                                                    config_.watchdog));
+  return ok_status();
+}
+
+std::vector<NamedHealth> RegionNode::health_snapshot() const {
+  std::vector<NamedHealth> roles;
+  const auto add = [&](const Role* role, std::string name) {
+    if (role != nullptr) roles.push_back(NamedHealth{std::move(name), role->health()});
+  };
+  add(relay_.get(), "relay");
+  add(promoter_.get(), "promoter");
+  add(checkpointer_.get(), "checkpointer");
+  add(backup_.get(), "backup");
+  add(replayer_.get(), "replayer");
+  add(lease_.get(), "lease");
+  add(watchdog_.get(), "watchdog");
+  for (std::size_t i = 0; i < workers_.size(); ++i) add(workers_[i]->worker.get(), "worker-" + std::to_string(i + 1));
+  return roles;
+}
+
 std::string RegionNode::stats_path() const { return config_.data_dir + "/stats-" + roles_.process_name + ".json"; }
 
 Result<std::unique_ptr<RegionNode>> RegionNode::open(const RegionConfig& config, const NodeRoles& roles,
@@ -95,8 +238,10 @@ Result<std::unique_ptr<RegionNode>> RegionNode::open(const RegionConfig& config,
   HADR_TRY(env.create_dirs(config.data_dir));
   HADR_TRY(env.create_dirs(config.embedded.dir));
   HADR_ASSIGN_OR_RETURN(node->base_, read_stats_file(node->stats_path()));
+  HADR_TRY(node->open_failover());
   HADR_TRY(node->open_control_roles());
   HADR_TRY(node->open_workers());
+  HADR_TRY(node->open_failover_control_roles());
   return node;
 }
 
@@ -106,7 +251,7 @@ Status RegionNode::open_control_roles() {
   HADR_TRY(bus_->create_queue(config_.promoter.staging_queue, QueueOptions{config_.staging_max_delivery_count}));
   HADR_TRY(bus_->create_queue(config_.worker.main_queue, QueueOptions{config_.worker.max_delivery_count}));
   if (roles_.promoter) {
-    HADR_ASSIGN_OR_RETURN(promoter_, Promoter::create(PromoterDependencies{*bus_, fence_, clock, crash_points_},
+    HADR_ASSIGN_OR_RETURN(promoter_, Promoter::create(PromoterDependencies{*bus_, *fence_, clock, crash_points_},
                                                       config_.promoter));
   }
   if (!roles_.relay) return ok_status();
@@ -117,11 +262,25 @@ Status RegionNode::open_control_roles() {
   HADR_ASSIGN_OR_RETURN(coord_, SqliteCoord::open(config_.embedded.coord_path(), clock));
   RecoveryReport report;
   HADR_ASSIGN_OR_RETURN(wal_, Wal::open(posix_env(), config_.wal_dir(), config_.wal, &report));
-  HADR_ASSIGN_OR_RETURN(relay_, Relay::create(RelayDependencies{*source_, *wal_, posix_env(), *bus_, *dedupe_, fence_,
-                                                                clock, crash_points_},
-                                              config_.relay));
+  RelayDependencies relay_dependencies{*source_, *wal_, posix_env(), *bus_, *dedupe_, *intake_fence_, clock, crash_points_};
+  RelayOptions relay_options = config_.relay;
+  if (config_.two_regions() && config_.backup_mode != BackupMode::kOff) {
+    HADR_ASSIGN_OR_RETURN(blobs_, DirectoryBlobStore::open(posix_env(), config_.embedded.blobs_dir()));
+    WalBackupOptions backup_options;
+    backup_options.region = config_.region;
+    HADR_ASSIGN_OR_RETURN(shipper_, WalShipper::create(WalShipperDependencies{*wal_, *blobs_}, backup_options));
+    if (config_.backup_mode == BackupMode::kSync) relay_dependencies.backup_sync = shipper_.get();
+    if (config_.backup_mode == BackupMode::kAsync) {
+      relay_dependencies.backup_async = shipper_.get();
+      relay_options.backup_lag_max = config_.backup_lag_max;
+    }
+  } else if (config_.two_regions()) {
+    // No backup of our own, but the replayer still reads the peer's from the blob store.
+    HADR_ASSIGN_OR_RETURN(blobs_, DirectoryBlobStore::open(posix_env(), config_.embedded.blobs_dir()));
+  }
+  HADR_ASSIGN_OR_RETURN(relay_, Relay::create(relay_dependencies, relay_options));
   HADR_ASSIGN_OR_RETURN(checkpointer_,
-                        Checkpointer::create(CheckpointerDependencies{*wal_, posix_env(), *dedupe_, *coord_, fence_,
+                        Checkpointer::create(CheckpointerDependencies{*wal_, posix_env(), *dedupe_, *coord_, *fence_,
                                                                       clock, crash_points_},
                                              config_.checkpointer));
   return ok_status();
@@ -140,7 +299,7 @@ Status RegionNode::open_workers() {
     WorkerOptions options = config_.worker;
     options.owner = config_.region.str() + "/" + roles_.process_name + "-" + std::to_string(index);
     HADR_ASSIGN_OR_RETURN(slot->worker,
-                          Worker::create(WorkerDependencies{*slot->bus, *slot->dedupe, *slot->handler, fence_, clock,
+                          Worker::create(WorkerDependencies{*slot->bus, *slot->dedupe, *slot->handler, *fence_, clock,
                                                             crash_points_},
                                          options));
     workers_.push_back(std::move(slot));
@@ -161,20 +320,45 @@ bool RegionNode::past_drain_deadline() const {
   return std::chrono::duration_cast<Nanoseconds>(now).count() >= drain_deadline_ns_.load();
 }
 
+Status RegionNode::serve_control_requests() {
+  if (!control_) return ok_status();
+  if (auto from = control_->take_replay_request()) replayer_->begin(*from);
+  const std::optional<Epoch> seal = control_->pending_seal();
+  if (!seal) return ok_status();
+  Status sealed = wal_->seal(*seal);
+  if (sealed.ok() && shipper_) {
+    // The seal must reach the backup: it is how the peer's replayer knows the log ended.
+    auto shipped = shipper_->ship_through(wal_->durable_lsn());
+    if (!shipped.ok()) {
+      sealed = std::move(shipped).take_error();
+    } else if (*shipped < wal_->durable_lsn()) {
+      return ok_status();  // more to ship: answer on a later round
+    }
+  }
+  if (!sealed.ok() && must_stop(sealed.code())) return sealed;
+  control_->answer_seal(std::move(sealed));
+  return ok_status();
+}
+
 void RegionNode::run_control_thread() {
   std::vector<Role*> roles;
   if (relay_) roles.push_back(relay_.get());
   if (promoter_) roles.push_back(promoter_.get());
   if (checkpointer_) roles.push_back(checkpointer_.get());
+  if (backup_) roles.push_back(backup_.get());
+  if (replayer_) roles.push_back(replayer_.get());
   while (!stop_.load()) {
     bool any_progress = false;
     for (Role* role : roles) {
       // Draining: no intake. The relay's unpublished records are in the WAL for recovery.
-      if (draining() && role == relay_.get()) continue;
+      if (draining() && (role == relay_.get() || role == replayer_.get())) continue;
       auto outcome = role->step();
       if (!outcome.ok()) return record_failure(role->name(), outcome.error());
       any_progress = any_progress || *outcome == StepOutcome::kProgress;
     }
+    if (relay_) relay_pending_.store(relay_->pending_count());
+    const Status served = serve_control_requests();
+    if (!served.ok()) return record_failure("control", served.error());
     if (draining() && (!any_progress || past_drain_deadline())) return;
     if (!any_progress) std::this_thread::sleep_for(config_.runtime.idle_wait);
   }
@@ -190,8 +374,26 @@ void RegionNode::run_worker_thread(WorkerSlot& slot) {
   }
 }
 
+void RegionNode::run_lease_thread() {
+  std::vector<Role*> roles = {lease_.get(), heartbeat_.get(), watchdog_.get()};
+  // Runs until every other thread stopped: the fence must hold while they drain.
+  while (!lease_thread_stop_.load()) {
+    bool any_progress = false;
+    for (Role* role : roles) {
+      auto outcome = role->step();
+      if (!outcome.ok()) {
+        return record_failure(role->name(), outcome.error());
+      }
+      any_progress = any_progress || *outcome == StepOutcome::kProgress;
+    }
+    if (!any_progress) std::this_thread::sleep_for(std::min(config_.runtime.idle_wait, Milliseconds(5)));
+  }
+}
+
 Status RegionNode::run() {
   HADR_ASSERT(!stop_.load());
+  std::thread lease_thread;
+  if (lease_) lease_thread = std::thread([this] { run_lease_thread(); });
   std::thread control;
   if (relay_ || promoter_) control = std::thread([this] { run_control_thread(); });
   for (auto& slot : workers_) {
@@ -214,6 +416,13 @@ Status RegionNode::run() {
   if (control.joinable()) control.join();
   for (auto& slot : workers_) slot->thread.join();
   stop_ = true;
+  lease_thread_stop_ = true;
+  if (lease_thread.joinable()) lease_thread.join();
+  if (lease_) {
+    // A clean stop hands the lease back at once: the peer need not wait for the TTL.
+    const Status released = lease_->release();
+    if (!released.ok()) std::fprintf(stderr, "hadr: lease release failed: %s\n", released.error().to_string().c_str());
+  }
   log_progress();
   HADR_TRY(write_stats_file());
   std::lock_guard<std::mutex> lock(failure_mutex_);
@@ -227,6 +436,23 @@ NodeStats RegionNode::stats() const {
   if (promoter_) current.promoter = promoter_->stats();
   if (checkpointer_) current.checkpointer = checkpointer_->stats();
   for (const auto& slot : workers_) add_worker_stats(current.workers, slot->worker->stats());
+  if (replayer_) {
+    const ReplayerStats replay = replayer_->stats();
+    current.failover.replayed = replay.replayed;
+    current.failover.replay_skipped_done = replay.skipped_done;
+  }
+  if (lease_) {
+    const LeaseStats lease = lease_->stats();
+    current.failover.lease_acquired = lease.acquired;
+    current.failover.lease_lost = lease.lost;
+    current.failover.self_fenced = lease.self_fenced;
+  }
+  if (watchdog_) {
+    const WatchdogStatus watchdog = watchdog_->status();
+    current.failover.takeovers = watchdog.takeovers;
+    current.failover.step_downs = watchdog.step_downs;
+    current.failover.handovers = watchdog.handovers;
+  }
   NodeStats total = base_;
   add_stats(total, current);
   // The checkpoint is a level, not a counter.

@@ -9,7 +9,14 @@
 //     progress line to stderr and the stats file every runtime.stats_interval.
 // `hadr relay|promoter|worker` run a subset (NodeRoles): the relay always brings the
 // checkpointer, because both need the Wal and only one process may open it.
-// The fence is StaticFence(Epoch{1}) until the two-region lease manager replaces it.
+// Fencing: alone (no [region] peer) the region is always active under StaticFence(Epoch{1}).
+// With a peer (docs/failover.md) a fourth thread, the lease thread, steps the LeaseManager (the
+// fence of every role), the HeartbeatWriter and the Watchdog, each on connections of its own;
+// the relay's fence is gated by the watchdog (intake opens only when a takeover completed), and
+// the control thread also steps the WAL backup (async mode) and the Replayer. The watchdog's
+// requests that touch the Wal or the replayer (seal, begin replay) are handed to the control
+// thread through NodeControl and answered on its next round. A clean stop releases the lease
+// after the drain, so the peer takes over at once instead of after the TTL.
 //
 // Stopping: run() returns when stop_requested() (SIGTERM/SIGINT) or a role's step failed.
 // On a stop request intake stops at once (the relay is no longer stepped; its unpublished
@@ -36,7 +43,15 @@
 #include "contracts/bus.h"
 #include "contracts/coord.h"
 #include "contracts/source.h"
+#include "contracts/blob_store.h"
+#include "contracts/lease_store.h"
 #include "roles/checkpointer.h"
+#include "roles/heartbeat.h"
+#include "roles/lease_manager.h"
+#include "roles/replayer.h"
+#include "roles/wal_backup.h"
+#include "roles/watchdog.h"
+#include "runtime/alerting.h"
 #include "roles/crash_points.h"
 #include "roles/fence.h"
 #include "roles/promoter.h"
@@ -47,6 +62,7 @@
 namespace hadr {
 
 class SqliteDedupeStore;
+class NodeControl;
 
 struct NodeRoles {
   bool relay = true;  // with the checkpointer
@@ -58,8 +74,21 @@ struct NodeRoles {
   std::string process_name = "node";
 };
 
+// Two-region counters of one process.
+struct FailoverCounters {
+  std::uint64_t replayed = 0;             // records the replayer republished
+  std::uint64_t replay_skipped_done = 0;  // records the replayer found done
+  std::uint64_t lease_acquired = 0;
+  std::uint64_t lease_lost = 0;
+  std::uint64_t self_fenced = 0;
+  std::uint64_t takeovers = 0;
+  std::uint64_t step_downs = 0;
+  std::uint64_t handovers = 0;
+};
+
 // Counters of one process, cumulative across its restarts (loaded from its stats file).
 struct NodeStats {
+  FailoverCounters failover;
   RelayStats relay;
   PromoterStats promoter;
   CheckpointerStats checkpointer;
@@ -80,14 +109,23 @@ class RegionNode {
   void request_stop() { stop_requested_here_ = true; }
   NodeStats stats() const;
   std::string stats_path() const;
+  // Two-region mode only (nullptr otherwise).
+  const LeaseManager* lease() const { return lease_.get(); }
+  const Watchdog* watchdog() const { return watchdog_.get(); }
 
  private:
   struct WorkerSlot;
   RegionNode(const RegionConfig& config, const NodeRoles& roles, CrashPoints& crash_points);
 
+  Status open_failover();
+  Status open_failover_control_roles();
   Status open_control_roles();
   Status open_workers();
   void run_control_thread();
+  void run_lease_thread();
+  // Control thread: answers the watchdog's requests (begin replay, seal).
+  Status serve_control_requests();
+  std::vector<NamedHealth> health_snapshot() const;
   void run_worker_thread(WorkerSlot& slot);
   void record_failure(std::string_view role, const Error& error);
   bool draining() const;
@@ -98,7 +136,9 @@ class RegionNode {
   const RegionConfig config_;
   const NodeRoles roles_;
   CrashPoints& crash_points_;
-  StaticFence fence_{Epoch{1}};
+  StaticFence static_fence_{Epoch{1}};
+  const RegionFence* fence_ = &static_fence_;  // the lease manager in two-region mode
+  std::unique_ptr<GatedFence> intake_fence_;    // the relay's: fence_ behind the watchdog's gate
   NodeStats base_;  // counters of earlier runs of this process (from its stats file)
 
   std::unique_ptr<Source> source_;
@@ -111,7 +151,25 @@ class RegionNode {
   std::unique_ptr<Checkpointer> checkpointer_;
   std::vector<std::unique_ptr<WorkerSlot>> workers_;
 
+  // Two-region mode. The lease thread's own connections:
+  std::unique_ptr<LeaseStore> lease_store_;
+  std::unique_ptr<LeaseManager> lease_;
+  std::unique_ptr<Coord> lease_thread_coord_;
+  std::unique_ptr<Bus> lease_thread_bus_;  // queue depths for the switchover drain
+  std::unique_ptr<RuntimeAlertSink> alerts_;
+  std::unique_ptr<CommandHook> hook_;
+  std::unique_ptr<NodeControl> control_;
+  std::unique_ptr<HeartbeatWriter> heartbeat_;
+  std::unique_ptr<Watchdog> watchdog_;
+  // ... and the control thread's:
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<WalShipper> shipper_;
+  std::unique_ptr<WalBackup> backup_;  // async mode
+  std::unique_ptr<Replayer> replayer_;
+  std::atomic<std::uint64_t> relay_pending_{0};  // mirror of relay_->pending_count() for the drain check
+
   std::atomic<bool> stop_{false};            // every thread: stop now
+  std::atomic<bool> lease_thread_stop_{false};  // the lease thread: after every other thread
   std::atomic<bool> stop_requested_here_{false};  // request_stop()
   std::atomic<bool> drain_{false};           // a stop was requested: no intake, finish in-flight work
   std::atomic<std::int64_t> drain_deadline_ns_{0};  // monotonic

@@ -16,6 +16,8 @@ void add_bench_commands(CLI::App& app, CommandContext& context);  // hadr bench 
 // hadr node|relay|promoter|worker|send|verify|config check (cmd_region.cc)
 void add_region_commands(CLI::App& app, CommandContext& context);
 void add_chaos_command(CLI::App& app, CommandContext& context);  // hadr chaos (cmd_chaos.cc)
+// hadr status|switchover|demo (cmd_failover.cc)
+void add_failover_commands(CLI::App& app, CommandContext& context);
 
 // Children of `hadr bench`, one file each.
 void add_bench_wal_command(CLI::App& bench, CommandContext& context);     // cmd_bench_wal.cc

@@ -103,6 +103,33 @@ exec_timeout = "3s"
   ASSERT_EQ(config->handler.exec_command.size(), 1u);
 }
 
+TEST(RegionConfig, PeerTurnsOnTwoRegionModeWithItsDefaults) {
+  auto alone = parse_region_config(kMinimal, "/");
+  ASSERT_TRUE(alone.ok());
+  EXPECT_FALSE(alone->two_regions());
+  auto config = parse_region_config(std::string(kMinimal) + "peer = \"b\"\n[lease]\nttl = \"3s\"\n[backup]\nmode = \"async\"\n"
+                                                          "lag_max = 100\n[hook]\ncommand = [\"/bin/true\"]\n",
+                                    "/");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_TRUE(config->two_regions());
+  EXPECT_EQ(config->peer.str(), "b");
+  EXPECT_EQ(config->lease.holder, "a");
+  EXPECT_EQ(config->lease.ttl, Milliseconds(3'000));
+  EXPECT_EQ(config->watchdog.region.str(), "a");
+  EXPECT_EQ(config->watchdog.peer.str(), "b");
+  EXPECT_EQ(config->watchdog.bus_namespace, "primary");
+  EXPECT_EQ(config->backup_mode, BackupMode::kAsync);
+  EXPECT_EQ(config->backup_lag_max, 100u);
+  EXPECT_EQ(config->hook.command, std::vector<std::string>{"/bin/true"});
+  EXPECT_NE(describe(*config).find("two regions: peer b"), std::string::npos);
+}
+
+TEST(RegionConfig, WebhookUrlIsNeverDescribed) {
+  auto config = parse_region_config(std::string(kMinimal) + "peer = \"b\"\n[alerts]\nwebhook = \"https://x/?token=s3cret\"\n", "/");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(describe(*config).find("s3cret"), std::string::npos);
+}
+
 TEST(ParseDuration, AcceptsEveryUnit) {
   EXPECT_EQ(*parse_duration("k", "250ms"), Milliseconds(250));
   EXPECT_EQ(*parse_duration("k", "30s"), Milliseconds(30'000));
@@ -165,7 +192,20 @@ INSTANTIATE_TEST_SUITE_P(
                   "handler.exec_command must be an array of strings"},
         BadConfig{"VisibilityTimeoutZero", "[source]\nvisibility_timeout = 0\n", "source.visibility_timeout"},
         BadConfig{"IdleWaitTooLong", "[runtime]\nidle_wait = \"5s\"\n", "runtime.idle_wait"},
-        BadConfig{"NotToml", "[workers\n", "not valid TOML at line"}),
+        BadConfig{"NotToml", "[workers\n", "not valid TOML at line"},
+        BadConfig{"PeerIsNotARegionId", "peer = \"b c\"\n", "region.peer: \"b c\" is not a region id"},
+        BadConfig{"PeerIsThisRegion", "peer = \"a\"\n", "region.peer must"},
+        BadConfig{"LeaseTtlTooShort", "peer = \"b\"\n[lease]\nttl = \"5ms\"\n", "lease.ttl"},
+        BadConfig{"CheckIntervalAboveHalfTheTtl", "peer = \"b\"\n[lease]\nttl = \"1s\"\n[watchdog]\ncheck_interval = \"600ms\"\n",
+                  "watchdog.check_interval: 600ms must be at most half of lease.ttl"},
+        BadConfig{"UnknownBackupMode", "peer = \"b\"\n[backup]\nmode = \"sometimes\"\n",
+                  "backup.mode: \"sometimes\" is unknown"},
+        BadConfig{"UnknownWatchdogKey", "peer = \"b\"\n[watchdog]\ncheck_every = \"1s\"\n",
+                  "watchdog.check_every is not a known key"},
+        BadConfig{"WebhookWithoutScheme", "peer = \"b\"\n[alerts]\nwebhook = \"alerts.example.com\"\n",
+                  "alerts.webhook: must start with http:// or https://"},
+        BadConfig{"HookTimeoutTooShort", "peer = \"b\"\n[hook]\ncommand = [\"/bin/true\"]\ntimeout = \"10ms\"\n",
+                  "hook.timeout"}),
     [](const ::testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });
 
 TEST(RegionConfig, SectionWrittenAsAValueIsRefused) {

@@ -179,6 +179,8 @@ struct RegionHarness::Process {
   std::unique_ptr<MemoryDedupeStore> checkpointer_dedupe;
   std::unique_ptr<MemoryCoord> coord;
   std::unique_ptr<Wal> wal;
+  std::unique_ptr<MemoryBlobStore> blobs;
+  std::unique_ptr<WalShipper> shipper;
   std::vector<std::unique_ptr<MemoryBus>> worker_buses;
   std::vector<std::unique_ptr<MemoryDedupeStore>> worker_dedupes;
   std::vector<std::unique_ptr<MemoryDedupeStore>> handler_dedupes;
@@ -196,6 +198,7 @@ struct RegionHarness::Process {
     relay_dedupe->set_connected(false);
     checkpointer_dedupe->set_connected(false);
     coord->set_connected(false);
+    blobs->set_connected(false);
     for (auto& bus : worker_buses) bus->set_connected(false);
     for (auto& dedupe : worker_dedupes) dedupe->set_connected(false);
     for (auto& dedupe : handler_dedupes) dedupe->set_connected(false);
@@ -206,6 +209,7 @@ RegionHarness::RegionHarness(HarnessOptions harness_options)
     : options(std::move(harness_options)), crash_random(options.seed), static_fence(options.epoch) {
   options.relay.region = take(RegionId::parse("a"), "region");
   options.checkpointer.region = options.relay.region;
+  options.backup.region = options.relay.region;
   HADR_ASSERT(bus_server.create_queue(kStaging, QueueOptions{.max_delivery_count = options.staging_max_delivery_count})
                   .ok());
   HADR_ASSERT(bus_server.create_queue(kMain, QueueOptions{.max_delivery_count = options.main_max_delivery_count}).ok());
@@ -245,9 +249,12 @@ void RegionHarness::start_process() {
   p.checkpointer_dedupe = std::make_unique<MemoryDedupeStore>(dedupe_server, injector("checkpointer.dedupe"));
   p.coord = std::make_unique<MemoryCoord>(coord_server, injector("checkpointer.coord"));
   p.wal = take(Wal::open(env, std::string(kWalDir), options.wal), "wal open");
+  p.blobs = std::make_unique<MemoryBlobStore>(blob_server, injector("backup.blobs"));
+  if (options.backup_mode != HarnessBackup::kNone) p.shipper = take(WalShipper::create({.wal = *p.wal, .blobs = *p.blobs}, options.backup), "shipper");
   p.relay = take(Relay::create({.source = *p.source, .wal = *p.wal, .env = env, .bus = *p.relay_bus,
                                 .dedupe = *p.relay_dedupe, .fence = fence, .clock = clock,
-                                .crash_points = crash_points},
+                                .crash_points = crash_points, .backup_sync = options.backup_mode == HarnessBackup::kSync ? p.shipper.get() : nullptr,
+                                .backup_async = options.backup_mode == HarnessBackup::kAsync ? p.shipper.get() : nullptr},
                                options.relay),
                  "relay");
   p.promoter = take(Promoter::create({.bus = *p.promoter_bus, .fence = fence, .clock = clock,
@@ -400,6 +407,7 @@ Wal& RegionHarness::wal() { return *process_->wal; }
 MemoryBus& RegionHarness::relay_bus() { return *process_->relay_bus; }
 MemoryBus& RegionHarness::promoter_bus() { return *process_->promoter_bus; }
 MemoryDedupeStore& RegionHarness::relay_dedupe() { return *process_->relay_dedupe; }
+WalShipper* RegionHarness::shipper() { return process_->shipper.get(); }
 
 QueueDepth RegionHarness::depth(std::string_view queue) { return take(bus_server.depth(queue), "bus depth"); }
 

@@ -33,6 +33,7 @@
 #include "core/mem_env.h"
 #include "core/random.h"
 #include "memory/fault_injector.h"
+#include "memory/memory_blob_store.h"
 #include "memory/memory_bus.h"
 #include "memory/memory_coord.h"
 #include "memory/memory_dedupe_store.h"
@@ -43,6 +44,7 @@
 #include "roles/handler.h"
 #include "roles/promoter.h"
 #include "roles/relay.h"
+#include "roles/wal_backup.h"
 #include "roles/worker.h"
 #include "wal/wal.h"
 
@@ -162,6 +164,8 @@ struct IoEvent {
   bool ok = true;                // kSync: whether the sync succeeded; kAck: whether the ack did
 };
 
+enum class HarnessBackup { kNone, kSync, kAsync };
+
 struct HarnessOptions {
   std::size_t worker_count = 2;
   HandlerMode handler_mode = HandlerMode::kTransactional;
@@ -178,10 +182,14 @@ struct HarnessOptions {
   PromoterOptions promoter{.batch_max = 8, .lock_duration = Milliseconds(10'000)};
   WorkerOptions worker{.batch_max = 4, .lock_duration = Milliseconds(10'000), .claim_ttl = Milliseconds(60'000)};
   CheckpointerOptions checkpointer{.interval = Milliseconds(1'000), .chunk_max = 16};
+  // WAL backup to `blob_server`: kSync, the relay ships each batch before acking the source;
+  // kAsync, the relay only bounds its lag (relay.backup_lag_max) and tests step shipper().
+  HarnessBackup backup_mode = HarnessBackup::kNone;
+  WalBackupOptions backup{.chunk_records_max = 8};
   WalOptions wal{.segment_bytes_max = 4096, .record_bytes_max = 1024};
   // Fault injection: `faults` for every client, or per client by name: "source", "relay.bus",
   // "relay.dedupe", "promoter.bus", "worker.bus", "worker.dedupe", "handler.dedupe",
-  // "checkpointer.dedupe", "checkpointer.coord".
+  // "checkpointer.dedupe", "checkpointer.coord", "backup.blobs".
   FaultInjector* faults = nullptr;
   std::map<std::string, FaultInjector*> faults_by_client;
 };
@@ -229,6 +237,7 @@ class RegionHarness {
   MemoryBus& relay_bus();
   MemoryBus& promoter_bus();
   MemoryDedupeStore& relay_dedupe();
+  WalShipper* shipper();  // nullptr without a backup_mode
   // Observations from the servers.
   QueueDepth depth(std::string_view queue);
   BusQueueCounts counts(std::string_view queue);
@@ -246,6 +255,7 @@ class RegionHarness {
   MemoryBusServer bus_server{clock, "ns-a"};
   MemoryDedupeServer dedupe_server{clock};
   MemoryCoordServer coord_server{clock};
+  MemoryBlobServer blob_server;
   StaticFence static_fence;
   SwitchableFence fence{static_fence};
   TestCrashPoints crash_points;

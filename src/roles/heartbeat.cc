@@ -1,0 +1,125 @@
+#include "roles/heartbeat.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/assert.h"
+
+namespace hadr {
+
+std::string heartbeat_prefix(const RegionId& region) { return "heartbeat/" + region.str() + "/"; }
+
+std::string heartbeat_key(const RegionId& region, std::string_view process) {
+  return heartbeat_prefix(region) + std::string(process);
+}
+
+std::string_view role_kind(std::string_view role_name) { return role_name.substr(0, role_name.find('-')); }
+
+std::string encode_heartbeat(const Heartbeat& heartbeat) {
+  nlohmann::json roles = nlohmann::json::array();
+  for (const NamedHealth& role : heartbeat.roles) {
+    roles.push_back({{"name", role.name},
+                     {"progress", role.health.progress_total},
+                     {"errors", role.health.errors_total},
+                     {"lag", role.health.lag},
+                     {"last_error", role.health.last_error.substr(0, 200)}});
+  }
+  const nlohmann::json record = {{"region", heartbeat.region.str()},
+                                 {"process", heartbeat.process},
+                                 {"at_ms", heartbeat.at_ms},
+                                 {"roles", roles}};
+  return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<Heartbeat> decode_heartbeat(const CoordRecord& record) {
+  const auto parsed = nlohmann::json::parse(record.value, nullptr, /*allow_exceptions=*/false);
+  const auto damaged = [&](std::string_view what) {
+    return data_loss("coord record " + record.key + " is not a heartbeat (" + std::string(what) +
+                     "); remove it, the process rewrites it");
+  };
+  if (parsed.is_discarded() || !parsed.is_object()) return damaged("not JSON");
+  Heartbeat heartbeat;
+  const auto region = parsed.find("region");
+  const auto roles = parsed.find("roles");
+  if (region == parsed.end() || !region->is_string() || roles == parsed.end() || !roles->is_array()) {
+    return damaged("missing region or roles");
+  }
+  auto region_id = RegionId::parse(region->get<std::string>());
+  if (!region_id.ok()) return damaged("bad region");
+  heartbeat.region = *region_id;
+  heartbeat.process = parsed.value("process", "");
+  heartbeat.at_ms = parsed.value("at_ms", std::int64_t{0});
+  heartbeat.remaining = record.remaining;
+  for (const auto& role : *roles) {
+    if (!role.is_object() || !role.contains("name") || !role["name"].is_string()) return damaged("bad role entry");
+    NamedHealth entry;
+    entry.name = role["name"].get<std::string>();
+    entry.health.progress_total = role.value("progress", std::uint64_t{0});
+    entry.health.errors_total = role.value("errors", std::uint64_t{0});
+    entry.health.lag = role.value("lag", std::int64_t{0});
+    entry.health.last_error = role.value("last_error", "");
+    heartbeat.roles.push_back(std::move(entry));
+  }
+  return heartbeat;
+}
+
+Result<std::vector<Heartbeat>> read_heartbeats(Coord& coord, const RegionId& region, std::size_t* damaged) {
+  HADR_ASSIGN_OR_RETURN(std::vector<CoordRecord> records, coord.list(heartbeat_prefix(region)));
+  std::vector<Heartbeat> heartbeats;
+  for (const CoordRecord& record : records) {
+    auto heartbeat = decode_heartbeat(record);
+    if (!heartbeat.ok()) {
+      if (damaged != nullptr) ++*damaged;
+      continue;
+    }
+    heartbeats.push_back(std::move(*heartbeat));
+  }
+  return heartbeats;
+}
+
+Status HeartbeatOptions::validate() const {
+  if (region.empty()) return invalid_argument("heartbeat region is empty");
+  if (process.empty() || process.size() > 64) return invalid_argument("heartbeat process name must be 1..64 bytes");
+  if (interval < Milliseconds(10) || interval > std::chrono::minutes(1)) {
+    return invalid_argument("heartbeat.interval = " + std::to_string(interval.count()) +
+                            "ms is out of range; use 10ms .. 1m");
+  }
+  return backoff.validate("heartbeat backoff");
+}
+
+Result<std::unique_ptr<HeartbeatWriter>> HeartbeatWriter::create(Coord& coord, const Clock& clock, Snapshot snapshot,
+                                                                 HeartbeatOptions options) {
+  HADR_TRY(options.validate());
+  HADR_ASSERT(snapshot != nullptr);
+  return std::unique_ptr<HeartbeatWriter>(new HeartbeatWriter(coord, clock, std::move(snapshot), std::move(options)));
+}
+
+HeartbeatWriter::HeartbeatWriter(Coord& coord, const Clock& clock, Snapshot snapshot, HeartbeatOptions options)
+    : coord_(coord),
+      clock_(clock),
+      snapshot_(std::move(snapshot)),
+      options_(std::move(options)),
+      backoff_(clock, options_.backoff) {}
+
+Result<StepOutcome> HeartbeatWriter::step() {
+  const MonoTime now = clock_.now_monotonic();
+  if (now < next_at_ || !backoff_.ready()) return StepOutcome::kIdle;
+  Heartbeat heartbeat{.region = options_.region,
+                      .process = options_.process,
+                      .at_ms = unix_millis(clock_.now_wall()),
+                      .roles = snapshot_()};
+  CoordPut write{.key = heartbeat_key(options_.region, options_.process),
+                 .value = encode_heartbeat(heartbeat),
+                 .condition = CoordCondition::kNone,
+                 .ttl = options_.interval * 3};
+  auto written = coord_.put(write);
+  if (!written.ok()) {
+    HADR_TRY(absorb_failure("heartbeat write", written.error(), backoff_, health_));
+    return StepOutcome::kIdle;
+  }
+  backoff_.record_success();
+  health_.add_progress(1);
+  next_at_ = now + options_.interval;
+  return StepOutcome::kProgress;
+}
+
+}  // namespace hadr

@@ -1,0 +1,164 @@
+// Replayer: after a failover, republishes what the failed region had logged but not yet
+// processed, reading that region's WAL from its blob backup (DESIGN.md "Failover" step 4; the
+// plan's "blob backup replayer with checkpointing"). Details: docs/roles.md, "Replayer".
+//
+// begin(from_region) starts (or restarts) a replay; the replay runs under the epoch the fence
+// gives on its first writable step (normally the epoch just acquired). It starts at the failed
+// region's checkpoint + 1 (Coord "checkpoint/<from>"), or further on at the progress record
+// Coord "replay/<from>" when that record was written under the same epoch. Each step, with a
+// writable epoch equal to the replay's (otherwise it writes nothing; a different epoch starts
+// the replay over under the new one), does one bounded unit of work:
+//   - fetch: list the next object after the current key under wal/<from>/, get it and decode it
+//     strictly (a bad frame is kDataLoss naming key and offset, never skipped); a gap after
+//     the progress LSN is kDataLoss naming the missing LSNs;
+//   - replay: up to batch_max records of the fetched object: one dedupe lookup, publish the
+//     message records neither done nor dead-lettered to staging with their ORIGINAL id, LSN and
+//     source region under the current epoch, crash point
+//     "replayer.after_publish_before_progress", then persist progress (kEpochAtLeast).
+// It is finished after a seal of the epoch just before the replay's (a planned handover: nothing
+// can follow it), or when every listed object is read and the backup has not grown for
+// quiet_period (monotonic). Until then it keeps polling the listing: the failed region may
+// still be shipping its last batches.
+//
+// Ownership: borrows its dependencies. Thread-safety: step() from one thread at a time;
+// begin(), finished(), stats() and health() from any thread.
+// Invariants: the progress LSN only grows within a replay; a record is published only after
+// every record before it was published or found done (LSN order, no gap); a crash re-publishes
+// at most the one batch whose progress was not persisted (the dedupe store absorbs it).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "contracts/blob_store.h"
+#include "contracts/bus.h"
+#include "contracts/coord.h"
+#include "contracts/dedupe_store.h"
+#include "roles/backoff.h"
+#include "roles/crash_points.h"
+#include "roles/fence.h"
+#include "roles/role.h"
+#include "roles/role_support.h"
+#include "roles/wal_backup.h"
+
+namespace hadr {
+
+struct ReplayerOptions {
+  RegionId region;  // this region (the one replaying)
+  std::string staging_queue = "staging";
+  std::size_t batch_max = 256;  // records per lookup and send: 1 .. Bus::kMaxSendBatch
+  // How long the backup must stop growing before an unsealed WAL is declared finished: 1 ms .. 1 h.
+  Milliseconds quiet_period{5'000};
+  BackoffOptions backoff;
+
+  Status validate() const;
+};
+
+struct ReplayerDependencies {
+  BlobStore& blobs;
+  DedupeStore& dedupe;
+  Bus& bus;  // this region's namespace
+  Coord& coord;
+  const RegionFence& fence;
+  const Clock& clock;
+  CrashPoints& crash_points;
+};
+
+struct ReplayerStats {
+  std::uint64_t objects_read = 0;
+  std::uint64_t records_read = 0;   // decoded records after the progress LSN
+  std::uint64_t replayed = 0;       // published to staging
+  std::uint64_t skipped_done = 0;   // done or dead-lettered: not published
+  std::uint64_t progress_lsn = 0;   // every LSN up to it is republished or done
+  std::uint64_t start_lsn = 0;      // the first LSN this replay looked at
+  std::uint64_t backup_last_lsn = 0;  // the highest LSN seen in the backup listing
+  bool finished = false;
+  std::string from_region;  // empty: no replay begun
+};
+
+// Coord key and value of a replay's progress: "replay/<from>", "<epoch> <lsn>".
+std::string replay_progress_key(const RegionId& from_region);
+std::string encode_replay_progress(Epoch epoch, Lsn lsn);
+struct ReplayProgress {
+  Epoch epoch;
+  Lsn lsn;
+};
+// kDataLoss naming `key` when the value is not "<epoch> <lsn>".
+Result<ReplayProgress> parse_replay_progress(std::string_view value, std::string_view key);
+
+class Replayer final : public Role {
+ public:
+  // Keys one listing asks for; objects below the progress LSN are skipped without a get.
+  static constexpr std::size_t kListPageMax = 1000;
+  // The listing is polled at most this often while tailing (and at most quiet_period / 5).
+  static constexpr Milliseconds kTailPollIntervalMax{1'000};
+
+  static Result<std::unique_ptr<Replayer>> create(const ReplayerDependencies& dependencies, ReplayerOptions options);
+
+  std::string_view name() const override { return "replayer"; }
+  Result<StepOutcome> step() override;
+  RoleHealth health() const override { return health_.snapshot(); }
+
+  // Starts (or starts over) a replay of `from_region`'s WAL. Any thread; takes effect on the
+  // next step.
+  void begin(const RegionId& from_region);
+  bool finished() const { return finished_.load(); }
+  ReplayerStats stats() const;
+
+ private:
+  enum class Phase { kIdle, kStarting, kReplaying, kFinished };
+
+  Replayer(const ReplayerDependencies& dependencies, ReplayerOptions options);
+
+  // Resets the replay state for the begun region under `epoch`.
+  void restart(const RegionId& from_region, Epoch epoch);
+  // Reads the checkpoint and the progress record; sets the start point.
+  Status load_start(Epoch epoch);
+  Result<StepOutcome> fetch_next_object();
+  Result<StepOutcome> get_object(const std::string& key, BackupRange range);
+  // The listing is exhausted: finished after quiet_period without growth, else wait.
+  Result<StepOutcome> caught_up();
+  Result<StepOutcome> replay_batch(Epoch epoch);
+  Result<bool> publish(Epoch epoch, std::vector<WalRecord>& batch);
+  Result<bool> persist_progress(Epoch epoch, Lsn lsn);
+  void note_backup_last(Lsn lsn);
+  void set_progress(Lsn lsn);
+  void finish();
+  void update_lag();
+
+  ReplayerDependencies deps_;
+  const ReplayerOptions options_;
+  const Milliseconds tail_poll_interval_;
+
+  // begin() requests, taken by step().
+  mutable std::mutex request_mutex_;
+  std::optional<RegionId> requested_from_;
+  std::uint64_t requested_generation_ = 0;
+  std::uint64_t taken_generation_ = 0;
+
+  Phase phase_ = Phase::kIdle;
+  RegionId from_region_;
+  std::string prefix_;
+  Epoch epoch_;                    // the replay's epoch
+  Lsn progress_;                   // republished or done through here
+  Lsn persisted_progress_;         // what Coord holds for this epoch
+  std::string current_key_;        // the last key consumed (listing resumes after it)
+  std::vector<WalRecord> object_records_;  // the fetched object's records after progress_
+  std::size_t next_record_ = 0;
+  MonoTime last_growth_at_{};
+  MonoTime next_poll_at_{};
+  Lsn backup_last_;
+  Backoff backoff_;
+  HealthRecorder health_;
+
+  mutable std::mutex stats_mutex_;
+  ReplayerStats stats_;
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace hadr

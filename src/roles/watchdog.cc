@@ -1,0 +1,563 @@
+#include "roles/watchdog.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/assert.h"
+
+namespace hadr {
+namespace {
+
+using Json = nlohmann::json;
+
+Result<Json> parse_object(std::string_view value, std::string_view key) {
+  Json parsed = Json::parse(value, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return data_loss("coord record " + std::string(key) + " is not a JSON object; remove it or rewrite it");
+  }
+  return parsed;
+}
+
+Result<RegionId> region_field(const Json& object, const char* field, std::string_view key, bool allow_empty) {
+  const std::string text = object.value(field, "");
+  if (text.empty() && allow_empty) return RegionId();
+  auto region = RegionId::parse(text);
+  if (!region.ok()) {
+    return data_loss("coord record " + std::string(key) + " field " + field + " is not a region name: " +
+                     region.error().detail);
+  }
+  return region;
+}
+
+std::string dump(const Json& json) { return json.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+}  // namespace
+
+std::string encode_failover_record(const FailoverRecord& record) {
+  return dump({{"kind", record.kind},
+               {"from", record.from.str()},
+               {"to", record.to.str()},
+               {"epoch", record.epoch.value},
+               {"phase", record.phase},
+               {"free_seen_at_ms", record.free_seen_at_ms},
+               {"acquired_at_ms", record.acquired_at_ms},
+               {"alias_at_ms", record.alias_at_ms},
+               {"completed_at_ms", record.completed_at_ms}});
+}
+
+Result<FailoverRecord> decode_failover_record(std::string_view value) {
+  HADR_ASSIGN_OR_RETURN(Json json, parse_object(value, kFailoverCoordKey));
+  FailoverRecord record;
+  record.kind = json.value("kind", "");
+  HADR_ASSIGN_OR_RETURN(record.from, region_field(json, "from", kFailoverCoordKey, true));
+  HADR_ASSIGN_OR_RETURN(record.to, region_field(json, "to", kFailoverCoordKey, false));
+  record.epoch = Epoch{json.value("epoch", std::uint64_t{0})};
+  record.phase = json.value("phase", "");
+  record.free_seen_at_ms = json.value("free_seen_at_ms", std::int64_t{0});
+  record.acquired_at_ms = json.value("acquired_at_ms", std::int64_t{0});
+  record.alias_at_ms = json.value("alias_at_ms", std::int64_t{0});
+  record.completed_at_ms = json.value("completed_at_ms", std::int64_t{0});
+  return record;
+}
+
+std::string encode_switchover_request(const SwitchoverRequest& request) {
+  return dump({{"to", request.to.str()}, {"requested_at_ms", request.requested_at_ms}});
+}
+
+Result<SwitchoverRequest> decode_switchover_request(std::string_view value) {
+  HADR_ASSIGN_OR_RETURN(Json json, parse_object(value, kSwitchoverRequestCoordKey));
+  SwitchoverRequest request;
+  HADR_ASSIGN_OR_RETURN(request.to, region_field(json, "to", kSwitchoverRequestCoordKey, false));
+  request.requested_at_ms = json.value("requested_at_ms", std::int64_t{0});
+  return request;
+}
+
+std::string encode_handoff(const Handoff& handoff) {
+  return dump({{"from", handoff.from.str()},
+               {"to", handoff.to.str()},
+               {"epoch", handoff.epoch.value},
+               {"at_ms", handoff.at_ms}});
+}
+
+Result<Handoff> decode_handoff(std::string_view value) {
+  HADR_ASSIGN_OR_RETURN(Json json, parse_object(value, kHandoffCoordKey));
+  Handoff handoff;
+  HADR_ASSIGN_OR_RETURN(handoff.from, region_field(json, "from", kHandoffCoordKey, false));
+  HADR_ASSIGN_OR_RETURN(handoff.to, region_field(json, "to", kHandoffCoordKey, false));
+  handoff.epoch = Epoch{json.value("epoch", std::uint64_t{0})};
+  handoff.at_ms = json.value("at_ms", std::int64_t{0});
+  return handoff;
+}
+
+std::string_view watchdog_phase_name(WatchdogPhase phase) {
+  switch (phase) {
+    case WatchdogPhase::kStandby: return "standby";
+    case WatchdogPhase::kTakingOver: return "taking_over";
+    case WatchdogPhase::kActive: return "active";
+    case WatchdogPhase::kHandingOver: return "handing_over";
+    case WatchdogPhase::kHalted: return "halted";
+  }
+  return "unknown";
+}
+
+std::string_view alert_severity_name(AlertSeverity severity) {
+  switch (severity) {
+    case AlertSeverity::kInfo: return "info";
+    case AlertSeverity::kWarning: return "warning";
+    case AlertSeverity::kCritical: return "critical";
+  }
+  return "unknown";
+}
+
+Status WatchdogOptions::validate() const {
+  if (region.empty() || peer.empty()) return invalid_argument("watchdog needs both region names ([region] name and peer)");
+  if (region == peer) return invalid_argument("region.peer must differ from region.name (\"" + region.str() + "\")");
+  if (bus_namespace.empty()) return invalid_argument("watchdog bus namespace is empty; set backends.bus_namespace");
+  const auto in_range = [](Milliseconds value, Milliseconds low, Milliseconds high) { return value >= low && value <= high; };
+  const auto bad = [](std::string_view key, Milliseconds value, std::string_view range) {
+    return invalid_argument("watchdog." + std::string(key) + " = " + std::to_string(value.count()) +
+                            "ms is out of range; use " + std::string(range));
+  };
+  if (!in_range(check_interval, Milliseconds(10), Milliseconds(10'000))) return bad("check_interval", check_interval, "10ms .. 10s");
+  if (!in_range(min_failover_interval, Milliseconds(0), std::chrono::hours(24))) {
+    return bad("min_failover_interval", min_failover_interval, "0 .. 1d");
+  }
+  if (!in_range(unhealthy_grace, Milliseconds(10), std::chrono::hours(1))) return bad("unhealthy_grace", unhealthy_grace, "10ms .. 1h");
+  if (!in_range(drain_timeout, Milliseconds(1), std::chrono::hours(1))) return bad("drain_timeout", drain_timeout, "1ms .. 1h");
+  if (!in_range(handoff_timeout, Milliseconds(1), std::chrono::hours(1))) return bad("handoff_timeout", handoff_timeout, "1ms .. 1h");
+  return Status();
+}
+
+Result<std::unique_ptr<Watchdog>> Watchdog::create(const WatchdogDependencies& dependencies, WatchdogOptions options) {
+  HADR_TRY(options.validate());
+  return std::unique_ptr<Watchdog>(new Watchdog(dependencies, std::move(options)));
+}
+
+Watchdog::Watchdog(const WatchdogDependencies& dependencies, WatchdogOptions options)
+    : deps_(dependencies),
+      options_(std::move(options)),
+      backoff_(dependencies.clock, BackoffOptions{.initial = Milliseconds(20), .max = Milliseconds(500)}) {}
+
+WatchdogStatus Watchdog::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+void Watchdog::set_phase(WatchdogPhase phase) {
+  phase_ = phase;
+  std::lock_guard lock(status_mutex_);
+  status_.phase = phase;
+}
+
+void Watchdog::raise(AlertSeverity severity, std::string event, std::string detail) {
+  deps_.alerts.raise(Alert{.severity = severity,
+                           .event = std::move(event),
+                           .region = options_.region,
+                           .epoch = deps_.lease.epoch(),
+                           .detail = std::move(detail),
+                           .at = deps_.clock.now_wall()});
+  std::lock_guard lock(status_mutex_);
+  ++status_.alerts;
+}
+
+Status Watchdog::absorb(std::string_view what, const Error& error) {
+  return absorb_failure(what, error, backoff_, health_);
+}
+
+void Watchdog::halt(const Error& error) {
+  (void)deps_.lease.release();
+  deps_.control.set_intake_open(false);
+  health_.record_error("halted", error);
+  raise(AlertSeverity::kCritical, "epoch_regression", error.detail);
+  set_phase(WatchdogPhase::kHalted);
+}
+
+Result<StepOutcome> Watchdog::step() {
+  if (phase_ == WatchdogPhase::kHalted || !backoff_.ready()) return StepOutcome::kIdle;
+  // Takeover and handover sub-steps run back to back; the periodic checks wait for their turn.
+  if (phase_ == WatchdogPhase::kTakingOver) return continue_takeover();
+  if (phase_ == WatchdogPhase::kHandingOver) return continue_handover();
+  const MonoTime now = deps_.clock.now_monotonic();
+  if (now < next_check_at_) return StepOutcome::kIdle;
+  next_check_at_ = now + options_.check_interval;
+  const Status health = evaluate_health();
+  if (!health.ok()) {
+    HADR_TRY(absorb("watchdog health", health.error()));
+    return StepOutcome::kIdle;
+  }
+  return phase_ == WatchdogPhase::kActive ? active_check() : standby_check();
+}
+
+Status Watchdog::evaluate_health() {
+  HADR_ASSIGN_OR_RETURN(std::vector<Heartbeat> beats, read_heartbeats(deps_.coord, options_.region));
+  std::size_t workers = 0, failing_workers = 0;
+  std::string failing_core;
+  std::map<std::string, ObservedRole> seen;
+  for (const Heartbeat& beat : beats) {
+    for (const NamedHealth& role : beat.roles) {
+      const std::string key = beat.process + "/" + role.name;
+      ObservedRole observed{.health = role.health, .at_ms = beat.at_ms};
+      const auto previous = previous_health_.find(key);
+      if (previous != previous_health_.end()) {
+        // Heartbeats arrive less often than checks: judge only a new record, keep the verdict otherwise.
+        observed.failing = previous->second.at_ms == beat.at_ms
+                               ? previous->second.failing
+                               : role.health.errors_total > previous->second.health.errors_total &&
+                                     role.health.progress_total == previous->second.health.progress_total;
+      }
+      const std::string_view kind = role_kind(role.name);
+      if (kind == "worker") {
+        ++workers;
+        if (observed.failing) ++failing_workers;
+      } else if (observed.failing && (kind == "relay" || kind == "promoter")) {
+        failing_core = role.name + ": " + role.health.last_error;
+      }
+      seen.emplace(key, std::move(observed));
+    }
+  }
+  previous_health_ = std::move(seen);
+  std::string reason;
+  if (workers == 0) {
+    reason = "no live worker heartbeat in region " + options_.region.str();
+  } else if (failing_workers == workers) {
+    reason = "every worker is failing (errors growing, no progress)";
+  } else if (!failing_core.empty()) {
+    reason = failing_core;
+  }
+  const MonoTime now = deps_.clock.now_monotonic();
+  if (reason.empty()) {
+    unhealthy_since_.reset();
+  } else if (!unhealthy_since_) {
+    unhealthy_since_ = now;
+  }
+  // Missing workers is unhealthy at once; failing roles only after the grace period.
+  region_healthy_ = reason.empty() || (workers > 0 && now - *unhealthy_since_ < options_.unhealthy_grace);
+  health_reason_ = reason;
+  std::lock_guard lock(status_mutex_);
+  status_.region_healthy = region_healthy_;
+  status_.health_reason = reason;
+  return Status();
+}
+
+Result<std::optional<Handoff>> Watchdog::live_handoff(const LeaseState& lease) {
+  HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> record, deps_.coord.get(kHandoffCoordKey));
+  if (!record) return std::optional<Handoff>();
+  HADR_ASSIGN_OR_RETURN(Handoff handoff, decode_handoff(record->value));
+  // Obsolete once anyone acquired after it, or when the peer did not take it in time.
+  const std::int64_t age_ms = unix_millis(deps_.clock.now_wall()) - handoff.at_ms;
+  if (handoff.epoch != lease.highest_epoch || age_ms > options_.handoff_timeout.count()) {
+    return std::optional<Handoff>();
+  }
+  return std::optional<Handoff>(handoff);
+}
+
+Result<bool> Watchdog::anti_flap_holds() {
+  if (options_.min_failover_interval.count() == 0) return false;
+  HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> record, deps_.coord.get(kFailoverCoordKey));
+  if (!record) return false;
+  HADR_ASSIGN_OR_RETURN(FailoverRecord last, decode_failover_record(record->value));
+  if (last.kind != "failover") return false;  // the first grant and planned handovers do not count
+  const std::int64_t since_ms = unix_millis(deps_.clock.now_wall()) - last.acquired_at_ms;
+  return since_ms < options_.min_failover_interval.count();
+}
+
+Result<StepOutcome> Watchdog::standby_check() {
+  auto lease = deps_.lease_store.read(deps_.lease.options().name);
+  if (!lease.ok()) {
+    HADR_TRY(absorb("lease read", lease.error()));
+    return StepOutcome::kIdle;
+  }
+  deps_.lease.observe_epoch(lease->highest_epoch);
+  if (lease->held) {
+    free_seen_at_ms_ = 0;
+    if (!lease->holder.empty()) {
+      auto holder = RegionId::parse(lease->holder);
+      if (holder.ok()) last_holder_seen_ = *holder;
+    }
+    return StepOutcome::kIdle;
+  }
+  if (free_seen_at_ms_ == 0) free_seen_at_ms_ = unix_millis(deps_.clock.now_wall());
+  if (deps_.clock.now_monotonic() < reacquire_not_before_ || !region_healthy_) return StepOutcome::kIdle;
+  auto handoff = live_handoff(*lease);
+  if (!handoff.ok()) {
+    HADR_TRY(absorb("handoff read", handoff.error()));
+    return StepOutcome::kIdle;
+  }
+  std::string kind = lease->highest_epoch.value == 0 ? "initial" : "failover";
+  if (handoff->has_value()) {
+    if ((*handoff)->to != options_.region) return StepOutcome::kIdle;  // handed to someone else
+    kind = "switchover";
+  } else if (kind == "failover") {
+    auto held_back = anti_flap_holds();
+    if (!held_back.ok()) {
+      HADR_TRY(absorb("failover record read", held_back.error()));
+      return StepOutcome::kIdle;
+    }
+    if (*held_back) return StepOutcome::kIdle;
+  }
+  const RegionId from = kind == "initial" ? RegionId() : (last_holder_seen_.empty() ? options_.peer : last_holder_seen_);
+  return begin_takeover(std::move(kind), from);
+}
+
+Result<StepOutcome> Watchdog::begin_takeover(std::string kind, RegionId from) {
+  auto granted = deps_.lease.try_acquire();
+  if (!granted.ok()) {
+    if (granted.code() == ErrorCode::kFailedPrecondition) {
+      halt(granted.error());
+      return StepOutcome::kProgress;
+    }
+    HADR_TRY(absorb("lease acquire", granted.error()));
+    return StepOutcome::kIdle;
+  }
+  if (!*granted) return StepOutcome::kIdle;  // the peer was faster
+  const std::int64_t now_ms = unix_millis(deps_.clock.now_wall());
+  record_ = FailoverRecord{.kind = std::move(kind),
+                           .from = std::move(from),
+                           .to = options_.region,
+                           .epoch = deps_.lease.epoch(),
+                           .phase = "acquired",
+                           .free_seen_at_ms = free_seen_at_ms_ != 0 ? free_seen_at_ms_ : now_ms,
+                           .acquired_at_ms = now_ms};
+  free_seen_at_ms_ = 0;
+  takeover_step_ = TakeoverStep::kEpochCheck;
+  set_phase(WatchdogPhase::kTakingOver);
+  raise(AlertSeverity::kWarning, record_.kind + "_started",
+        "region " + options_.region.str() + " acquired the lease at epoch " + std::to_string(record_.epoch.value) +
+            (record_.from.empty() ? std::string() : " (previous holder: " + record_.from.str() + ")"));
+  deps_.crash_points.hit("watchdog.after_acquire_before_alias");
+  return StepOutcome::kProgress;
+}
+
+Status Watchdog::write_failover_record() {
+  CoordPut write{.key = std::string(kFailoverCoordKey),
+                 .value = encode_failover_record(record_),
+                 .epoch = record_.epoch,
+                 .condition = CoordCondition::kEpochAtLeast};
+  auto written = deps_.coord.put(write);
+  if (!written.ok()) return written.error();
+  return Status();
+}
+
+Result<StepOutcome> Watchdog::continue_takeover() {
+  if (!deps_.lease.holding()) {
+    raise(AlertSeverity::kCritical, "takeover_abandoned", "lost the lease in the middle of a takeover");
+    set_phase(WatchdogPhase::kStandby);
+    return StepOutcome::kProgress;
+  }
+  const Epoch epoch = record_.epoch;
+  switch (takeover_step_) {
+    case TakeoverStep::kEpochCheck: {
+      auto alias = deps_.coord.get(kAliasCoordKey);
+      if (!alias.ok()) {
+        HADR_TRY(absorb("alias read", alias.error()));
+        return StepOutcome::kIdle;
+      }
+      if (alias->has_value() && (*alias)->epoch >= epoch) {
+        halt(failed_precondition("epoch regression: granted epoch " + std::to_string(epoch.value) +
+                                 " but the bus alias was already written under epoch " +
+                                 std::to_string((*alias)->epoch.value) +
+                                 "; the lease store lost its state. Raise its epoch counter above that "
+                                 "before restarting the watchdog"));
+        return StepOutcome::kProgress;
+      }
+      const Status recorded = write_failover_record();
+      if (!recorded.ok()) {
+        HADR_TRY(absorb("failover record", recorded.error()));
+        return StepOutcome::kIdle;
+      }
+      takeover_step_ = TakeoverStep::kAlias;
+      return StepOutcome::kProgress;
+    }
+    case TakeoverStep::kAlias: {
+      auto flipped = deps_.coord.put(CoordPut{.key = std::string(kAliasCoordKey),
+                                              .value = options_.bus_namespace,
+                                              .epoch = epoch,
+                                              .condition = CoordCondition::kEpochAtLeast});
+      if (!flipped.ok()) {
+        if (flipped.code() == ErrorCode::kAborted) {
+          // A higher epoch wrote the alias: we are already superseded.
+          (void)deps_.lease.release();
+          raise(AlertSeverity::kCritical, "takeover_superseded", flipped.error().detail);
+          set_phase(WatchdogPhase::kStandby);
+          return StepOutcome::kProgress;
+        }
+        HADR_TRY(absorb("alias flip", flipped.error()));
+        return StepOutcome::kIdle;
+      }
+      record_.phase = "alias_flipped";
+      record_.alias_at_ms = unix_millis(deps_.clock.now_wall());
+      takeover_step_ = TakeoverStep::kHookStart;
+      return StepOutcome::kProgress;
+    }
+    case TakeoverStep::kHookStart: {
+      takeover_step_ = TakeoverStep::kReplay;
+      if (deps_.hook.configured() && record_.kind != "initial") {
+        const Status started = deps_.hook.start(options_.region, epoch);
+        if (started.ok()) {
+          takeover_step_ = TakeoverStep::kHookWait;
+        } else {
+          raise(AlertSeverity::kWarning, "hook_failed", "alias hook did not start: " + started.error().detail);
+        }
+      }
+      return StepOutcome::kProgress;
+    }
+    case TakeoverStep::kHookWait: {
+      const std::optional<Status> outcome = deps_.hook.poll();
+      if (!outcome) return StepOutcome::kIdle;
+      if (!outcome->ok()) raise(AlertSeverity::kWarning, "hook_failed", "alias hook: " + outcome->error().detail);
+      record_.phase = "hook_done";
+      takeover_step_ = TakeoverStep::kReplay;
+      return StepOutcome::kProgress;
+    }
+    case TakeoverStep::kReplay: {
+      // Always the peer's WAL, whoever held the lease last: when the previous holder was this
+      // region's own earlier process (it died mid-takeover), its replay of the peer never ran.
+      // Replaying is idempotent (done records are skipped), and an empty backup finishes at once.
+      deps_.control.begin_replay(options_.peer);
+      deps_.control.set_intake_open(true);
+      record_.phase = "completed";
+      record_.completed_at_ms = unix_millis(deps_.clock.now_wall());
+      takeover_step_ = TakeoverStep::kDone;
+      return StepOutcome::kProgress;
+    }
+    case TakeoverStep::kDone: {
+      const Status recorded = write_failover_record();
+      if (!recorded.ok()) {
+        HADR_TRY(absorb("failover record", recorded.error()));
+        return StepOutcome::kIdle;
+      }
+      {
+        std::lock_guard lock(status_mutex_);
+        ++status_.takeovers;
+      }
+      raise(AlertSeverity::kWarning, record_.kind + "_completed",
+            "region " + options_.region.str() + " is active at epoch " + std::to_string(epoch.value) + " (" +
+                std::to_string(record_.completed_at_ms - record_.free_seen_at_ms) + " ms from lease free to intake open)");
+      set_phase(WatchdogPhase::kActive);
+      return StepOutcome::kProgress;
+    }
+  }
+  return StepOutcome::kIdle;
+}
+
+Result<StepOutcome> Watchdog::active_check() {
+  if (!deps_.lease.holding()) {
+    deps_.control.set_intake_open(false);
+    raise(AlertSeverity::kCritical, "lease_lost", "region " + options_.region.str() + " lost the lease; standing by");
+    set_phase(WatchdogPhase::kStandby);
+    return StepOutcome::kProgress;
+  }
+  if (!region_healthy_) {
+    deps_.control.set_intake_open(false);
+    (void)deps_.lease.release();
+    reacquire_not_before_ = deps_.clock.now_monotonic() + std::max(options_.min_failover_interval, options_.unhealthy_grace);
+    {
+      std::lock_guard lock(status_mutex_);
+      ++status_.step_downs;
+    }
+    raise(AlertSeverity::kCritical, "step_down", "region " + options_.region.str() + " is unhealthy (" +
+                                                     health_reason_ + "); released the lease");
+    set_phase(WatchdogPhase::kStandby);
+    return StepOutcome::kProgress;
+  }
+  auto peer_beats = read_heartbeats(deps_.coord, options_.peer);
+  if (peer_beats.ok()) {
+    const bool missing = peer_beats->empty();
+    if (missing && !peer_missing_reported_) {
+      raise(AlertSeverity::kWarning, "standby_missing",
+            "standby region " + options_.peer.str() + " has no live heartbeat: no failover capacity");
+    }
+    peer_missing_reported_ = missing;
+  }
+  auto request = deps_.coord.get(kSwitchoverRequestCoordKey);
+  if (!request.ok()) {
+    HADR_TRY(absorb("switchover request read", request.error()));
+    return StepOutcome::kIdle;
+  }
+  if (!request->has_value()) return StepOutcome::kIdle;
+  auto decoded = decode_switchover_request((*request)->value);
+  if (!decoded.ok() || decoded->to == options_.region) {
+    // Already here (or unreadable): nothing to hand over; clear it so the requester sees it done.
+    (void)deps_.coord.remove(kSwitchoverRequestCoordKey);
+    if (!decoded.ok()) raise(AlertSeverity::kWarning, "switchover_refused", decoded.error().detail);
+    return StepOutcome::kProgress;
+  }
+  if (decoded->to != options_.peer) {
+    (void)deps_.coord.remove(kSwitchoverRequestCoordKey);
+    raise(AlertSeverity::kWarning, "switchover_refused", "switchover to unknown region " + decoded->to.str());
+    return StepOutcome::kProgress;
+  }
+  deps_.control.set_intake_open(false);
+  handover_step_ = HandoverStep::kDrain;
+  handover_deadline_ = deps_.clock.now_monotonic() + options_.drain_timeout;
+  raise(AlertSeverity::kInfo, "switchover_started", "draining region " + options_.region.str() + " to hand over to " +
+                                                        options_.peer.str());
+  set_phase(WatchdogPhase::kHandingOver);
+  return StepOutcome::kProgress;
+}
+
+Result<StepOutcome> Watchdog::continue_handover() {
+  if (!deps_.lease.holding()) {
+    raise(AlertSeverity::kCritical, "lease_lost", "lost the lease during a switchover; standing by");
+    set_phase(WatchdogPhase::kStandby);
+    return StepOutcome::kProgress;
+  }
+  const Epoch epoch = deps_.lease.epoch();
+  switch (handover_step_) {
+    case HandoverStep::kDrain: {
+      if (deps_.clock.now_monotonic() >= handover_deadline_) {
+        (void)deps_.coord.remove(kSwitchoverRequestCoordKey);
+        deps_.control.set_intake_open(true);
+        raise(AlertSeverity::kCritical, "switchover_abandoned",
+              "region " + options_.region.str() + " did not drain within " +
+                  std::to_string(options_.drain_timeout.count()) + " ms; it stays active");
+        set_phase(WatchdogPhase::kActive);
+        return StepOutcome::kProgress;
+      }
+      auto drained = deps_.control.drained();
+      if (!drained.ok()) {
+        HADR_TRY(absorb("drain check", drained.error()));
+        return StepOutcome::kIdle;
+      }
+      if (!*drained) return StepOutcome::kIdle;
+      handover_step_ = HandoverStep::kSeal;
+      return StepOutcome::kProgress;
+    }
+    case HandoverStep::kSeal: {
+      auto sealed = deps_.control.seal_wal(epoch);
+      if (!sealed.ok()) {
+        HADR_TRY(absorb("wal seal", sealed.error()));
+        return StepOutcome::kIdle;
+      }
+      if (!*sealed) return StepOutcome::kIdle;
+      handover_step_ = HandoverStep::kRelease;
+      return StepOutcome::kProgress;
+    }
+    case HandoverStep::kRelease: {
+      const Handoff handoff{.from = options_.region, .to = options_.peer, .epoch = epoch,
+                            .at_ms = unix_millis(deps_.clock.now_wall())};
+      auto written = deps_.coord.put(CoordPut{.key = std::string(kHandoffCoordKey),
+                                              .value = encode_handoff(handoff),
+                                              .epoch = epoch,
+                                              .condition = CoordCondition::kEpochAtLeast});
+      if (!written.ok()) {
+        HADR_TRY(absorb("handoff record", written.error()));
+        return StepOutcome::kIdle;
+      }
+      (void)deps_.coord.remove(kSwitchoverRequestCoordKey);
+      const Status released = deps_.lease.release();
+      if (!released.ok()) health_.record_error("lease release", released.error());
+      {
+        std::lock_guard lock(status_mutex_);
+        ++status_.handovers;
+      }
+      raise(AlertSeverity::kInfo, "switchover_handed_over",
+            "region " + options_.region.str() + " sealed its WAL at epoch " + std::to_string(epoch.value) +
+                " and handed the lease to " + options_.peer.str());
+      set_phase(WatchdogPhase::kStandby);
+      return StepOutcome::kProgress;
+    }
+  }
+  return StepOutcome::kIdle;
+}
+
+}  // namespace hadr

@@ -1,0 +1,478 @@
+#include "runtime/failover_drill.h"
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "config/region_config.h"
+#include "embedded/sqlite_coord.h"
+#include "embedded/sqlite_lease_store.h"
+#include "handlers/ledger_handler.h"
+#include "roles/heartbeat.h"
+#include "roles/watchdog.h"
+#include "runtime/child_process.h"
+#include "runtime/cluster.h"
+#include "runtime/region_node.h"
+
+namespace hadr {
+namespace {
+
+using Progress = std::function<void(const std::string&)>;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr Milliseconds kPollInterval{20};
+constexpr Milliseconds kStartTimeout{30'000};
+constexpr Milliseconds kTakeoverTimeout{60'000};
+
+struct NodeProcess {
+  std::string label;
+  std::string config_path;
+  std::optional<ChildProcess> child;
+};
+
+std::string duration_text(Milliseconds duration) { return std::to_string(duration.count()) + "ms"; }
+
+// Short locks, claims and visibility so that what the dead region held comes back within
+// seconds; a lease TTL of the user's choosing; the watchdog checks every TTL/10.
+std::string region_config_text(std::string_view name, std::string_view peer, std::string_view bus_namespace,
+                               Milliseconds lease_ttl) {
+  const Milliseconds check = std::max(Milliseconds(20), lease_ttl / 10);
+  std::ostringstream out;
+  out << "[region]\nname = \"" << name << "\"\npeer = \"" << peer << "\"\ndata_dir = \"" << name << "\"\n"
+      << "[backends]\ndir = \"shared\"\nbus_namespace = \"" << bus_namespace << "\"\n"
+      << "[source]\nvisibility_timeout = \"3s\"\n"
+      << "[promoter]\nlock_duration = \"5s\"\n"
+      << "[workers]\ncount = 2\nlock_duration = \"5s\"\nclaim_ttl = \"10s\"\nmax_delivery_count = 100\n"
+      << "[checkpointer]\ninterval = \"500ms\"\n"
+      << "[lease]\nttl = \"" << duration_text(lease_ttl) << "\"\n"
+      << "[watchdog]\ncheck_interval = \"" << duration_text(check) << "\"\nmin_failover_interval = \"30s\"\n"
+      << "unhealthy_grace = \"5s\"\ndrain_timeout = \"60s\"\n"
+      << "[heartbeat]\ninterval = \"" << duration_text(std::max(Milliseconds(50), lease_ttl / 8)) << "\"\n"
+      << "[backup]\nmode = \"sync\"\n"
+      << "[replay]\nquiet_period = \"" << duration_text(lease_ttl * 2) << "\"\n"
+      << "[runtime]\nstats_interval = \"1s\"\ndrain_timeout = \"10s\"\n";
+  return out.str();
+}
+
+Result<std::string> prepare_dir(const DemoOptions& options) {
+  std::string dir = options.keep_dir;
+  if (dir.empty()) {
+    char pattern[] = "/tmp/hadr-demo-XXXXXX";
+    if (mkdtemp(pattern) == nullptr) return unavailable("cannot create a temp dir under /tmp");
+    dir = pattern;
+  } else {
+    HADR_TRY(posix_env().create_dirs(dir));
+  }
+  HADR_TRY(write_demo_configs(dir, options.lease_ttl));
+  return dir;
+}
+
+// Read-only probes of the shared stores, and the lease epochs seen.
+class Probe {
+ public:
+  static Result<Probe> open(const RegionConfig& config) {
+    const Clock& clock = RealClock::instance();
+    Probe probe;
+    probe.config_ = &config;
+    HADR_ASSIGN_OR_RETURN(probe.lease_, SqliteLeaseStore::open(config.embedded.lease_path(), clock));
+    HADR_ASSIGN_OR_RETURN(probe.coord_, SqliteCoord::open(config.embedded.coord_path(), clock));
+    HADR_ASSIGN_OR_RETURN(probe.ledger_, LedgerReader::open(config.embedded.dedupe_path()));
+    return probe;
+  }
+  Result<LeaseState> lease() {
+    HADR_ASSIGN_OR_RETURN(LeaseState state, lease_->read(config_->lease.name));
+    if (state.held && (epochs.empty() || epochs.back() != state.epoch.value)) epochs.push_back(state.epoch.value);
+    return state;
+  }
+  Result<bool> holder_is(std::string_view region) {
+    HADR_ASSIGN_OR_RETURN(LeaseState state, lease());
+    return state.held && state.holder == region;
+  }
+  Result<std::uint64_t> effects() { return ledger_->effect_rows(); }
+  Result<std::optional<std::int64_t>> first_effect(const RegionId& region, std::int64_t since_ms) {
+    return ledger_->first_effect_at_ms(region, since_ms);
+  }
+  Result<bool> has_heartbeat(const RegionId& region) {
+    HADR_ASSIGN_OR_RETURN(std::vector<Heartbeat> beats, read_heartbeats(*coord_, region));
+    return !beats.empty();
+  }
+  Result<std::optional<Handoff>> handoff() {
+    HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> record, coord_->get(kHandoffCoordKey));
+    if (!record) return std::optional<Handoff>();
+    HADR_ASSIGN_OR_RETURN(Handoff decoded, decode_handoff(record->value));
+    return std::optional<Handoff>(decoded);
+  }
+  Result<std::optional<FailoverRecord>> failover_record() {
+    HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> record, coord_->get(kFailoverCoordKey));
+    if (!record) return std::optional<FailoverRecord>();
+    HADR_ASSIGN_OR_RETURN(FailoverRecord decoded, decode_failover_record(record->value));
+    return std::optional<FailoverRecord>(decoded);
+  }
+
+  std::vector<std::uint64_t> epochs;
+
+ private:
+  const RegionConfig* config_ = nullptr;
+  std::unique_ptr<LeaseStore> lease_;
+  std::unique_ptr<Coord> coord_;
+  std::unique_ptr<LedgerReader> ledger_;
+};
+
+std::int64_t now_ms() { return unix_millis(RealClock::instance().now_wall()); }
+
+// Polls `condition` every kPollInterval until true; kDeadlineExceeded naming `what` after `timeout`.
+Status wait_until(const std::function<Result<bool>()>& condition, Milliseconds timeout, const std::string& what) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (true) {
+    HADR_ASSIGN_OR_RETURN(const bool done, condition());
+    if (done) return ok_status();
+    if (SteadyClock::now() >= deadline) {
+      return deadline_exceeded("the demo waited " + std::to_string(timeout.count() / 1000) + " s for " + what +
+                               "; see the logs in the demo dir (--keep DIR keeps them)");
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+class Drill {
+ public:
+  Drill(const DemoOptions& options, const Progress& progress) : options_(options), progress_(progress) {}
+  Result<DemoReport> run();
+  ~Drill() {
+    if (!report_.dir.empty() && passed_ && options_.keep_dir.empty()) std::system(("rm -rf '" + report_.dir + "'").c_str());
+  }
+
+ private:
+  Status start(NodeProcess& node) {
+    HADR_ASSIGN_OR_RETURN(ChildProcess child,
+                          ChildProcess::start(options_.hadr_binary, {"node", "--config", node.config_path},
+                                              report_.dir + "/" + node.label + ".log"));
+    node.child.emplace(std::move(child));
+    return ok_status();
+  }
+  Status start_cluster();
+  // Starts `hadr send` for part `part` of options_.parts() (waiting for the previous one), so
+  // that load keeps coming after each kill or switchover.
+  Status send_part(std::size_t part);
+  // Sends progress lines while waiting for `effects` effects.
+  Status wait_effects(std::uint64_t effects);
+  // The event; each returns when it happened (wall ms), the start of the failover_ms window.
+  Result<std::int64_t> kill_a();
+  Result<std::int64_t> switchover_to(const RegionId& to, const RegionConfig& from_config);
+  Status record_takeover(const RegionId& to, std::int64_t since_ms);
+  Status finish();
+  Status stop_nodes();
+  void line(const std::string& text) {
+    char prefix[32];
+    std::snprintf(prefix, sizeof prefix, "[%6.1fs] ",
+                  std::chrono::duration<double>(SteadyClock::now() - started_).count());
+    progress_(prefix + text);
+  }
+
+  const DemoOptions& options_;
+  const Progress& progress_;
+  const SteadyClock::time_point started_ = SteadyClock::now();
+  DemoReport report_;
+  bool passed_ = false;
+  RegionConfig config_a_, config_b_;
+  std::optional<Probe> probe_;
+  NodeProcess a_{"a", "", {}}, b_{"b", "", {}};
+  std::optional<ChildProcess> sender_;
+};
+
+Status Drill::start_cluster() {
+  HADR_ASSIGN_OR_RETURN(report_.dir, prepare_dir(options_));
+  a_.config_path = report_.dir + "/a.toml";
+  b_.config_path = report_.dir + "/b.toml";
+  HADR_ASSIGN_OR_RETURN(config_a_, load_region_config(a_.config_path));
+  HADR_ASSIGN_OR_RETURN(config_b_, load_region_config(b_.config_path));
+  HADR_TRY(posix_env().create_dirs(config_a_.embedded.dir));
+  line("dir " + report_.dir + " (a.toml, b.toml; logs a.log, b.log, send.log; alerts in a/ and b/alerts.jsonl)");
+  HADR_TRY(start(a_));
+  HADR_ASSIGN_OR_RETURN(Probe probe, Probe::open(config_a_));
+  probe_.emplace(std::move(probe));
+  HADR_TRY(wait_until([&] { return probe_->holder_is("a"); }, kStartTimeout, "region a to acquire the lease"));
+  line("region a is active (epoch " + std::to_string(probe_->epochs.back()) + "); starting region b as the standby");
+  HADR_TRY(start(b_));
+  HADR_TRY(wait_until([&] { return probe_->has_heartbeat(config_b_.region); }, kStartTimeout,
+                      "region b's first heartbeat"));
+  return ok_status();
+}
+
+Status Drill::send_part(std::size_t part) {
+  const std::uint64_t parts = options_.parts();
+  const std::uint64_t size = options_.messages / parts;
+  const std::uint64_t first = 1 + part * size;
+  const std::uint64_t count = part + 1 == parts ? options_.messages - part * size : size;
+  if (sender_) {
+    // The previous part must be fully acknowledged first: sent.log is one file.
+    auto sent = sender_->wait_for(std::chrono::duration_cast<Milliseconds>(options_.timeout));
+    if (!sent || !sent->exited || sent->code != 0) return internal_error("the sender failed; see " + report_.dir + "/send.log");
+    sender_.reset();
+  }
+  std::vector<std::string> send_args = {"send", "--config", a_.config_path, "--count", std::to_string(count),
+                                        "--first", std::to_string(first)};
+  if (options_.rate > 0) {
+    send_args.push_back("--rate");
+    send_args.push_back(std::to_string(options_.rate));
+  }
+  HADR_ASSIGN_OR_RETURN(ChildProcess sender, ChildProcess::start(options_.hadr_binary, send_args, report_.dir + "/send.log"));
+  sender_.emplace(std::move(sender));
+  line("sending messages " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
+       (options_.rate > 0 ? " at " + std::to_string(static_cast<std::uint64_t>(options_.rate)) + "/s" : ""));
+  return ok_status();
+}
+
+Status Drill::wait_effects(std::uint64_t effects) {
+  auto next_line = SteadyClock::now();
+  const auto deadline = started_ + options_.timeout;
+  while (true) {
+    HADR_ASSIGN_OR_RETURN(const std::uint64_t applied, probe_->effects());
+    if (applied >= effects) return ok_status();
+    if (SteadyClock::now() >= deadline) return deadline_exceeded("the demo timed out waiting for effects");
+    if (SteadyClock::now() >= next_line) {
+      HADR_ASSIGN_OR_RETURN(LeaseState lease, probe_->lease());
+      line("effects " + std::to_string(applied) + "/" + std::to_string(options_.messages) + ", active " +
+           (lease.held ? lease.holder + " (epoch " + std::to_string(lease.epoch.value) + ")" : "none"));
+      next_line = SteadyClock::now() + std::chrono::seconds(1);
+    }
+    std::this_thread::sleep_for(Milliseconds(50));
+  }
+}
+
+Status Drill::record_takeover(const RegionId& to, std::int64_t since_ms) {
+  HADR_TRY(wait_until(
+      [&]() -> Result<bool> {
+        HADR_ASSIGN_OR_RETURN(std::optional<std::int64_t> first, probe_->first_effect(to, since_ms));
+        if (first) report_.timeline.first_effect_ms = *first - since_ms;
+        return first.has_value();
+      },
+      kTakeoverTimeout, "the first effect in region " + to.str()));
+  HADR_TRY(wait_until(
+      [&]() -> Result<bool> {
+        HADR_ASSIGN_OR_RETURN(std::optional<FailoverRecord> record, probe_->failover_record());
+        if (!record || record->to != to || record->phase != "completed") return false;
+        report_.timeline.detection_ms = record->free_seen_at_ms - since_ms;
+        report_.timeline.acquired_ms = record->acquired_at_ms - since_ms;
+        report_.timeline.alias_ms = record->alias_at_ms - since_ms;
+        report_.timeline.intake_open_ms = record->completed_at_ms - since_ms;
+        return true;
+      },
+      kTakeoverTimeout, "region " + to.str() + "'s takeover record"));
+  (void)probe_->lease();
+  report_.failover_ms = report_.timeline.first_effect_ms;
+  line("region " + to.str() + " active at epoch " + std::to_string(probe_->epochs.back()) + "; first effect " +
+       std::to_string(report_.failover_ms) + " ms after the " +
+       (report_.scenario == "switchover" ? "old region released the lease" : "kill"));
+  return ok_status();
+}
+
+Result<std::int64_t> Drill::kill_a() {
+  const std::int64_t kill_ms = now_ms();
+  a_.child->send_signal(SIGKILL);
+  (void)a_.child->wait_for(std::chrono::seconds(10));
+  a_.child.reset();
+  line("SIGKILL region a (every process); region b must take over within " +
+       std::to_string(options_.failover_bound().count()) + " ms");
+  return kill_ms;
+}
+
+Result<std::int64_t> Drill::switchover_to(const RegionId& to, const RegionConfig& from_config) {
+  line("switchover to " + to.str() + " requested");
+  HADR_ASSIGN_OR_RETURN(SwitchoverReport switched,
+                        request_switchover(from_config, to, kTakeoverTimeout, [&](const std::string& text) { line(text); }));
+  line("switchover done in " + std::to_string(switched.elapsed_ms) + " ms (the old region drained first): " + to.str() +
+       " active at epoch " + std::to_string(switched.epoch_after));
+  (void)probe_->lease();
+  // Effects never stop during the drain (the old region applies its backlog); the gap is from
+  // the moment the old region released the lease to the first effect in the new one.
+  HADR_ASSIGN_OR_RETURN(std::optional<Handoff> handoff, probe_->handoff());
+  if (!handoff || handoff->to != to) return internal_error("the switchover left no handoff record naming " + to.str());
+  return handoff->at_ms;
+}
+
+Status Drill::stop_nodes() {
+  for (NodeProcess* node : {&a_, &b_}) {
+    if (node->child) node->child->send_signal(SIGTERM);
+  }
+  for (NodeProcess* node : {&a_, &b_}) {
+    if (!node->child) continue;
+    auto exit = node->child->wait_for(std::chrono::seconds(60));
+    if (!exit) return deadline_exceeded("region " + node->label + " did not stop within 60 s of SIGTERM");
+    if (!exit->exited || exit->code != 0) {
+      return internal_error("region " + node->label + " exited with code " + std::to_string(exit->code) + " signal " +
+                            std::to_string(exit->signal) + " after SIGTERM; see " + report_.dir + "/" + node->label + ".log");
+    }
+    node->child.reset();
+  }
+  return ok_status();
+}
+
+Status Drill::finish() {
+  auto sent = sender_->wait_for(std::chrono::duration_cast<Milliseconds>(options_.timeout));
+  if (!sent || !sent->exited || sent->code != 0) return internal_error("the sender failed; see " + report_.dir + "/send.log");
+  line("all " + std::to_string(options_.messages) + " messages sent; waiting until each has its effect");
+  const auto deadline = started_ + options_.timeout;
+  auto next_line = SteadyClock::now();
+  while (true) {
+    HADR_ASSIGN_OR_RETURN(report_.verify, verify_region(config_a_));
+    if (report_.verify.lost == 0) break;
+    if (SteadyClock::now() >= deadline) {
+      line("timed out with " + std::to_string(report_.verify.lost) + " messages without effect");
+      break;
+    }
+    if (SteadyClock::now() >= next_line) {
+      line("draining: " + std::to_string(report_.verify.effects) + " effects, " + std::to_string(report_.verify.lost) +
+           " not applied yet");
+      next_line = SteadyClock::now() + std::chrono::seconds(5);
+    }
+    // verify reads the whole ledger and sent.log: polling faster would slow the drain it waits for.
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  HADR_TRY(stop_nodes());
+  HADR_ASSIGN_OR_RETURN(report_.verify, verify_region(config_a_));
+  // verify counted region a's duplicate deliveries (its data dir); add region b's.
+  HADR_ASSIGN_OR_RETURN(NodeStats b_stats, read_stats_file(config_b_.data_dir + "/stats-node.json"));
+  HADR_ASSIGN_OR_RETURN(NodeStats a_stats, read_stats_file(config_a_.data_dir + "/stats-node.json"));
+  report_.verify.duplicate_deliveries += b_stats.workers.suppressed_duplicates;
+  report_.replayed = a_stats.failover.replayed + b_stats.failover.replayed;
+  return ok_status();
+}
+
+Result<DemoReport> Drill::run() {
+  report_.scenario = options_.scenario;
+  report_.failover_bound = options_.failover_bound();
+  HADR_TRY(start_cluster());
+  const std::uint64_t part_size = options_.messages / options_.parts();
+  const std::uint64_t kill_at = options_.effective_kill_at();
+  HADR_TRY(send_part(0));
+  HADR_TRY(wait_effects(kill_at));
+  std::int64_t event_ms = 0;
+  if (options_.scenario == "switchover") {
+    HADR_ASSIGN_OR_RETURN(event_ms, switchover_to(config_b_.region, config_a_));
+  } else {
+    HADR_ASSIGN_OR_RETURN(event_ms, kill_a());
+  }
+  HADR_TRY(send_part(1));  // before waiting for b: its first effect may be a new message
+  HADR_TRY(record_takeover(config_b_.region, event_ms));
+  if (options_.scenario == "failback") {
+    line("restarting region a as the standby");
+    HADR_TRY(start(a_));
+    HADR_TRY(wait_until([&] { return probe_->has_heartbeat(config_a_.region); }, kStartTimeout, "region a's heartbeat"));
+    HADR_TRY(wait_effects(part_size + kill_at));
+    auto back = switchover_to(config_a_.region, config_b_);
+    if (!back.ok()) return back.error();
+    HADR_TRY(send_part(2));
+  }
+  HADR_TRY(finish());
+  report_.epochs = probe_->epochs;
+  report_.elapsed_seconds = std::chrono::duration<double>(SteadyClock::now() - started_).count();
+  passed_ = report_.passed();
+  return report_;
+}
+
+std::string ms_text(std::int64_t ms) {
+  if (ms < 0) return "    -   ";
+  char text[32];
+  std::snprintf(text, sizeof text, "+%6.2f s", static_cast<double>(ms) / 1000.0);
+  return text;
+}
+
+}  // namespace
+
+Status write_demo_configs(const std::string& dir, Milliseconds lease_ttl) {
+  for (const auto& [name, peer, bus_namespace] :
+       {std::tuple{"a", "b", "primary"}, std::tuple{"b", "a", "secondary"}}) {
+    std::ofstream config(dir + "/" + name + ".toml", std::ios::trunc);
+    config << region_config_text(name, peer, bus_namespace, lease_ttl);
+    if (!config.flush()) return unavailable("cannot write " + dir + "/" + name + ".toml; is the directory writable?");
+  }
+  return ok_status();
+}
+
+Status DemoOptions::validate() const {
+  if (scenario != "failover" && scenario != "switchover" && scenario != "failback") {
+    return invalid_argument("--scenario " + scenario + " is unknown; use failover, switchover or failback");
+  }
+  if (messages < 100 || messages > 10'000'000) return invalid_argument("--messages must be 100 .. 10,000,000");
+  if (kill_at >= messages / parts()) {
+    return invalid_argument("--kill-at must be below " + std::to_string(messages / parts()) +
+                            ": the load is sent in " + std::to_string(parts()) +
+                            " parts, one before each kill or switchover and one after the last");
+  }
+  if (lease_ttl < Milliseconds(300) || lease_ttl > Milliseconds(60'000)) {
+    return invalid_argument("--lease-ttl must be between 300ms and 60s");
+  }
+  if (rate < 0) return invalid_argument("--rate must be >= 0");
+  if (hadr_binary.empty()) return invalid_argument("the hadr binary path is empty");
+  return ok_status();
+}
+
+bool DemoReport::passed() const {
+  if (!verify.passed()) return false;
+  if (!failover_within_bound()) return false;
+  if (scenario == "switchover" && verify.duplicate_deliveries != 0) return false;
+  return true;
+}
+
+std::string DemoReport::to_json() const {
+  nlohmann::json json = nlohmann::json::parse(verify.to_json());
+  json["scenario"] = scenario;
+  json["failover_ms"] = failover_ms;
+  json["failover_bound_ms"] = failover_bound.count();
+  json["timeline_ms"] = {{"detection", timeline.detection_ms},
+                         {"acquire", timeline.acquired_ms},
+                         {"alias", timeline.alias_ms},
+                         {"intake_open", timeline.intake_open_ms},
+                         {"first_effect", timeline.first_effect_ms}};
+  json["replayed"] = replayed;
+  json["epochs"] = epochs;
+  json["elapsed_seconds"] = elapsed_seconds;
+  json["passed"] = passed();
+  return json.dump();
+}
+
+std::string DemoReport::to_text() const {
+  std::ostringstream out;
+  const char* after = scenario == "switchover" ? "old region released the lease" : "kill";
+  out << "\nhadr demo: " << scenario << " drill, two regions on this machine (" << dir << ")\n\n"
+      << "  where the time went, after the " << after << ":\n"
+      << "    " << ms_text(timeline.detection_ms) << "  the standby saw the lease free (detection)\n"
+      << "    " << ms_text(timeline.acquired_ms) << "  it acquired the lease\n"
+      << "    " << ms_text(timeline.alias_ms) << "  the bus alias names its namespace\n"
+      << "    " << ms_text(timeline.intake_open_ms) << "  replay of the old region's WAL begun, intake open\n"
+      << "    " << ms_text(timeline.first_effect_ms) << "  first effect in the new region\n\n"
+      << "  failover_ms " << failover_ms << " (bound: lease TTL + 1.5 s = " << failover_bound.count() << " ms) "
+      << (failover_within_bound() ? "ok" : "EXCEEDED") << "\n"
+      << "  replayed " << replayed << " records from the blob backup; lease epochs";
+  for (std::uint64_t epoch : epochs) out << " " << epoch;
+  out << "\n\n  sent " << verify.sent << ", effects " << verify.effects << ", lost " << verify.lost
+      << ", duplicate effects " << verify.duplicate_effects << ", dead-lettered " << verify.dead_lettered
+      << ", duplicate deliveries " << verify.duplicate_deliveries << "\n";
+  char elapsed[64];
+  std::snprintf(elapsed, sizeof elapsed, "%.1f s", elapsed_seconds);
+  out << "\n  " << (passed() ? "PASSED" : "FAILED") << " in " << elapsed;
+  if (!passed()) {
+    if (verify.lost > 0) out << " — messages lost";
+    if (verify.duplicate_effects > 0) out << " — duplicate effects";
+    if (!failover_within_bound()) out << " — failover slower than the bound";
+    if (scenario == "switchover" && verify.duplicate_deliveries > 0) out << " — a switchover must not deliver twice";
+  }
+  out << "\n";
+  return out.str();
+}
+
+Result<DemoReport> run_demo(const DemoOptions& options, const Progress& progress) {
+  HADR_TRY(options.validate());
+  Drill drill(options, progress);
+  return drill.run();
+}
+
+}  // namespace hadr
