@@ -253,6 +253,7 @@ Result<ExecRun> ExecHandler::run(const HandlerInput& input) {
   if (payload.empty()) input_pipe.write_end.reset();
   bool exited = false;
   for (std::size_t round = 0; round < kPollRoundsMax && !exited; ++round) {
+    if (input.keep_alive != nullptr) input.keep_alive->keep_alive();  // a long command keeps its lock and claim
     if (child.try_reap()) {
       exited = true;
       break;

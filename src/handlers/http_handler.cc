@@ -199,6 +199,7 @@ HandlerResult HttpHandler::handle(const HandlerInput& input) {
   std::uint32_t attempts = 0;
   for (std::uint32_t attempt = 1; attempt <= options_.attempts_max; ++attempt) {
     if (attempt > 1) sleeper_(backoff_before(attempt, last));
+    if (input.keep_alive != nullptr) input.keep_alive->keep_alive();  // retries keep the lock and claim
     last = post_once(input);
     attempts = attempt;
     if (last.outcome != Attempt::Outcome::kRetry) break;

@@ -86,14 +86,6 @@ Milliseconds RedisOptions::reconnect_budget() const {
   return max_reconnect_attempts * (connect_timeout + reconnect_backoff_max);
 }
 
-EnvironmentLookup process_environment() {
-  return [](const std::string& name) -> std::optional<std::string> {
-    const char* value = std::getenv(name.c_str());
-    if (value == nullptr) return std::nullopt;
-    return std::string(value);
-  };
-}
-
 namespace {
 
 Result<std::string> read_password_file(Env& env, const std::string& path) {

@@ -20,26 +20,14 @@
 #include "core/clock.h"
 #include "core/env.h"
 #include "core/result.h"
+#include "core/secret.h"
 
 namespace hadr::redis {
 
-// A string that is never printed. Use reveal() only where the secret leaves the process for
-// the one peer that needs it (the AUTH command).
-class Secret {
- public:
-  Secret() = default;
-  explicit Secret(std::string value) : value_(std::move(value)) {}
-
-  bool empty() const { return value_.empty(); }
-  const std::string& reveal() const { return value_; }
-  // "***" when set, "" when empty: the only way a Secret appears in text.
-  std::string to_string() const { return value_.empty() ? std::string() : std::string("***"); }
-
- private:
-  std::string value_;
-};
-
-inline std::ostream& operator<<(std::ostream& stream, const Secret& secret) { return stream << secret.to_string(); }
+// Secret, EnvironmentLookup and process_environment() live in core/secret.h.
+using hadr::Secret;
+using hadr::EnvironmentLookup;
+using hadr::process_environment;
 
 struct RedisAddress {
   std::string host;
@@ -76,10 +64,6 @@ struct RedisOptions {
   Milliseconds reconnect_budget() const;
 };
 
-// Looks an environment variable up; std::nullopt when unset. Injected so tests need not
-// touch the process environment.
-using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
-EnvironmentLookup process_environment();
 
 // Returns `options` with `password` filled in from password_env or password_file (at most one
 // of password, password_env, password_file may be set). Errors name the variable or the file,

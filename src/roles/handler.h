@@ -13,6 +13,13 @@
 //                the bus redelivers, and dead-letters past max deliveries.
 //   kFailed      the handler failed (other exit codes): same as kRetryLater, with the reason.
 //   kReject      the message can never succeed (HTTP 4xx other than 408/429): dead-letter now.
+// Long handlers: a handler that may run longer than a third of the lock duration calls
+// input.keep_alive->keep_alive() now and then (exec: every poll round; http: before each
+// attempt). The worker then renews the message's bus lock (and those of the batch behind it)
+// and extends its dedupe claim, so neither expires under a running handler — an expired claim
+// would let another worker run the same effect. keep_alive() is cheap when nothing is due.
+// Extending the claim replaces its token: input.claim_token is valid only until the first
+// keep_alive() call, so a transactional handler (which marks with the token) must not call it.
 // Thread-safety: one handler instance per worker; handle() is called from the worker's thread.
 #pragma once
 
@@ -28,11 +35,18 @@ namespace hadr {
 
 enum class HandlerVerdict { kDone, kRetryLater, kFailed, kReject };
 
+class HandlerKeepAlive {
+ public:
+  virtual ~HandlerKeepAlive() = default;
+  virtual void keep_alive() = 0;
+};
+
 struct HandlerInput {
   const BusMessage& message;
-  std::string_view claim_token;  // the dedupe claim the worker holds for message.id
+  std::string_view claim_token;  // the dedupe claim the worker holds for message.id (see above)
   std::uint32_t delivery_count = 0;
   Epoch claim_epoch;              // the epoch the claim was taken under
+  HandlerKeepAlive* keep_alive = nullptr;  // null: nothing to keep alive (tests, tools)
 };
 
 struct HandlerResult {

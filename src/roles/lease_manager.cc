@@ -32,7 +32,7 @@ LeaseManager::LeaseManager(LeaseStore& store, const Clock& clock, LeaseOptions o
 
 std::optional<Epoch> LeaseManager::writable_epoch() const {
   const std::uint64_t epoch = epoch_.load();
-  if (epoch == 0) return std::nullopt;
+  if (epoch == 0 || !confirmed_.load()) return std::nullopt;
   if (to_ns(clock_.now_monotonic()) >= deadline_ns_.load()) return std::nullopt;
   return Epoch{epoch};
 }
@@ -49,6 +49,11 @@ void LeaseManager::observe_epoch(Epoch epoch) {
   }
 }
 
+void LeaseManager::confirm() {
+  HADR_ASSERT(holding());
+  confirmed_.store(true);
+}
+
 void LeaseManager::hold(Epoch epoch, MonoTime sent_at) {
   HADR_ASSERT(epoch.value > 0);
   deadline_ns_.store(to_ns(sent_at + options_.deadline_after_send()));
@@ -58,6 +63,7 @@ void LeaseManager::hold(Epoch epoch, MonoTime sent_at) {
 }
 
 void LeaseManager::forget() {
+  confirmed_.store(false);
   epoch_.store(0);
   deadline_ns_.store(0);
 }
@@ -88,6 +94,7 @@ Result<bool> LeaseManager::try_acquire(LeaseAcquireOutcome* outcome_out) {
                      "Raise its epoch counter above " + std::to_string(floor) + " before restarting the watchdog");
   }
   observe_epoch(granted);
+  confirmed_.store(false);  // writable only after confirm()
   hold(granted, sent_at);
   acquired_.fetch_add(1);
   health_.add_progress(1);

@@ -6,6 +6,10 @@
 //     epoch this manager saw before; a lower or equal one is an epoch regression (the store
 //     lost its state, e.g. restored from an old snapshot): the grant is given back and
 //     kFailedPrecondition returned, so the watchdog halts and alerts instead of "fixing" it.
+//   - A grant is held but NOT writable until confirm() — the watchdog first checks the epoch
+//     against every epoch recorded elsewhere (alias, checkpoints, the dedupe store's highest):
+//     a process that has just started knows no epoch, so a store that went back could hand it
+//     an epoch another region already wrote under (found by the simulator, seed 240).
 //   - step() renews every ttl/3. The *renew deadline* is sent_at + ttl - ttl/4 on the
 //     monotonic clock, where sent_at is when the renew request was SENT: the store measures the
 //     TTL from when it received the request, which is later, so the deadline always falls
@@ -75,6 +79,9 @@ class LeaseManager final : public Role, public RegionFence {
   Status release();
   // Raises the epoch floor: an epoch seen elsewhere (the alias record, the store's highest).
   void observe_epoch(Epoch epoch);
+  // Opens the fence for the held grant (after the caller checked its epoch).
+  void confirm();
+  bool confirmed() const { return confirmed_.load(); }
 
   bool holding() const { return epoch_.load() != 0; }
   Epoch epoch() const { return Epoch{epoch_.load()}; }
@@ -96,6 +103,7 @@ class LeaseManager final : public Role, public RegionFence {
   MonoTime next_renew_at_{};
   bool deadline_reported_ = false;
   std::atomic<std::uint64_t> epoch_{0};
+  std::atomic<bool> confirmed_{false};
   std::atomic<std::int64_t> deadline_ns_{0};  // monotonic, since the clock's epoch
   std::atomic<std::uint64_t> highest_epoch_seen_{0};
   std::atomic<std::uint64_t> acquired_{0}, renewed_{0}, renew_failures_{0}, lost_{0}, self_fenced_{0};

@@ -243,11 +243,37 @@ Result<std::optional<Handoff>> Watchdog::live_handoff(const LeaseState& lease) {
   if (!record) return std::optional<Handoff>();
   HADR_ASSIGN_OR_RETURN(Handoff handoff, decode_handoff(record->value));
   // Obsolete once anyone acquired after it, or when the peer did not take it in time.
-  const std::int64_t age_ms = unix_millis(deps_.clock.now_wall()) - handoff.at_ms;
-  if (handoff.epoch != lease.highest_epoch || age_ms > options_.handoff_timeout.count()) {
+  if (handoff.epoch != lease.highest_epoch ||
+      !still_within(seen_handoff_, handoff.epoch, handoff.at_ms, options_.handoff_timeout)) {
     return std::optional<Handoff>();
   }
   return std::optional<Handoff>(handoff);
+}
+
+bool Watchdog::still_within(SeenRecord& seen, Epoch epoch, std::int64_t stamped_at_ms, Milliseconds interval) {
+  const MonoTime now = deps_.clock.now_monotonic();
+  if (seen.epoch != epoch.value || seen.stamped_at_ms != stamped_at_ms) {
+    seen = SeenRecord{.epoch = epoch.value, .stamped_at_ms = stamped_at_ms, .first_seen = now};
+  }
+  const std::int64_t wall_age_ms = unix_millis(deps_.clock.now_wall()) - stamped_at_ms;
+  return wall_age_ms < interval.count() && now - seen.first_seen < interval;
+}
+
+Result<Epoch> Watchdog::recorded_epoch_floor() {
+  Epoch floor;
+  const std::string keys[] = {std::string(kAliasCoordKey),          std::string(kFailoverCoordKey),
+                              std::string(kHandoffCoordKey),        "checkpoint/" + options_.region.str(),
+                              "checkpoint/" + options_.peer.str(), "replay/" + options_.region.str(),
+                              "replay/" + options_.peer.str()};
+  for (const std::string& key : keys) {
+    HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> record, deps_.coord.get(key));
+    if (record) floor = std::max(floor, record->epoch);
+  }
+  if (deps_.dedupe != nullptr) {
+    HADR_ASSIGN_OR_RETURN(const Epoch claimed, deps_.dedupe->highest_epoch());
+    floor = std::max(floor, claimed);
+  }
+  return floor;
 }
 
 Result<bool> Watchdog::anti_flap_holds() {
@@ -256,8 +282,7 @@ Result<bool> Watchdog::anti_flap_holds() {
   if (!record) return false;
   HADR_ASSIGN_OR_RETURN(FailoverRecord last, decode_failover_record(record->value));
   if (last.kind != "failover") return false;  // the first grant and planned handovers do not count
-  const std::int64_t since_ms = unix_millis(deps_.clock.now_wall()) - last.acquired_at_ms;
-  return since_ms < options_.min_failover_interval.count();
+  return still_within(seen_failover_, last.epoch, last.acquired_at_ms, options_.min_failover_interval);
 }
 
 Result<StepOutcome> Watchdog::standby_check() {
@@ -276,7 +301,11 @@ Result<StepOutcome> Watchdog::standby_check() {
     return StepOutcome::kIdle;
   }
   if (free_seen_at_ms_ == 0) free_seen_at_ms_ = unix_millis(deps_.clock.now_wall());
-  if (deps_.clock.now_monotonic() < reacquire_not_before_ || !region_healthy_) return StepOutcome::kIdle;
+  // After a step-down the region yields two check intervals, so that a healthy standby (which
+  // checks as often) takes the free lease first; longer would delay a takeover when the peer is
+  // gone too (simulator seed 253). Health gates the acquire, and anti-flap bounds a region that
+  // keeps falling ill.
+  if (deps_.clock.now_monotonic() < yield_until_ || !region_healthy_) return StepOutcome::kIdle;
   auto handoff = live_handoff(*lease);
   if (!handoff.ok()) {
     HADR_TRY(absorb("handoff read", handoff.error()));
@@ -346,18 +375,21 @@ Result<StepOutcome> Watchdog::continue_takeover() {
   const Epoch epoch = record_.epoch;
   switch (takeover_step_) {
     case TakeoverStep::kEpochCheck: {
-      auto alias = deps_.coord.get(kAliasCoordKey);
-      if (!alias.ok()) {
-        HADR_TRY(absorb("alias read", alias.error()));
-        return StepOutcome::kIdle;
-      }
-      if (alias->has_value() && (*alias)->epoch >= epoch) {
-        halt(failed_precondition("epoch regression: granted epoch " + std::to_string(epoch.value) +
-                                 " but the bus alias was already written under epoch " +
-                                 std::to_string((*alias)->epoch.value) +
-                                 "; the lease store lost its state. Raise its epoch counter above that "
-                                 "before restarting the watchdog"));
-        return StepOutcome::kProgress;
+      if (!deps_.lease.confirmed()) {  // once confirmed, our own records carry this epoch
+        auto floor = recorded_epoch_floor();
+        if (!floor.ok()) {
+          HADR_TRY(absorb("epoch check", floor.error()));
+          return StepOutcome::kIdle;
+        }
+        if (*floor >= epoch) {
+          halt(failed_precondition("epoch regression: granted epoch " + std::to_string(epoch.value) + " but epoch " +
+                                   std::to_string(floor->value) +
+                                   " is already recorded (alias, checkpoints or dedupe claims); the lease store "
+                                   "lost its state. Raise its epoch counter above that before restarting the "
+                                   "watchdog"));
+          return StepOutcome::kProgress;
+        }
+        deps_.lease.confirm();  // the fence opens only now
       }
       const Status recorded = write_failover_record();
       if (!recorded.ok()) {
@@ -449,7 +481,7 @@ Result<StepOutcome> Watchdog::active_check() {
   if (!region_healthy_) {
     deps_.control.set_intake_open(false);
     (void)deps_.lease.release();
-    reacquire_not_before_ = deps_.clock.now_monotonic() + std::max(options_.min_failover_interval, options_.unhealthy_grace);
+    yield_until_ = deps_.clock.now_monotonic() + options_.check_interval * 2;
     {
       std::lock_guard lock(status_mutex_);
       ++status_.step_downs;

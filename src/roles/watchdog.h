@@ -6,20 +6,31 @@
 //   standby      every check_interval: read the lease. Free, own region healthy, anti-flap
 //                satisfied (or a planned handoff names us) -> acquire -> taking_over.
 //   taking_over  idempotent sub-steps, each recorded in Coord `failover/last`:
-//                epoch check (an epoch at or below the alias record's is a regression: give
-//                the lease back, HALT and alert) -> flip the alias (Coord `alias/bus`,
+//                epoch check (the grant must be above every epoch recorded anywhere: the
+//                alias, failover, handoff, checkpoint and replay records, the dedupe store's
+//                highest claim epoch; otherwise the lease store went back: give the lease back,
+//                HALT and alert; the lease manager's fence stays closed until this passes)
+//                -> flip the alias (Coord `alias/bus`,
 //                kEpochAtLeast) -> run the external hook (started, then polled; a failure
 //                alerts but does not stop the takeover) -> begin the replay of the peer's WAL
 //                (always: the last holder may have been this region's own dead process, which
 //                never finished its replay) -> open intake -> active. Crash point
 //                "watchdog.after_acquire_before_alias".
 //   active       the lease manager renews. Lease lost -> alert, standby. Own region unhealthy
-//                for unhealthy_grace -> release (step down), alert, standby with a cooldown.
+//                for unhealthy_grace -> release (step down), alert, standby; it yields two
+//                check intervals to a healthy standby, then acquires again only once healthy
+//                (anti-flap bounds how often).
 //                A switchover request naming the peer -> handing_over.
 //   handing_over close intake -> wait until drained (bounded by drain_timeout; past it the
 //                handover is abandoned and intake reopens) -> seal the WAL -> write Coord
 //                `handoff` naming the peer -> release the lease -> standby.
 //   halted       an epoch regression was seen: nothing more until an operator restarts it.
+//
+// Times written by the other region (failover/last, handoff) come from its wall clock, which
+// may be skewed or jump: a hold derived from such a time (anti-flap, a pending handoff) ends
+// when either the record's wall age or the time since this watchdog first saw the record
+// (monotonic) reaches the interval — so a skewed clock can never hold failover back longer
+// than the interval itself (found by the simulator, seed 52).
 //
 // Region health (from heartbeats, heartbeat.h): healthy when at least one live heartbeat of
 // the region carries a worker, and not every worker, nor the relay or promoter, is "failing"
@@ -36,6 +47,7 @@
 #include <string>
 
 #include "contracts/coord.h"
+#include "contracts/dedupe_store.h"
 #include "contracts/lease_store.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -106,6 +118,8 @@ struct WatchdogDependencies {
   ExternalHook& hook;
   const Clock& clock;
   CrashPoints& crash_points;
+  // Optional: its highest claim epoch joins the epoch check (the runtime and the simulator pass one).
+  DedupeStore* dedupe = nullptr;
 };
 
 enum class WatchdogPhase { kStandby, kTakingOver, kActive, kHandingOver, kHalted };
@@ -146,6 +160,15 @@ class Watchdog final : public Role {
   Result<std::optional<Handoff>> live_handoff(const LeaseState& lease);
   Result<bool> anti_flap_holds();
   Status write_failover_record();
+  // The highest epoch recorded anywhere the region writes (see the header).
+  Result<Epoch> recorded_epoch_floor();
+  struct SeenRecord {
+    std::uint64_t epoch = 0;
+    std::int64_t stamped_at_ms = 0;
+    MonoTime first_seen{};
+  };
+  // Whether a record stamped at `stamped_at_ms` by its writer is younger than `interval` (see the header).
+  bool still_within(SeenRecord& seen, Epoch epoch, std::int64_t stamped_at_ms, Milliseconds interval);
   void raise(AlertSeverity severity, std::string event, std::string detail);
   void set_phase(WatchdogPhase phase);
   Status absorb(std::string_view what, const Error& error);
@@ -163,8 +186,10 @@ class Watchdog final : public Role {
   FailoverRecord record_;            // the takeover in progress (or the last one)
   std::int64_t free_seen_at_ms_ = 0;  // first check that found the lease free (0: not free)
   RegionId last_holder_seen_;
+  MonoTime yield_until_{};  // after a step-down: let a healthy standby take the lease first
+  SeenRecord seen_failover_;
+  SeenRecord seen_handoff_;
   MonoTime handover_deadline_{};
-  MonoTime reacquire_not_before_{};  // after a step-down
   std::optional<MonoTime> unhealthy_since_;
   bool region_healthy_ = false;
   std::string health_reason_;

@@ -61,7 +61,8 @@ WorkerStats Worker::stats() const {
                      .reclaimed_after_effect = c.reclaimed_after_effect.load(),
                      .locks_renewed = c.locks_renewed.load(),
                      .lock_renewal_failures = c.lock_renewal_failures.load(),
-                     .settle_failures = c.settle_failures.load()};
+                     .settle_failures = c.settle_failures.load(),
+                     .claims_extended = c.claims_extended.load()};
 }
 
 Result<StepOutcome> Worker::step() {
@@ -88,8 +89,10 @@ Result<StepOutcome> Worker::step() {
 Status Worker::process_batch(std::vector<ReceivedMessage>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     // The messages not handled yet keep their locks however slow the handlers before them are.
-    HADR_TRY(renew_due_locks(std::span(batch).subspan(i)));
+    batch_rest_ = std::span(batch).subspan(i);
+    HADR_TRY(renew_due_locks(batch_rest_));
     HADR_ASSIGN_OR_RETURN(const BatchFlow flow, process_message(batch[i]));
+    batch_rest_ = {};
     if (flow == BatchFlow::kStop) {
       // The rest stays locked: the bus redelivers it after the lock, to this or another worker.
       return ok_status();
@@ -131,18 +134,71 @@ Result<Worker::BatchFlow> Worker::process_message(ReceivedMessage& message) {
                               backoff_, health_));
       return BatchFlow::kStop;
     case ClaimStatus::kClaimed:
+      if (message.delivery_count > options_.max_delivery_count) {
+        // Delivered more often than allowed without ever being settled: its handler never
+        // finished (the process died in it, or the lock kept expiring). Dead-letter it here,
+        // with a dedupe record, instead of letting the bus do it without one.
+        return dead_letter(message, claim->claim_token,
+                           "delivered " + std::to_string(message.delivery_count) +
+                               " times, more than workers.max_delivery_count " +
+                               std::to_string(options_.max_delivery_count) +
+                               ", without its handler ever finishing (a crash or lock expiry each time)");
+      }
       return run_handler(message, std::move(claim->claim_token), *epoch);
   }
   HADR_UNREACHABLE();
 }
 
+// Keeps the locks and the claim of the message under a running handler alive (handler.h).
+class Worker::KeepAlive final : public HandlerKeepAlive {
+ public:
+  KeepAlive(Worker& worker, std::span<ReceivedMessage> locked, const MessageId& id, std::string& claim_token,
+            Epoch epoch)
+      : worker_(worker), locked_(locked), id_(id), claim_token_(claim_token), epoch_(epoch),
+        claim_due_at_(worker.deps_.clock.now_monotonic() + worker.options_.claim_ttl / 3) {}
+
+  void keep_alive() override {
+    // Errors here are recorded, not returned: the handler keeps running, and what it settles
+    // afterwards meets the same checks as always (a lost lock or claim is handled there).
+    (void)worker_.renew_due_locks(locked_);
+    const MonoTime now = worker_.deps_.clock.now_monotonic();
+    if (now < claim_due_at_ || !extending_) return;
+    claim_due_at_ = now + worker_.options_.claim_ttl / 3;
+    Result<ClaimOutcome> claim = worker_.deps_.dedupe.claim(id_, worker_.options_.owner, epoch_, worker_.options_.claim_ttl);
+    if (claim.ok() && claim->status == ClaimStatus::kClaimed) {
+      claim_token_ = std::move(claim->claim_token);
+      worker_.counters_.claims_extended.fetch_add(1);
+      return;
+    }
+    if (!claim.ok()) {
+      worker_.health_.record_error("worker claim extension", claim.error());
+      return;  // transient: try again at the next due time
+    }
+    // Someone else holds it, it is done, or the epoch moved on: stop extending; the mark after
+    // the handler tells what happened.
+    extending_ = false;
+  }
+
+ private:
+  Worker& worker_;
+  const std::span<ReceivedMessage> locked_;  // the message and the rest of its batch
+  const MessageId& id_;
+  std::string& claim_token_;
+  const Epoch epoch_;
+  MonoTime claim_due_at_;
+  bool extending_ = true;
+};
+
 Result<Worker::BatchFlow> Worker::run_handler(ReceivedMessage& message, std::string claim_token, Epoch epoch) {
   HADR_ASSERT(!claim_token.empty());
   deps_.crash_points.hit(kAfterClaimBeforeEffect);
+  KeepAlive keep_alive(*this, batch_rest_.empty() ? std::span(&message, 1) : batch_rest_, message.message.id,
+                       claim_token, epoch);
   const HandlerResult result = deps_.handler.handle(HandlerInput{.message = message.message,
                                                                   .claim_token = claim_token,
                                                                   .delivery_count = message.delivery_count,
-                                                                  .claim_epoch = epoch});
+                                                                  .claim_epoch = epoch,
+                                                                  .keep_alive = &keep_alive});
   switch (result.verdict) {
     case HandlerVerdict::kDone: {
       counters_.effects.fetch_add(1);

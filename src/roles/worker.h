@@ -16,6 +16,10 @@
 //                         transaction) -> complete; kRetryLater / kFailed: release the claim and
 //                         abandon, or, at max_delivery_count, dead-letter with the reason;
 //                         kReject: dead-letter now.
+// A long handler calls keep_alive() (handler.h): the worker renews the locks of the message and
+// of the rest of the batch when they end within lock_duration / 2, and claims the id again
+// (same owner: a fresh TTL and token) once a third of claim_ttl has passed, so a running
+// effect never loses its claim to another worker.
 // Dead-lettering marks the dedupe record dead-lettered first, then moves the bus message, so a
 // crash between the two leaves a copy that the next delivery dead-letters (never a silent drop).
 // An effect whose mark failed is kept as the one "unmarked effect": the worker receives nothing
@@ -86,6 +90,7 @@ struct WorkerStats {
   std::uint64_t locks_renewed = 0;
   std::uint64_t lock_renewal_failures = 0;
   std::uint64_t settle_failures = 0;         // complete / abandon / dead-letter refused (lock lost, ...)
+  std::uint64_t claims_extended = 0;         // a long handler's claim taken again under it (keep_alive)
 };
 
 class Worker final : public Role {
@@ -100,6 +105,7 @@ class Worker final : public Role {
 
  private:
   enum class BatchFlow { kContinue, kStop };
+  class KeepAlive;
   // An applied effect whose done mark is not recorded yet. claim_token empty: the claim was
   // lost and must be taken again before marking.
   struct UnmarkedEffect {
@@ -130,12 +136,15 @@ class Worker final : public Role {
   const WorkerOptions options_;
   Backoff backoff_;
   std::optional<UnmarkedEffect> unmarked_;
+  // The message being handled and the rest of its batch (process_batch sets it per message).
+  std::span<ReceivedMessage> batch_rest_;
   HealthRecorder health_;
 
   struct Counters {
     std::atomic<std::uint64_t> received{0}, effects{0}, completed{0}, suppressed_duplicates{0}, busy_deferred{0},
         stale_epoch{0}, fenced_abandoned{0}, handler_failures{0}, dead_lettered{0}, claim_lost_after_effect{0},
-        reclaimed_after_effect{0}, locks_renewed{0}, lock_renewal_failures{0}, settle_failures{0};
+        reclaimed_after_effect{0}, locks_renewed{0}, lock_renewal_failures{0}, settle_failures{0},
+        claims_extended{0};
   };
   Counters counters_;
 };

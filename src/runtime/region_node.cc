@@ -49,6 +49,7 @@ std::vector<std::pair<std::string_view, std::uint64_t*>> stats_fields(NodeStats&
       {"worker_claim_lost_after_effect", &w.claim_lost_after_effect},
       {"worker_reclaimed_after_effect", &w.reclaimed_after_effect}, {"worker_locks_renewed", &w.locks_renewed},
       {"worker_lock_renewal_failures", &w.lock_renewal_failures}, {"worker_settle_failures", &w.settle_failures},
+      {"worker_claims_extended", &w.claims_extended},
   };
 }
 
@@ -69,6 +70,10 @@ void add_worker_stats(WorkerStats& total, const WorkerStats& more) {
 }
 
 const Clock& real_clock() { return RealClock::instance(); }
+
+std::uint32_t main_queue_delivery_limit(const WorkerOptions& worker) {
+  return std::min<std::uint32_t>(worker.max_delivery_count * 2 + 1, 100'000);
+}
 
 }  // namespace
 
@@ -173,6 +178,7 @@ Status RegionNode::open_failover() {
   intake_fence_ = std::make_unique<GatedFence>(*lease_, /*open=*/false);
   HADR_ASSIGN_OR_RETURN(lease_thread_coord_, SqliteCoord::open(config_.embedded.coord_path(), clock));
   HADR_ASSIGN_OR_RETURN(lease_thread_bus_, SqliteBus::open(config_.embedded.bus_path(config_.bus_namespace), clock));
+  HADR_ASSIGN_OR_RETURN(lease_thread_dedupe_, SqliteDedupeStore::open(config_.embedded.dedupe_path(), clock));
   alerts_ = std::make_unique<RuntimeAlertSink>(config_.alerts, config_.data_dir + "/alerts.jsonl");
   hook_ = std::make_unique<CommandHook>(config_.hook, config_.data_dir + "/hook.log");
   return ok_status();
@@ -204,7 +210,8 @@ Status RegionNode::open_failover_control_roles() {
                                                                          .alerts = *alerts_,
                                                                          .hook = *hook_,
                                                                          .clock = clock,
-                                                                         .crash_points = crash_points_},
+                                                                         .crash_points = crash_points_,
+                                                                         .dedupe = lease_thread_dedupe_.get()},
                                                     config_.watchdog));
   return ok_status();
 }
@@ -249,7 +256,9 @@ Status RegionNode::open_control_roles() {
   const Clock& clock = real_clock();
   HADR_ASSIGN_OR_RETURN(bus_, SqliteBus::open(config_.embedded.bus_path(config_.bus_namespace), clock));
   HADR_TRY(bus_->create_queue(config_.promoter.staging_queue, QueueOptions{config_.staging_max_delivery_count}));
-  HADR_TRY(bus_->create_queue(config_.worker.main_queue, QueueOptions{config_.worker.max_delivery_count}));
+  // The bus's own limit is a backstop above the workers': the worker dead-letters a message that
+  // keeps coming back (with a dedupe record, so the checkpoint and verify see it), not the bus.
+  HADR_TRY(bus_->create_queue(config_.worker.main_queue, QueueOptions{main_queue_delivery_limit(config_.worker)}));
   if (roles_.promoter) {
     HADR_ASSIGN_OR_RETURN(promoter_, Promoter::create(PromoterDependencies{*bus_, *fence_, clock, crash_points_},
                                                       config_.promoter));

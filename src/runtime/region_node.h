@@ -156,6 +156,7 @@ class RegionNode {
   std::unique_ptr<LeaseManager> lease_;
   std::unique_ptr<Coord> lease_thread_coord_;
   std::unique_ptr<Bus> lease_thread_bus_;  // queue depths for the switchover drain
+  std::unique_ptr<SqliteDedupeStore> lease_thread_dedupe_;  // the watchdog's epoch check
   std::unique_ptr<RuntimeAlertSink> alerts_;
   std::unique_ptr<CommandHook> hook_;
   std::unique_ptr<NodeControl> control_;

@@ -10,6 +10,7 @@ void add_bench_commands(CLI::App& app, CommandContext& context) {
   add_bench_wal_command(*bench, context);
   add_bench_dedupe_command(*bench, context);
   add_bench_pipeline_command(*bench, context);
+  add_bench_bus_command(*bench, context);
 }
 
 }  // namespace hadr::cli

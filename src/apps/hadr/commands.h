@@ -18,10 +18,12 @@ void add_region_commands(CLI::App& app, CommandContext& context);
 void add_chaos_command(CLI::App& app, CommandContext& context);  // hadr chaos (cmd_chaos.cc)
 // hadr status|switchover|demo (cmd_failover.cc)
 void add_failover_commands(CLI::App& app, CommandContext& context);
+void add_sim_command(CLI::App& app, CommandContext& context);  // hadr sim (cmd_sim.cc)
 
 // Children of `hadr bench`, one file each.
 void add_bench_wal_command(CLI::App& bench, CommandContext& context);     // cmd_bench_wal.cc
 void add_bench_dedupe_command(CLI::App& bench, CommandContext& context);  // cmd_bench_dedupe.cc
 void add_bench_pipeline_command(CLI::App& bench, CommandContext& context);  // cmd_bench_pipeline.cc
+void add_bench_bus_command(CLI::App& bench, CommandContext& context);       // cmd_bench_bus.cc
 
 }  // namespace hadr::cli

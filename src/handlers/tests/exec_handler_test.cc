@@ -3,7 +3,7 @@
 // parent's environment; the payload arrives on stdin, and a child that ignores stdin is fine;
 // a command past its timeout has its process group killed and reaped; output beyond the bound
 // is truncated to its tail; descriptors the worker opened stay closed in the child; a missing
-// binary fails with a reason that names it.
+// binary fails with a reason that names it; a running command calls keep_alive while it runs.
 #include "handlers/exec_handler.h"
 
 #include <gtest/gtest.h>
@@ -37,6 +37,23 @@ TEST(ExecHandlerTest, ExitZeroIsDone) {
   const BusMessage message = test_message("m-1");
   const HandlerResult result = shell_handler("exit 0").handle(test_input(message));
   EXPECT_EQ(result.verdict, HandlerVerdict::kDone) << result.reason;
+}
+
+// Counts keep-alive calls, as the worker's would renew locks and claims.
+class CountingKeepAlive final : public HandlerKeepAlive {
+ public:
+  void keep_alive() override { ++calls; }
+  int calls = 0;
+};
+
+TEST(ExecHandlerTest, RunningCommandKeepsItsMessageAlive) {
+  const BusMessage message = test_message("m-1");
+  CountingKeepAlive keep_alive;
+  HandlerInput input = test_input(message);
+  input.keep_alive = &keep_alive;
+  const HandlerResult result = shell_handler("sleep 0.5").handle(input);
+  EXPECT_EQ(result.verdict, HandlerVerdict::kDone) << result.reason;
+  EXPECT_GE(keep_alive.calls, 2);  // at least once per poll slice while the command ran
 }
 
 TEST(ExecHandlerTest, ExitSeventyFiveIsRetryLater) {

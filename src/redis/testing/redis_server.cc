@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/local_server.h"
 #include "redis/redis_connection.h"
 
 namespace hadr::redis::testing {
@@ -30,23 +31,6 @@ constexpr Milliseconds kStopTimeout{10'000};
 
 bool is_executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
 
-// A port the kernel just found free on 127.0.0.1. Another process may take it before
-// redis-server binds it; start() then tries another.
-Result<int> pick_free_port() {
-  const int socket_fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (socket_fd < 0) return internal_error(std::string("socket(): ") + std::strerror(errno));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  const bool bound = ::bind(socket_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                     ::getsockname(socket_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  const int saved_errno = errno;
-  ::close(socket_fd);
-  if (!bound) return unavailable(std::string("cannot find a free loopback port: ") + std::strerror(saved_errno));
-  return static_cast<int>(ntohs(address.sin_port));
-}
 
 // Double-quoted for redis.conf (sdssplitargs): backslash and quote escaped.
 std::string config_quoted(std::string_view text) {
@@ -59,14 +43,6 @@ std::string config_quoted(std::string_view text) {
   return result;
 }
 
-Result<std::string> make_temporary_directory() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && base[0] != '\0' ? base : "/tmp") + "/hadr-redis-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    return unavailable("cannot create a temporary directory from '" + pattern + "': " + std::strerror(errno));
-  }
-  return pattern;
-}
 
 }  // namespace
 
@@ -108,11 +84,11 @@ RedisOptions RedisServer::client_options(std::string key_prefix) const {
 
 Result<std::unique_ptr<RedisServer>> RedisServer::start(RedisServerOptions options) {
   HADR_ASSIGN_OR_RETURN(std::string executable, find_redis_server());
-  HADR_ASSIGN_OR_RETURN(std::string directory, make_temporary_directory());
+  HADR_ASSIGN_OR_RETURN(std::string directory, make_temporary_directory("hadr-redis"));
   std::unique_ptr<RedisServer> server(new RedisServer(std::move(options), std::move(executable), std::move(directory)));
   Status last_failure = ok_status();
   for (int attempt = 1; attempt <= kMaxPortAttempts; ++attempt) {
-    HADR_ASSIGN_OR_RETURN(server->port_, pick_free_port());
+    HADR_ASSIGN_OR_RETURN(server->port_, pick_free_loopback_port());
     HADR_TRY(server->write_config());
     last_failure = server->spawn();
     if (last_failure.ok()) last_failure = server->wait_until_ready();

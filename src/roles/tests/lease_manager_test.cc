@@ -1,5 +1,6 @@
 // Proves the LeaseManager's fencing rules (docs/failover.md, "Lease and self-fencing") on the
 // in-memory lease store and a manual clock: one holder per epoch, epochs strictly increase,
+// a grant is writable only once confirmed (after the watchdog's epoch check),
 // renewal every ttl/3 keeps the region writable, the renew deadline closes the fence BEFORE
 // the store lets the lease expire (even when the store is unreachable), a refused renew forgets
 // the epoch, and an epoch that goes backwards (store restored from an old snapshot) is refused.
@@ -40,6 +41,8 @@ TEST_F(LeaseFixture, FirstAcquireIsWritableAndTheSecondIsRefused) {
   auto granted = a->try_acquire();
   ASSERT_TRUE(granted.ok());
   EXPECT_TRUE(*granted);
+  EXPECT_FALSE(a->writable_epoch().has_value());  // held, but not writable before confirm()
+  a->confirm();
   ASSERT_TRUE(a->writable_epoch().has_value());
   EXPECT_EQ(*a->writable_epoch(), Epoch{1});
   auto refused = b->try_acquire();
@@ -51,6 +54,7 @@ TEST_F(LeaseFixture, FirstAcquireIsWritableAndTheSecondIsRefused) {
 TEST_F(LeaseFixture, RenewingKeepsTheRegionWritableFarBeyondTheTtl) {
   auto a = make(store_a, "a");
   ASSERT_TRUE(a->try_acquire().ok());
+  a->confirm();
   run(*a, kTtl * 10);
   EXPECT_EQ(a->writable_epoch(), std::optional<Epoch>(Epoch{1}));
   EXPECT_GE(a->stats().renewed, 25u);  // every ttl/3
@@ -59,6 +63,7 @@ TEST_F(LeaseFixture, RenewingKeepsTheRegionWritableFarBeyondTheTtl) {
 TEST_F(LeaseFixture, UnreachableStoreClosesTheFenceBeforeTheLeaseExpires) {
   auto a = make(store_a, "a");
   ASSERT_TRUE(a->try_acquire().ok());
+  a->confirm();
   store_a.set_connected(false);
   Milliseconds fenced_after{0};
   while (a->writable_epoch().has_value()) {
@@ -80,6 +85,7 @@ TEST_F(LeaseFixture, UnreachableStoreClosesTheFenceBeforeTheLeaseExpires) {
 TEST_F(LeaseFixture, LateRenewThatTheStoreStillAcceptsReopensTheFence) {
   auto a = make(store_a, "a");
   ASSERT_TRUE(a->try_acquire().ok());
+  a->confirm();
   store_a.set_connected(false);
   run(*a, kTtl - kTtl / 5);  // past the deadline, before expiry
   EXPECT_FALSE(a->writable_epoch().has_value());

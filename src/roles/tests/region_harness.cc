@@ -140,6 +140,7 @@ HandlerResult LedgerLikeHandler::handle(const HandlerInput& input) {
   const std::string id = input.message.id.str();
   ++ledger_.calls[id];
   if (ledger_.during_handle) ledger_.during_handle();
+  if (ledger_.during_handle_with_input) ledger_.during_handle_with_input(input);
   if (auto scripted = ledger_.script.find(id); scripted != ledger_.script.end() && !scripted->second.empty()) {
     HandlerResult result = scripted->second.front();
     scripted->second.pop_front();
@@ -213,7 +214,8 @@ RegionHarness::RegionHarness(HarnessOptions harness_options)
   HADR_ASSERT(bus_server.create_queue(kStaging, QueueOptions{.max_delivery_count = options.staging_max_delivery_count})
                   .ok());
   HADR_ASSERT(bus_server.create_queue(kMain, QueueOptions{.max_delivery_count = options.main_max_delivery_count}).ok());
-  options.worker.max_delivery_count = options.main_max_delivery_count;
+  options.worker.max_delivery_count =
+      options.worker_max_delivery_count != 0 ? options.worker_max_delivery_count : options.main_max_delivery_count;
   env.set_sync_hook([this](const std::string& path) {
     // After a crash point the process is dead: nothing it writes becomes durable.
     Status status = crash_points.crashed() ? data_loss("the process crashed") : ok_status();

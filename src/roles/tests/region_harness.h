@@ -126,6 +126,7 @@ struct Ledger {
   std::map<std::string, std::uint32_t> calls;    // message id -> handler calls
   std::map<std::string, std::deque<HandlerResult>> script;  // scripted verdicts, consumed in order
   std::function<void()> during_handle;  // runs inside each call (e.g. moves the clock: a slow handler)
+  std::function<void(const HandlerInput&)> during_handle_with_input;  // e.g. a long handler calling keep_alive
 
   std::uint64_t duplicate_effects() const;
 };
@@ -171,6 +172,9 @@ struct HarnessOptions {
   HandlerMode handler_mode = HandlerMode::kTransactional;
   Epoch epoch{1};
   std::uint32_t main_max_delivery_count = 10;
+  // The workers' limit; 0 = the main queue's. The runtime sets the queue's above the workers'
+  // (a backstop), so that the worker, not the bus, dead-letters a message that keeps coming back.
+  std::uint32_t worker_max_delivery_count = 0;
   std::uint32_t staging_max_delivery_count = 10'000;
   Milliseconds source_visibility_timeout{30'000};
   CrashMode crash_mode = CrashMode::kDropUnsynced;

@@ -3,7 +3,8 @@
 // duplicate), and a copy of a dead-lettered message is dead-lettered too; busy -> left locked
 // until its lock ends; stale epoch -> abandoned and backing off; a failing handler releases
 // its claim and dead-letters with the reason at max deliveries; a rejecting handler
-// dead-letters at once; locks of a batch of slow handlers are renewed; a failed or lost mark
+// dead-letters at once; locks of a batch of slow handlers are renewed, and a long handler that
+// calls keep_alive keeps its lock and claim (without it the lock ends); a failed or lost mark
 // after the effect is retried or re-claimed without running the handler again; a fenced
 // worker receives nothing; competing workers apply each message once.
 #include "roles/worker.h"
@@ -169,6 +170,60 @@ TEST(WorkerTest, LocksOfABatchOfSlowHandlersAreRenewed) {
   EXPECT_EQ(harness.counts(kMain).delivered, 4u);  // no redelivery
   EXPECT_GE(harness.worker(0).stats().locks_renewed, 2u);
   EXPECT_EQ(harness.worker(0).stats().settle_failures, 0u);
+}
+
+TEST(WorkerTest, LongHandlerCallingKeepAliveKeepsItsLockAndClaim) {
+  RegionHarness harness(HarnessOptions{.handler_mode = HandlerMode::kPlain});
+  const Milliseconds claim_ttl = harness.options.worker.claim_ttl;  // 60 s; locks last 10 s
+  harness.ledger.during_handle_with_input = [&](const HandlerInput& input) {
+    ASSERT_NE(input.keep_alive, nullptr);
+    // Three claim TTLs and many lock durations of work, with a keep-alive every second.
+    for (Milliseconds elapsed{0}; elapsed < claim_ttl * 3; elapsed += Milliseconds(1'000)) {
+      harness.clock.advance(Milliseconds(1'000));
+      input.keep_alive->keep_alive();
+    }
+  };
+  send_to_main(harness, 2);
+  step_worker(harness);
+  harness.ledger.during_handle_with_input = nullptr;
+  step_worker(harness);
+  EXPECT_EQ(harness.ledger.effects.size(), 2u);
+  EXPECT_EQ(harness.ledger.duplicate_effects(), 0u);
+  EXPECT_EQ(harness.counts(kMain).delivered, 2u);  // neither lock ever expired: no redelivery
+  EXPECT_EQ(harness.counts(kMain).completed, 2u);
+  EXPECT_GE(harness.worker(0).stats().claims_extended, 4u);
+  EXPECT_GE(harness.worker(0).stats().locks_renewed, 10u);
+  EXPECT_EQ(harness.worker(0).stats().settle_failures, 0u);
+  EXPECT_EQ(harness.worker(0).stats().claim_lost_after_effect, 0u);
+  EXPECT_EQ(dedupe_state(harness, "w-1"), RecordState::kDone);
+}
+
+TEST(WorkerTest, MessageThatKeepsComingBackUnsettledIsDeadLetteredWithARecord) {
+  RegionHarness harness(HarnessOptions{.main_max_delivery_count = 20, .worker_max_delivery_count = 3});
+  send_to_main(harness, 1);
+  // Three deliveries whose worker died in the handler: each lock simply expires.
+  for (int delivery = 1; delivery <= 3; ++delivery) {
+    auto received = harness.bus_server.receive(kMain, 1, Milliseconds(1'000));
+    ASSERT_TRUE(received.ok());
+    ASSERT_EQ(received->size(), 1u);
+    harness.clock.advance(Milliseconds(1'001));
+  }
+  step_worker(harness);
+  EXPECT_TRUE(harness.ledger.calls.empty());  // the handler never runs a fourth time
+  const auto events = dead_letters(harness);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].delivery_count, 4u);
+  EXPECT_NE(events[0].reason.find("more than workers.max_delivery_count 3"), std::string::npos) << events[0].reason;
+  EXPECT_EQ(dedupe_state(harness, "w-1"), RecordState::kDeadLettered);
+}
+
+TEST(WorkerTest, LongHandlerWithoutKeepAliveLosesItsLock) {
+  RegionHarness harness(HarnessOptions{.handler_mode = HandlerMode::kPlain});
+  harness.ledger.during_handle = [&harness] { harness.clock.advance(Milliseconds(25'000)); };
+  send_to_main(harness, 1);
+  step_worker(harness);
+  EXPECT_GE(harness.worker(0).stats().settle_failures, 1u);  // the complete found the lock gone
+  EXPECT_EQ(harness.worker(0).stats().claims_extended, 0u);
 }
 
 TEST(WorkerTest, FailedMarkIsRetriedWithoutRunningTheHandlerAgain) {

@@ -1,0 +1,36 @@
+// Checkers: judge a finished simulation's recorded history against RELIABILITY.md.
+//   I1  every acknowledged id has an effect or a dead-letter record;
+//   I2  at most one effect per id;
+//   I5  every accepted write (WAL append, publish, promote, claim) carries an epoch the lease
+//       store granted to that region, each epoch is written by one region only, and the dedupe
+//       store never grants a claim below an epoch it granted before;
+//   I7  every WAL reopened after a crash (recovery events).
+// I6 and I8 are judged by the simulation while it runs the liveness phase.
+// Each violation names the offending ids or epochs (at most kIdsShownMax of them).
+// Thread-safety: pure functions over their arguments.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "memory/memory_lease_store.h"
+#include "sim/sim_history.h"
+
+namespace hadr::sim {
+
+inline constexpr std::size_t kIdsShownMax = 10;
+
+// "a, b, c (and 7 more)".
+std::string list_ids(const std::vector<std::string>& ids);
+
+void check_no_loss(const std::set<std::string>& acked, const SimHistory& history,
+                   const std::set<std::string>& dead_lettered, std::vector<Violation>& out);
+void check_no_duplicate_effect(const SimHistory& history, std::vector<Violation>& out);
+// Writes under an epoch the lease store granted to BOTH regions (its counter went back, F17)
+// go to `reused_out` instead: the known finding "epoch_reused_after_lease_store_regression".
+void check_one_writer_per_epoch(const SimHistory& history, const std::vector<LeaseGrant>& grants,
+                                std::vector<Violation>& out, std::vector<Violation>& reused_out);
+void check_wal_integrity(const SimHistory& history, std::vector<Violation>& out);
+
+}  // namespace hadr::sim

@@ -1,0 +1,411 @@
+#include "sim/sim_region.h"
+
+#include <vector>
+
+#include "roles/checkpointer.h"
+#include "roles/heartbeat.h"
+#include "roles/lease_manager.h"
+#include "roles/promoter.h"
+#include "roles/relay.h"
+#include "roles/replayer.h"
+#include "roles/wal_backup.h"
+#include "roles/worker.h"
+#include "sim/sim_adapters.h"
+#include "wal/wal.h"
+
+namespace hadr::sim {
+namespace {
+
+constexpr std::string_view kWalDir = "/wal";
+// The simulated process's name in heartbeats and worker owners ("a/node-1").
+constexpr std::string_view kProcessName = "node";
+constexpr std::size_t kPrefixRecordsMax = 1'000'000;
+
+template <typename T>
+T take(Result<T> result, const char* what) {
+  HADR_ASSERT_MSG(result.ok(), "simulation wiring: %s: %s", what, result.ok() ? "" : result.error().to_string().c_str());
+  return std::move(result).value();
+}
+
+RegionId region_id(std::string_view name) { return take(RegionId::parse(name), "region id"); }
+
+void mix(std::uint64_t& digest, std::string_view text) {
+  for (unsigned char byte : text) {
+    digest ^= byte;
+    digest *= 0x100000001b3ULL;
+  }
+}
+
+}  // namespace
+
+struct SimRegion::Process {
+  explicit Process(SimWorld& world) : crash_points(world) {}
+
+  SimCrashPoints crash_points;
+  std::vector<MemoryClient*> clients;  // every client, to cut the process off at a crash
+  bool step_failed = false;
+
+  // Lease side (the runtime's lease thread).
+  std::unique_ptr<MemoryLeaseStore> lease_store;
+  std::unique_ptr<MemoryCoord> lease_coord;
+  std::unique_ptr<MemoryBus> lease_bus;
+  std::unique_ptr<LeaseManager> lease;
+  std::unique_ptr<GatedFence> intake;
+  // Control side (the runtime's control thread).
+  std::unique_ptr<MemorySource> source_client;
+  std::unique_ptr<SimSource> source;
+  std::unique_ptr<MemoryBus> control_bus_client;
+  std::unique_ptr<SimBus> control_bus;
+  std::unique_ptr<MemoryDedupeStore> dedupe;
+  std::unique_ptr<MemoryCoord> coord;
+  std::unique_ptr<MemoryBlobStore> blobs;
+  std::unique_ptr<Wal> wal;
+  std::unique_ptr<WalShipper> shipper;
+  // Workers, each with its own clients.
+  std::vector<std::unique_ptr<MemoryBus>> worker_bus_clients;
+  std::vector<std::unique_ptr<SimBus>> worker_buses;
+  std::vector<std::unique_ptr<MemoryDedupeStore>> worker_dedupe_clients;
+  std::vector<std::unique_ptr<SimDedupe>> worker_dedupes;
+  std::vector<std::unique_ptr<MemoryDedupeStore>> handler_dedupes;
+  std::vector<std::unique_ptr<SimHandler>> handlers;
+  std::unique_ptr<SimAlerts> alerts;
+  NoHook hook;
+  std::unique_ptr<SimControl> control;
+  // Roles last: they borrow everything above and are destroyed first.
+  std::unique_ptr<Relay> relay;
+  std::unique_ptr<Promoter> promoter;
+  std::unique_ptr<Checkpointer> checkpointer;
+  std::unique_ptr<Replayer> replayer;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::unique_ptr<HeartbeatWriter> heartbeat;
+  std::unique_ptr<Watchdog> watchdog;
+
+  template <typename Client>
+  Client& add(std::unique_ptr<Client>& slot, std::unique_ptr<Client> client) {
+    // A replaced client (a restarted worker's) leaves the list before it is destroyed.
+    if (slot != nullptr) std::erase(clients, static_cast<MemoryClient*>(slot.get()));
+    clients.push_back(client.get());
+    slot = std::move(client);
+    return *slot;
+  }
+  void disconnect() {
+    for (MemoryClient* client : clients) client->set_connected(false);
+  }
+  // The roles in their stepping slots: lease side, control side, workers.
+  std::vector<std::pair<std::string, Role*>> roles() const {
+    std::vector<std::pair<std::string, Role*>> list = {
+        {"lease", lease.get()},       {"heartbeat", heartbeat.get()}, {"watchdog", watchdog.get()},
+        {"relay", relay.get()},       {"promoter", promoter.get()},   {"checkpointer", checkpointer.get()},
+        {"replayer", replayer.get()}};
+    for (std::size_t i = 0; i < workers.size(); ++i) list.emplace_back("worker-" + std::to_string(i + 1), workers[i].get());
+    return list;
+  }
+};
+
+SimRegion::SimRegion(SimWorld& world, RegionSpec spec, std::bitset<kSimFaultCount> enabled_faults)
+    : world_(world), spec_(std::move(spec)), enabled_faults_(enabled_faults), crash_random_(world.random.fork()) {
+  HADR_ASSERT(spec_.bus_server != nullptr);
+  HADR_ASSERT(spec_.name != spec_.peer);
+  env.set_sync_hook([this](const std::string& path) -> Status {
+    // A dead process writes nothing durable; an injected EIO fails exactly one sync.
+    if (process_ != nullptr && process_->crash_points.crashed()) return data_loss("the process crashed");
+    if (!fail_next_sync_ || !world_.faults_active()) return ok_status();
+    fail_next_sync_ = false;
+    injected_sync_failure_ = true;
+    world_.note("fault: fsync of " + path + " in region " + spec_.name + " fails (EIO)");
+    return unavailable("injected EIO on fsync of " + path);
+  });
+}
+
+SimRegion::~SimRegion() {
+  process_.reset();
+  env.set_sync_hook({});
+}
+
+void SimRegion::open_lease_side(Process& p) {
+  p.add(p.lease_store, std::make_unique<MemoryLeaseStore>(world_.lease_server, &world_.faults));
+  p.add(p.lease_coord, std::make_unique<MemoryCoord>(world_.coord_server, &world_.faults));
+  p.add(p.lease_bus, std::make_unique<MemoryBus>(*spec_.bus_server, &world_.faults));
+  p.lease = take(LeaseManager::create(*p.lease_store, clock,
+                                      LeaseOptions{.holder = spec_.name, .ttl = SimTimings::kLeaseTtl,
+                                                   .backoff = {.initial = Milliseconds(20), .max = Milliseconds(200)}}),
+                 "lease manager");
+  p.intake = std::make_unique<GatedFence>(*p.lease, /*open=*/false);
+}
+
+Status SimRegion::open_control_side(Process& p) {
+  const bool broken_ack = world_.options.broken == BrokenVariant::kAckBeforeFsync;
+  p.add(p.source_client, take(MemorySource::open(world_.source_server, spec_.name + "/relay",
+                                                 SimTimings::kSourceVisibility, &world_.faults),
+                              "source"));
+  p.source = std::make_unique<SimSource>(*p.source_client, world_, broken_ack);
+  p.add(p.control_bus_client, std::make_unique<MemoryBus>(*spec_.bus_server, &world_.faults));
+  // The promoter sends to main through this client: the broken "staging completed before main"
+  // variant lives here.
+  p.control_bus = std::make_unique<SimBus>(*p.control_bus_client, world_, spec_.name, *p.lease,
+                                           world_.options.broken == BrokenVariant::kStagingCompletedBeforeMain);
+  p.add(p.dedupe, std::make_unique<MemoryDedupeStore>(world_.dedupe_server, &world_.faults));
+  p.add(p.coord, std::make_unique<MemoryCoord>(world_.coord_server, &world_.faults));
+  p.add(p.blobs, std::make_unique<MemoryBlobStore>(world_.blob_server, &world_.faults));
+  RecoveryReport report;
+  Result<std::unique_ptr<Wal>> wal =
+      Wal::open(env, std::string(kWalDir), WalOptions{.segment_bytes_max = 4096, .record_bytes_max = 1024}, &report);
+  if (!wal.ok()) return std::move(wal).take_error();
+  p.wal = std::move(wal).value();
+  if (prefix_before_crash_) check_recovery(*prefix_before_crash_, report, *p.wal);
+  prefix_before_crash_.reset();
+  const RegionId region = region_id(spec_.name);
+  p.shipper = take(WalShipper::create({.wal = *p.wal, .blobs = *p.blobs},
+                                      WalBackupOptions{.region = region, .chunk_records_max = 16}),
+                   "shipper");
+  p.relay = take(Relay::create({.source = *p.source, .wal = *p.wal, .env = env, .bus = *p.control_bus,
+                                .dedupe = *p.dedupe, .fence = *p.intake, .clock = clock,
+                                .crash_points = p.crash_points, .backup_sync = p.shipper.get()},
+                               RelayOptions{.region = region, .batch_max = 8, .in_flight_max = 64,
+                                            .recovery_chunk_max = 32, .retention_interval = Milliseconds(1'000),
+                                            .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
+                 "relay");
+  p.promoter = take(Promoter::create({.bus = *p.control_bus, .fence = *p.lease, .clock = clock,
+                                      .crash_points = p.crash_points},
+                                     PromoterOptions{.batch_max = 8, .lock_duration = SimTimings::kLockDuration,
+                                                     .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
+                    "promoter");
+  p.checkpointer = take(Checkpointer::create({.wal = *p.wal, .env = env, .dedupe = *p.dedupe, .coord = *p.coord,
+                                              .fence = *p.lease, .clock = clock, .crash_points = p.crash_points},
+                                             CheckpointerOptions{.region = region, .interval = Milliseconds(500),
+                                                                 .chunk_max = 64,
+                                                                 .backoff = {.initial = Milliseconds(10),
+                                                                             .max = Milliseconds(200)}}),
+                        "checkpointer");
+  p.replayer = take(Replayer::create({.blobs = *p.blobs, .dedupe = *p.dedupe, .bus = *p.control_bus, .coord = *p.coord,
+                                      .fence = *p.lease, .clock = clock, .crash_points = p.crash_points},
+                                     ReplayerOptions{.region = region, .batch_max = 16,
+                                                     .quiet_period = SimTimings::kReplayQuietPeriod,
+                                                     .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
+                    "replayer");
+  return ok_status();
+}
+
+void SimRegion::open_worker(Process& p, std::size_t index) {
+  HADR_ASSERT(index < kWorkerCount);
+  const bool ignore_epoch = world_.options.broken == BrokenVariant::kClaimIgnoresEpoch;
+  const bool handler_failures = enabled_faults_.test(static_cast<std::size_t>(SimFault::kHandlerFailure));
+  p.add(p.worker_bus_clients[index], std::make_unique<MemoryBus>(*spec_.bus_server, &world_.faults));
+  p.worker_buses[index] = std::make_unique<SimBus>(*p.worker_bus_clients[index], world_, spec_.name, *p.lease, false);
+  p.add(p.worker_dedupe_clients[index], std::make_unique<MemoryDedupeStore>(world_.dedupe_server, &world_.faults));
+  p.worker_dedupes[index] = std::make_unique<SimDedupe>(*p.worker_dedupe_clients[index], world_, spec_.name, ignore_epoch);
+  p.add(p.handler_dedupes[index], std::make_unique<MemoryDedupeStore>(world_.dedupe_server, &world_.faults));
+  p.handlers[index] = std::make_unique<SimHandler>(world_, spec_.name, *p.handler_dedupes[index], p.crash_points,
+                                                   handler_failures);
+  const std::string owner = spec_.name + "/" + std::string(kProcessName) + "-" + std::to_string(index + 1);
+  p.workers[index] = take(Worker::create({.bus = *p.worker_buses[index], .dedupe = *p.worker_dedupes[index],
+                                          .handler = *p.handlers[index], .fence = *p.lease, .clock = clock,
+                                          .crash_points = p.crash_points},
+                                         WorkerOptions{.owner = owner, .batch_max = 4,
+                                                       .lock_duration = SimTimings::kLockDuration,
+                                                       .claim_ttl = SimTimings::kClaimTtl,
+                                                       .max_delivery_count = kMainMaxDeliveryCount,
+                                                       .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
+                          "worker");
+}
+
+void SimRegion::open_workers(Process& p) {
+  p.worker_bus_clients.resize(kWorkerCount);
+  p.worker_buses.resize(kWorkerCount);
+  p.worker_dedupe_clients.resize(kWorkerCount);
+  p.worker_dedupes.resize(kWorkerCount);
+  p.handler_dedupes.resize(kWorkerCount);
+  p.handlers.resize(kWorkerCount);
+  p.workers.resize(kWorkerCount);
+  for (std::size_t i = 0; i < kWorkerCount; ++i) open_worker(p, i);
+}
+
+void SimRegion::open_watchdog(Process& p) {
+  p.alerts = std::make_unique<SimAlerts>(world_, spec_.name);
+  p.control = std::make_unique<SimControl>(SimControl::Parts{.intake = *p.intake, .replayer = *p.replayer,
+                                                             .relay = *p.relay, .bus = *p.lease_bus, .wal = *p.wal,
+                                                             .shipper = *p.shipper});
+  Process* raw = &p;
+  p.heartbeat = take(HeartbeatWriter::create(
+                         *p.lease_coord, clock,
+                         [raw] {
+                           std::vector<NamedHealth> health;
+                           for (const auto& [name, role] : raw->roles()) health.push_back({name, role->health()});
+                           return health;
+                         },
+                         HeartbeatOptions{.region = region_id(spec_.name), .process = std::string(kProcessName),
+                                          .interval = SimTimings::kHeartbeatInterval}),
+                     "heartbeat");
+  p.watchdog = take(Watchdog::create({.lease = *p.lease, .lease_store = *p.lease_store, .coord = *p.lease_coord,
+                                      .control = *p.control, .alerts = *p.alerts, .hook = p.hook, .clock = clock,
+                                      .crash_points = p.crash_points, .dedupe = p.dedupe.get()},
+                                     WatchdogOptions{.region = region_id(spec_.name), .peer = region_id(spec_.peer),
+                                                     .bus_namespace = spec_.bus_server->namespace_name(),
+                                                     .check_interval = SimTimings::kCheckInterval,
+                                                     .min_failover_interval = SimTimings::kMinFailoverInterval,
+                                                     .unhealthy_grace = SimTimings::kUnhealthyGrace,
+                                                     .drain_timeout = SimTimings::kDrainTimeout,
+                                                     .handoff_timeout = SimTimings::kHandoffTimeout}),
+                    "watchdog");
+}
+
+// ---- process life ----------------------------------------------------------------------------
+
+bool SimRegion::start() {
+  HADR_ASSERT(process_ == nullptr && !halted_for_good);
+  injected_sync_failure_ = false;
+  auto process = std::make_unique<Process>(world_);
+  Process* raw = process.get();
+  process->crash_points.set_on_crash([raw] { raw->disconnect(); });
+  open_lease_side(*process);
+  const Status opened = open_control_side(*process);
+  if (!opened.ok()) {
+    // I7: recovery must always reopen the log (only a torn tail may be cut off).
+    world_.history.add_recovery(RecoveryEvent{.region = spec_.name, .opened = false,
+                                              .error = opened.error().to_string(), .at_ms = world_.now_ms()});
+    world_.note("region " + spec_.name + " cannot reopen its WAL: " + opened.error().to_string());
+    halted_for_good = true;
+    return false;
+  }
+  open_workers(*process);
+  open_watchdog(*process);
+  for (std::string_view queue : {kStagingQueue, kMainQueue}) {
+    const std::uint32_t deliveries = queue == kMainQueue ? kMainMaxDeliveryCount : kStagingMaxDeliveryCount;
+    HADR_ASSERT(spec_.bus_server->create_queue(queue, QueueOptions{.max_delivery_count = deliveries}).ok());
+  }
+  process_ = std::move(process);
+  world_.note("region " + spec_.name + " process started");
+  return true;
+}
+
+void SimRegion::drop_process(bool power_loss) {
+  HADR_ASSERT(process_ != nullptr);
+  harvest();
+  const Wal& wal = *process_->wal;
+  Result<WalPrefix> prefix = read_prefix(wal, wal.first_lsn().value, wal.durable_lsn().value);
+  HADR_ASSERT_MSG(prefix.ok(), "region %s: reading its own durable WAL failed: %s", spec_.name.c_str(),
+                  prefix.ok() ? "" : prefix.error().to_string().c_str());
+  prefix_before_crash_ = *prefix;
+  process_->disconnect();
+  process_.reset();
+  if (!power_loss) return;
+  const std::uint64_t pick = crash_random_.uniform(8);
+  const CrashMode mode = pick < 4 ? CrashMode::kTearUnsynced : pick < 7 ? CrashMode::kDropUnsynced
+                                                                         : CrashMode::kCorruptUnsynced;
+  env.crash(mode, crash_random_);
+  world_.note("region " + spec_.name + " lost power (" +
+              std::string(mode == CrashMode::kTearUnsynced ? "tear" : mode == CrashMode::kDropUnsynced ? "drop" : "flip") +
+              " unsynced bytes)");
+}
+
+void SimRegion::restart(bool power_loss) {
+  drop_process(power_loss);
+  (void)start();
+}
+
+void SimRegion::stop(bool power_loss) { drop_process(power_loss); }
+
+Result<SimRegion::WalPrefix> SimRegion::read_prefix(const Wal& wal, std::uint64_t first, std::uint64_t durable) const {
+  WalPrefix prefix{.first = first, .durable = durable, .digest = 0xcbf29ce484222325ULL};
+  if (durable == 0 || first > durable) return prefix;
+  HADR_ASSIGN_OR_RETURN(WalReader reader, wal.read_from(Lsn{first}));
+  for (std::size_t count = 0; count < kPrefixRecordsMax; ++count) {
+    HADR_ASSIGN_OR_RETURN(std::optional<WalRecord> record, reader.next());
+    if (!record || record->lsn.value > durable) break;
+    mix(prefix.digest, std::to_string(record->lsn.value) + ":" + record->message_id.str() + ":" +
+                           std::to_string(record->epoch.value));
+  }
+  return prefix;
+}
+
+void SimRegion::check_recovery(const WalPrefix& before, const RecoveryReport& report, const Wal& wal) {
+  RecoveryEvent event{.region = spec_.name, .opened = true, .durable_before = before.durable,
+                      .durable_after = wal.durable_lsn().value, .at_ms = world_.now_ms()};
+  event.torn = report.bytes_truncated > 0 || report.recovery_case == RecoveryCase::kTornTail ||
+               report.recovery_case == RecoveryCase::kTornSegmentHeader;
+  if (event.torn) ++world_.history.rare.torn_tail;
+  Result<WalPrefix> after = read_prefix(wal, before.first, before.durable);
+  event.prefix_intact = wal.durable_lsn().value >= before.durable && after.ok() && after->digest == before.digest;
+  if (!after.ok()) event.error = after.error().to_string();
+  world_.history.add_recovery(std::move(event));
+}
+
+// ---- stepping --------------------------------------------------------------------------------
+
+std::size_t SimRegion::role_count() const { return process_ == nullptr ? 0 : 7 + kWorkerCount; }
+
+std::string_view SimRegion::role_name(std::size_t index) const {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names = {"lease", "heartbeat", "watchdog", "relay", "promoter", "checkpointer", "replayer"};
+    for (std::size_t i = 0; i < kWorkerCount; ++i) names.push_back("worker-" + std::to_string(i + 1));
+    return names;
+  }();
+  HADR_ASSERT(index < kNames.size());
+  return kNames[index];
+}
+
+Result<StepOutcome> SimRegion::step_role(std::size_t index) {
+  HADR_ASSERT(process_ != nullptr && index < role_count());
+  Role* role = process_->roles()[index].second;
+  HADR_ASSERT(role != nullptr);
+  Result<StepOutcome> outcome = role->step();
+  if (!outcome.ok()) process_->step_failed = true;
+  return outcome;
+}
+
+bool SimRegion::process_died() const {
+  return process_ != nullptr && (process_->crash_points.crashed() || process_->step_failed);
+}
+
+// ---- faults and observation ------------------------------------------------------------------
+
+void SimRegion::set_lease_connected(bool connected) {
+  if (process_ != nullptr && !process_->crash_points.crashed()) process_->lease_store->set_connected(connected);
+}
+
+void SimRegion::arm_crash_point(std::string point) {
+  if (process_ != nullptr) process_->crash_points.arm(std::move(point));
+}
+
+void SimRegion::heal() {
+  fail_next_sync_ = false;
+  paused = false;
+  drift = 0;
+  // NTP puts the wall clock right again: the store clock is the reference.
+  clock.jump_wall(world_.store_clock.now_wall() - clock.now_wall());
+  if (process_ == nullptr) return;
+  process_->crash_points.arm("");
+  set_lease_connected(true);
+}
+
+void SimRegion::restart_worker(std::size_t index) {
+  if (process_ == nullptr || process_->crash_points.crashed()) return;
+  HADR_ASSERT(index < kWorkerCount);
+  process_->worker_bus_clients[index]->set_connected(false);
+  process_->worker_dedupe_clients[index]->set_connected(false);
+  process_->handler_dedupes[index]->set_connected(false);
+  process_->workers[index].reset();  // the worker dies first: it borrows its clients
+  open_worker(*process_, index);
+  world_.note("worker " + spec_.name + "/" + std::to_string(index + 1) + " restarted");
+}
+
+WatchdogPhase SimRegion::watchdog_phase() const {
+  return process_ == nullptr ? WatchdogPhase::kStandby : process_->watchdog->status().phase;
+}
+
+std::optional<Epoch> SimRegion::writable_epoch() const {
+  return process_ == nullptr ? std::nullopt : process_->lease->writable_epoch();
+}
+
+std::uint64_t SimRegion::relay_pending() const {
+  if (process_ == nullptr) return 0;
+  return process_->relay->pending_count() + (process_->relay->holding_batch() ? 1 : 0);
+}
+
+void SimRegion::harvest() {
+  if (process_ == nullptr) return;
+  world_.history.rare.replay += process_->replayer->stats().replayed;
+  world_.history.rare.stale_epoch_rejection += process_->checkpointer->stats().fenced_writes;
+}
+
+}  // namespace hadr::sim

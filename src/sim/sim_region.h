@@ -1,0 +1,132 @@
+// SimRegion: one region of the simulation, wired the way RegionNode wires a region in
+// two-region mode (runtime/region_node.cc) — LeaseManager as the fence, the relay's fence gated
+// by the watchdog, HeartbeatWriter, Watchdog with a RegionControl, Relay with a synchronous WAL
+// backup (WalShipper to the blob store), Promoter, Checkpointer, Replayer and kWorkerCount
+// Workers — but on one thread, the region's ManualClock, the in-memory servers of the world and
+// a MemEnv. The roles are the production classes, untouched.
+//
+// What belongs to "the process" (roles, the Wal, every client) is rebuilt by restart(); what
+// outlives a process (the MemEnv, the clock, the servers) stays. restart(power_loss) drops the
+// process, runs MemEnv::crash in a random mode (drop, tear or bit-flip unsynced bytes), reopens
+// the Wal and checks what recovery kept (I7), then creates every role again.
+//
+// Ownership: owns its clock, MemEnv and process; borrows the world, which must outlive it.
+// Thread-safety: none (single-threaded simulation).
+// Invariants: at most one process at a time; a crashed process reaches no server and no disk.
+#pragma once
+
+#include <bitset>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/mem_env.h"
+#include "roles/watchdog.h"
+#include "sim/sim_world.h"
+#include "wal/wal.h"
+
+namespace hadr::sim {
+
+struct RegionSpec {
+  std::string name;  // "a" or "b"
+  std::string peer;
+  MemoryBusServer* bus_server = nullptr;  // this region's namespace
+};
+
+// The timings the simulated regions run with (small, so a 20 s run sees many failovers).
+struct SimTimings {
+  static constexpr Milliseconds kLeaseTtl{1'000};
+  static constexpr Milliseconds kCheckInterval{100};
+  static constexpr Milliseconds kMinFailoverInterval{2'000};
+  static constexpr Milliseconds kUnhealthyGrace{500};
+  static constexpr Milliseconds kDrainTimeout{3'000};
+  static constexpr Milliseconds kHandoffTimeout{3'000};
+  static constexpr Milliseconds kHeartbeatInterval{100};
+  static constexpr Milliseconds kSourceVisibility{3'000};
+  static constexpr Milliseconds kLockDuration{2'000};
+  static constexpr Milliseconds kClaimTtl{3'000};
+  static constexpr Milliseconds kReplayQuietPeriod{1'000};
+};
+
+class SimRegion {
+ public:
+  static constexpr std::size_t kWorkerCount = 2;
+
+  SimRegion(SimWorld& world, RegionSpec spec, std::bitset<kSimFaultCount> enabled_faults);
+  ~SimRegion();
+  SimRegion(const SimRegion&) = delete;
+  SimRegion& operator=(const SimRegion&) = delete;
+
+  // Opens a process. false when the Wal cannot be reopened (recorded as an I7 violation): the
+  // region then stays down.
+  bool start();
+  // The process dies and a new one starts. power_loss: unsynced bytes are dropped, torn or
+  // bit-flipped first (a kill -9 on a machine that also lost power).
+  void restart(bool power_loss);
+  // The process dies and stays down (the failover drill), until start().
+  void stop(bool power_loss);
+  bool running() const { return process_ != nullptr; }
+
+  std::size_t role_count() const;
+  std::string_view role_name(std::size_t index) const;
+  Result<StepOutcome> step_role(std::size_t index);
+  // The process died inside the last step (crash point, or a step error was recorded).
+  bool process_died() const;
+
+  // Faults.
+  void set_lease_connected(bool connected);
+  void arm_crash_point(std::string point);
+  void fail_next_sync() { fail_next_sync_ = true; }
+  void restart_worker(std::size_t index);
+  // Ends every fault of this region: connected, not paused, no drift, wall clock put right,
+  // nothing armed.
+  void heal();
+  // An injected fsync failure poisoned this process's WAL (its kDataLoss step error is expected).
+  bool injected_sync_failure() const { return injected_sync_failure_; }
+
+  // Observation.
+  WatchdogPhase watchdog_phase() const;
+  std::optional<Epoch> writable_epoch() const;
+  std::uint64_t relay_pending() const;
+  // Adds the process's counters (records replayed, fenced checkpoint writes) to the history.
+  void harvest();
+
+  const std::string& name() const { return spec_.name; }
+  MemoryBusServer& bus_server() { return *spec_.bus_server; }
+
+  ManualClock clock;
+  MemEnv env;
+  bool paused = false;
+  bool halted_for_good = false;  // the Wal could not be reopened
+  double drift = 0;              // the clock runs (1 + drift) times as fast as sim time
+
+ private:
+  struct Process;
+  struct WalPrefix {
+    std::uint64_t first = 0;
+    std::uint64_t durable = 0;
+    std::uint64_t digest = 0;
+  };
+
+  void open_lease_side(Process& process);
+  Status open_control_side(Process& process);
+  void open_workers(Process& process);
+  void open_watchdog(Process& process);
+  void open_worker(Process& process, std::size_t index);
+  // Digest of (lsn, id) of the records first..durable (I7 compares it across a crash).
+  Result<WalPrefix> read_prefix(const Wal& wal, std::uint64_t first, std::uint64_t durable) const;
+  void check_recovery(const WalPrefix& before, const RecoveryReport& report, const Wal& wal);
+  void drop_process(bool power_loss);
+
+  SimWorld& world_;
+  const RegionSpec spec_;
+  const std::bitset<kSimFaultCount> enabled_faults_;
+  Random crash_random_;
+  bool fail_next_sync_ = false;
+  bool injected_sync_failure_ = false;
+  std::unique_ptr<Process> process_;
+  std::optional<WalPrefix> prefix_before_crash_;
+};
+
+}  // namespace hadr::sim
