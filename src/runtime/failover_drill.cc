@@ -131,8 +131,10 @@ std::int64_t now_ms() { return unix_millis(RealClock::instance().now_wall()); }
 Status wait_until(const std::function<Result<bool>()>& condition, Milliseconds timeout, const std::string& what) {
   const auto deadline = SteadyClock::now() + timeout;
   while (true) {
-    HADR_ASSIGN_OR_RETURN(const bool done, condition());
-    if (done) return ok_status();
+    // A store busy for a moment (SQLite recovering the WAL of a process just killed) is "not yet".
+    Result<bool> done = condition();
+    if (!done.ok() && done.code() != ErrorCode::kUnavailable) return std::move(done).take_error();
+    if (done.ok() && *done) return ok_status();
     if (SteadyClock::now() >= deadline) {
       return deadline_exceeded("the demo waited " + std::to_string(timeout.count() / 1000) + " s for " + what +
                                "; see the logs in the demo dir (--keep DIR keeps them)");
@@ -234,13 +236,17 @@ Status Drill::wait_effects(std::uint64_t effects) {
   auto next_line = SteadyClock::now();
   const auto deadline = started_ + options_.timeout;
   while (true) {
-    HADR_ASSIGN_OR_RETURN(const std::uint64_t applied, probe_->effects());
+    Result<std::uint64_t> counted = probe_->effects();
+    if (!counted.ok() && counted.code() != ErrorCode::kUnavailable) return std::move(counted).take_error();
+    const std::uint64_t applied = counted.ok() ? *counted : 0;
     if (applied >= effects) return ok_status();
     if (SteadyClock::now() >= deadline) return deadline_exceeded("the demo timed out waiting for effects");
     if (SteadyClock::now() >= next_line) {
-      HADR_ASSIGN_OR_RETURN(LeaseState lease, probe_->lease());
-      line("effects " + std::to_string(applied) + "/" + std::to_string(options_.messages) + ", active " +
-           (lease.held ? lease.holder + " (epoch " + std::to_string(lease.epoch.value) + ")" : "none"));
+      Result<LeaseState> lease = probe_->lease();
+      const std::string active = !lease.ok() ? std::string("unknown (lease store busy)")
+                                 : lease->held ? lease->holder + " (epoch " + std::to_string(lease->epoch.value) + ")"
+                                               : std::string("none");
+      line("effects " + std::to_string(applied) + "/" + std::to_string(options_.messages) + ", active " + active);
       next_line = SteadyClock::now() + std::chrono::seconds(1);
     }
     std::this_thread::sleep_for(Milliseconds(50));
@@ -322,8 +328,10 @@ Status Drill::finish() {
   const auto deadline = started_ + options_.timeout;
   auto next_line = SteadyClock::now();
   while (true) {
-    HADR_ASSIGN_OR_RETURN(report_.verify, verify_region(config_a_));
-    if (report_.verify.lost == 0) break;
+    Result<VerifyReport> verified = verify_region(config_a_);
+    if (!verified.ok() && verified.code() != ErrorCode::kUnavailable) return std::move(verified).take_error();
+    if (verified.ok()) report_.verify = *verified;
+    if (verified.ok() && report_.verify.lost == 0) break;
     if (SteadyClock::now() >= deadline) {
       line("timed out with " + std::to_string(report_.verify.lost) + " messages without effect");
       break;

@@ -122,9 +122,9 @@ class TwoRegions : public ::testing::Test {
     ASSERT_TRUE(child.ok());
     sender_.emplace(std::move(*child));
   }
+  // Not held when the store is busy for a moment (SQLite recovering after a SIGKILL): callers poll.
   LeaseState lease() {
     auto state = lease_->read("active_dc");
-    EXPECT_TRUE(state.ok());
     return state.ok() ? *state : LeaseState{};
   }
   bool held_by(std::string_view region) {
