@@ -59,7 +59,12 @@ DemoOptions demo_options(std::string scenario) {
 class DemoScenario : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DemoScenario, PassesWithNothingLostAndNothingAppliedTwice) {
-  auto report = run_demo(demo_options(GetParam()), print_progress);
+  DemoOptions options = demo_options(GetParam());
+  // The failover drill sends as fast as it can, so that the relay of a has logged more than its
+  // workers applied when it dies: the backlog must come back through the replay, whatever the
+  // machine's speed.
+  if (GetParam() == "failover") options.rate = 0;
+  auto report = run_demo(options, print_progress);
   ASSERT_TRUE(report.ok()) << report.error().to_string();
   std::fprintf(stderr, "%s", report->to_text().c_str());
   EXPECT_EQ(report->verify.lost, 0u);
