@@ -43,7 +43,9 @@ Result<std::pair<sim::SimOptions, sim::SeedRange>> parse_arguments(const SimArgu
 int run(const SimArguments& arguments) {
   auto parsed = parse_arguments(arguments);
   if (!parsed.ok()) return report_error("sim", parsed.error());
-  const auto& [options, range] = *parsed;
+  // Named references, not a structured binding: clang 14 (the fuzz build) cannot capture one.
+  const sim::SimOptions& options = parsed->first;
+  const sim::SeedRange& range = parsed->second;
   const sim::SimReport report = sim::run_seeds(options, range, [&](const sim::SimResult& result) {
     if (!result.ok()) std::fprintf(stderr, "%s", sim::describe_failure(result, options).c_str());
   });
