@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/assert.h"
+#include "roles/checkpoint.h"
+#include "roles/replayer.h"
 
 namespace hadr {
 namespace {
@@ -262,9 +264,9 @@ bool Watchdog::still_within(SeenRecord& seen, Epoch epoch, std::int64_t stamped_
 Result<Epoch> Watchdog::recorded_epoch_floor() {
   Epoch floor;
   const std::string keys[] = {std::string(kAliasCoordKey),          std::string(kFailoverCoordKey),
-                              std::string(kHandoffCoordKey),        "checkpoint/" + options_.region.str(),
-                              "checkpoint/" + options_.peer.str(), "replay/" + options_.region.str(),
-                              "replay/" + options_.peer.str()};
+                              std::string(kHandoffCoordKey),        checkpoint_coord_key(options_.region),
+                              checkpoint_coord_key(options_.peer),  replay_progress_key(options_.region),
+                              replay_progress_key(options_.peer)};
   for (const std::string& key : keys) {
     HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> record, deps_.coord.get(key));
     if (record) floor = std::max(floor, record->epoch);
