@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "amqp/amqp_address.h"
 #include "contracts/validation.h"
 #include "core/assert.h"
 
@@ -16,17 +17,6 @@ std::atomic<std::uint64_t> instances_made{0};
 const std::string kDeadLetterSuffix = dead_letter_queue("");
 
 bool is_dead_letter_queue(std::string_view queue) { return queue.ends_with(kDeadLetterSuffix); }
-
-// RabbitMQ's address parser splits on '/' and unescapes "%2F": queue names keep their slashes.
-std::string escape_for_rabbitmq(std::string_view name) {
-  std::string escaped;
-  for (char c : name) {
-    if (c == '%') escaped += "%25";
-    else if (c == '/') escaped += "%2F";
-    else escaped += c;
-  }
-  return escaped;
-}
 
 Status validate_message(const BusMessage& message, std::size_t index) {
   const std::string where = "bus message " + std::to_string(index) + " of the batch";
@@ -62,9 +52,7 @@ Result<std::unique_ptr<AmqpBus>> AmqpBus::open(AmqpOptions options, const Clock&
 }
 
 std::string AmqpBus::queue_address(const AmqpOptions& options, std::string_view queue) {
-  const std::string broker_name = options.queue_prefix + std::string(queue);
-  if (options.broker == BrokerStyle::kServiceBus) return broker_name;
-  return "/amq/queue/" + escape_for_rabbitmq(broker_name);
+  return amqp::queue_address(options, queue);
 }
 
 bool AmqpBus::rabbitmq() const { return connection_->options().broker == BrokerStyle::kRabbitMq; }
@@ -79,9 +67,9 @@ Status AmqpBus::create_queue(std::string_view queue, const QueueOptions& options
   const std::string name(queue);
   if (rabbitmq()) {
     // The dead-letter queue first: dead_letter() must never publish into a missing queue.
-    const std::string prefix = connection_->options().queue_prefix;
-    HADR_TRY(connection_->declare_durable_queue("/queue/" + escape_for_rabbitmq(prefix + dead_letter_queue(name))));
-    HADR_TRY(connection_->declare_durable_queue("/queue/" + escape_for_rabbitmq(prefix + name)));
+    const AmqpOptions& broker = connection_->options();
+    HADR_TRY(connection_->declare_durable_queue(declare_address(broker, dead_letter_queue(name))));
+    HADR_TRY(connection_->declare_durable_queue(declare_address(broker, name)));
   } else {
     Status exists = connection_->check_source_exists(address_of(name));
     if (!exists.ok() && exists.code() == ErrorCode::kNotFound) {
@@ -297,26 +285,18 @@ void AmqpBus::expire_locks() {
   for (Lock& lock : expired) (void)requeue(std::move(lock));
 }
 
-Result<std::uint64_t> AmqpBus::count_messages(const std::string& queue) {
-  const std::size_t limit = connection_->options().depth_count_max;
-  HADR_ASSIGN_OR_RETURN(std::vector<ReceivedDelivery> browsed,
-                        connection_->receive(address_of(queue), limit, connection_->options().receive_wait));
-  for (const ReceivedDelivery& delivery : browsed) HADR_TRY(connection_->settle(delivery.handle, Outcome::kRelease));
-  return static_cast<std::uint64_t>(browsed.size());
-}
-
 Result<QueueDepth> AmqpBus::depth(std::string_view queue) {
   HADR_TRY(validate_queue_name(queue, QueueNameUse::kReceiveOrSettle));
   expire_locks();
   const std::string name(queue);
   HADR_TRY(ensure_queue_exists(name));
   QueueDepth depth;
-  HADR_ASSIGN_OR_RETURN(depth.available, count_messages(name));
+  HADR_ASSIGN_OR_RETURN(depth.available, connection_->count_available(address_of(name)));
   if (!is_dead_letter_queue(name)) {
     const std::string dead_letters = dead_letter_queue(name);
     Status exists = ensure_queue_exists(dead_letters);
     if (exists.ok()) {
-      HADR_ASSIGN_OR_RETURN(depth.dead_lettered, count_messages(dead_letters));
+      HADR_ASSIGN_OR_RETURN(depth.dead_lettered, connection_->count_available(address_of(dead_letters)));
     } else if (exists.code() != ErrorCode::kNotFound) {
       return std::move(exists).take_error();
     }

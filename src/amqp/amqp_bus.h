@@ -99,7 +99,6 @@ class AmqpBus final : public Bus {
   Status requeue(Lock lock);
   Status publish_copy_then_accept(const Lock& lock, const std::string& target_queue, DeliveryStamps stamps);
   void expire_locks();
-  Result<std::uint64_t> count_messages(const std::string& queue);
 
   std::unique_ptr<AmqpConnection> connection_;
   const Clock& clock_;

@@ -7,9 +7,11 @@
 #include <proton/map.hpp>
 #include <proton/message_id.hpp>
 #include <proton/scalar.hpp>
+#include <proton/timestamp.hpp>
 #include <proton/value.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -156,7 +158,14 @@ Status apply_hadr_property(const std::string& name, const PropertyValue& value, 
   return ok_status();
 }
 
-Status decode_properties(const proton::message& message, DecodedMessage& decoded, std::string_view where) {
+// Calls `on_reserved` for each "hadr-" property (the order property excepted), so that each
+// message kind reads its own; a consumer that reads none ignores them (a newer hadr's).
+using ReservedPropertyReader = std::function<Status(const std::string& name, const PropertyValue& value)>;
+
+// Reads the application properties: the caller's into `properties` (in the order they were
+// sent), the reserved ones through `on_reserved`.
+Status decode_properties(const proton::message& message, Properties& properties,
+                         const ReservedPropertyReader& on_reserved, std::string_view where) {
   const proton::value& map_value = message.properties().value();
   if (map_value.empty()) return ok_status();
   proton::codec::decoder decoder(map_value);
@@ -175,15 +184,46 @@ Status decode_properties(const proton::message& message, DecodedMessage& decoded
     if (name == kPropertyOrderProperty) {
       order = value.text;
     } else if (name.starts_with(kReservedPropertyPrefix)) {
-      HADR_TRY(apply_hadr_property(name, value, decoded, where));
+      HADR_TRY(on_reserved(name, value));
     } else {
-      decoded.message.properties.emplace_back(
-          std::move(name), value.is_number ? std::to_string(value.number) : value.text);
+      properties.emplace_back(std::move(name), value.is_number ? std::to_string(value.number) : value.text);
     }
   }
   decoder >> proton::codec::finish();
   if (order.empty()) return ok_status();
-  return restore_property_order(order, decoded.message.properties, where);
+  return restore_property_order(order, properties, where);
+}
+
+// Writes the caller's properties in their order (string when valid UTF-8, else binary).
+void encode_caller_properties(proton::codec::encoder& encoder, const Properties& properties) {
+  for (const auto& [name, value] : properties) {
+    encoder << name;
+    if (is_valid_utf8(value)) encoder << value;
+    else encoder << to_binary(value);
+  }
+}
+
+// Brokers and Proton hand a map back sorted: with two or more properties, say the order.
+void encode_property_order_if_needed(proton::codec::encoder& encoder, const Properties& properties) {
+  if (properties.size() >= 2) {
+    encoder << std::string(kPropertyOrderProperty) << to_binary(encode_property_order(properties));
+  }
+}
+
+// The message-id as a hadr MessageId, and the body as bytes.
+Status decode_id_and_body(const proton::message& message, MessageId& id, std::string& body, std::string_view where) {
+  auto parsed = MessageId::parse(proton::to_string(message.id()));
+  if (!parsed.ok()) return data_loss(std::string(where) + ": message-id is not a hadr message id");
+  id = std::move(parsed).value();
+  const proton::value& content = message.body();
+  if (content.type() == proton::BINARY) {
+    body = from_binary(proton::get<proton::binary>(content));
+  } else if (content.type() == proton::STRING) {
+    body = proton::get<std::string>(content);
+  } else if (!content.empty()) {
+    return data_loss(std::string(where) + ": body is neither binary nor string");
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -217,19 +257,13 @@ proton::message encode_bus_message(const BusMessage& message, const DeliveryStam
   proton::value map_value;
   proton::codec::encoder encoder(map_value);
   encoder << proton::codec::start::map();
-  for (const auto& [name, value] : message.properties) {
-    encoder << name;
-    if (is_valid_utf8(value)) encoder << value;
-    else encoder << to_binary(value);
-  }
+  encode_caller_properties(encoder, message.properties);
   encoder << std::string(kEpochProperty) << message.epoch.value;
   encoder << std::string(kSourceRegionProperty) << message.source_region.str();
   encoder << std::string(kLsnProperty) << message.lsn.value;
   if (stamps.previous_deliveries > 0) encoder << std::string(kDeliveryCountProperty) << stamps.previous_deliveries;
   if (stamps.max_delivery_count > 0) encoder << std::string(kMaxDeliveryCountProperty) << stamps.max_delivery_count;
-  if (message.properties.size() >= 2) {
-    encoder << std::string(kPropertyOrderProperty) << to_binary(encode_property_order(message.properties));
-  }
+  encode_property_order_if_needed(encoder, message.properties);
   if (!stamps.dead_letter_reason.empty()) {
     encoder << std::string(kDeadLetterReasonProperty) << stamps.dead_letter_reason;
   }
@@ -241,18 +275,11 @@ proton::message encode_bus_message(const BusMessage& message, const DeliveryStam
 Result<DecodedMessage> decode_bus_message(const proton::message& message, std::string_view where) {
   DecodedMessage decoded;
   try {
-    auto id = MessageId::parse(proton::to_string(message.id()));
-    if (!id.ok()) return data_loss(std::string(where) + ": message-id is not a hadr message id");
-    decoded.message.id = std::move(id).value();
-    const proton::value& body = message.body();
-    if (body.type() == proton::BINARY) {
-      decoded.message.body = from_binary(proton::get<proton::binary>(body));
-    } else if (body.type() == proton::STRING) {
-      decoded.message.body = proton::get<std::string>(body);
-    } else if (!body.empty()) {
-      return data_loss(std::string(where) + ": body is neither binary nor string");
-    }
-    HADR_TRY(decode_properties(message, decoded, where));
+    HADR_TRY(decode_id_and_body(message, decoded.message.id, decoded.message.body, where));
+    const ReservedPropertyReader read_stamp = [&](const std::string& name, const PropertyValue& value) {
+      return apply_hadr_property(name, value, decoded, where);
+    };
+    HADR_TRY(decode_properties(message, decoded.message.properties, read_stamp, where));
   } catch (const proton::error& error) {
     // Proton's decoder reports a mistyped field by throwing; that is bad data, not a bug.
     return data_loss(std::string(where) + ": cannot decode the AMQP message: " + error.what());
@@ -260,6 +287,39 @@ Result<DecodedMessage> decode_bus_message(const proton::message& message, std::s
   if (decoded.message.source_region.empty()) {
     return data_loss(std::string(where) + ": application property hadr-source-region is missing");
   }
+  return decoded;
+}
+
+proton::message encode_source_message(const SourceMessage& message, WallTime enqueued_at) {
+  HADR_ASSERT(!message.id.empty());
+  HADR_ASSERT(enqueued_at != WallTime());
+  proton::message encoded;
+  encoded.id(proton::message_id(message.id.str()));
+  encoded.durable(true);
+  encoded.creation_time(proton::timestamp(unix_millis(enqueued_at)));
+  encoded.body(to_binary(message.body));
+  proton::value map_value;
+  proton::codec::encoder encoder(map_value);
+  encoder << proton::codec::start::map();
+  encode_caller_properties(encoder, message.headers);
+  encode_property_order_if_needed(encoder, message.headers);
+  encoder << proton::codec::finish();
+  encoded.properties().value(map_value);
+  return encoded;
+}
+
+Result<SourceMessage> decode_source_message(const proton::message& message, std::string_view where) {
+  SourceMessage decoded;
+  try {
+    HADR_TRY(decode_id_and_body(message, decoded.id, decoded.body, where));
+    // A source message carries no hadr stamps; "hadr-" names from a newer hadr are ignored.
+    const ReservedPropertyReader ignore = [](const std::string&, const PropertyValue&) { return ok_status(); };
+    HADR_TRY(decode_properties(message, decoded.headers, ignore, where));
+  } catch (const proton::error& error) {
+    return data_loss(std::string(where) + ": cannot decode the AMQP message: " + error.what());
+  }
+  const std::int64_t created_ms = message.creation_time().milliseconds();
+  if (created_ms > 0) decoded.enqueued_at = WallTime(std::chrono::milliseconds(created_ms));
   return decoded;
 }
 

@@ -11,6 +11,9 @@
 //     hadr-dead-letter-reason (string: set on copies in a dead-letter queue; RabbitMQ only),
 //     hadr-property-order (binary: the caller's names as "<length>:<name>" in order, because
 //     brokers and Proton hand a map back sorted; only with two or more properties).
+// A Source message (SourceMessage, the queue the relay reads) maps the same way, without the
+// hadr stamps: message-id, durable, one data section, creation-time = enqueued_at (ms), and the
+// headers as application properties in their order (hadr-property-order as above).
 // Caller property names starting with "hadr-" are refused (kInvalidArgument), and so are
 // duplicate names, because AMQP application properties are a map.
 // decode never trusts its input: a missing or mistyped hadr property is kDataLoss naming
@@ -25,6 +28,7 @@
 #include <string_view>
 
 #include "contracts/bus.h"
+#include "contracts/source.h"
 #include "core/result.h"
 
 namespace hadr::amqp {
@@ -56,5 +60,11 @@ Status validate_property_names(std::string_view what, const Properties& properti
 // The message must have passed the Bus input checks and validate_property_names().
 proton::message encode_bus_message(const BusMessage& message, const DeliveryStamps& stamps);
 Result<DecodedMessage> decode_bus_message(const proton::message& message, std::string_view where);
+
+// The message must have a non-empty id and headers that passed validate_property_names();
+// source_ref and ack_handle are not carried (the receiving source sets them).
+proton::message encode_source_message(const SourceMessage& message, WallTime enqueued_at);
+// enqueued_at stays WallTime() when the producer set no creation-time (a non-hadr producer).
+Result<SourceMessage> decode_source_message(const proton::message& message, std::string_view where);
 
 }  // namespace hadr::amqp

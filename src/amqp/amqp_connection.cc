@@ -25,6 +25,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -255,30 +256,26 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
     }
   }
 
-  Status settle(const DeliveryHandle& handle, Outcome outcome) {
-    if (handle.generation != generation_) {
-      return aborted("lock lost: the AMQP connection was re-established since this message was received");
+  // Settles every handle; the first one not live makes the answer kAborted (the others are
+  // still settled). `detached` finishes once the broker answered the detach of every receiver
+  // link this emptied: a session's frames are handled in order, so that answer means the
+  // settlements were processed (SERVICES.md: accepts just before a close can be lost).
+  Status settle_all(const std::vector<DeliveryHandle>& handles, Outcome outcome,
+                    const std::shared_ptr<Completion>& detached) {
+    HADR_ASSERT(detached != nullptr);
+    Status first_failure = ok_status();
+    auto wait = std::make_shared<DetachWait>(DetachWait{detached, 0});
+    for (const DeliveryHandle& handle : handles) {
+      std::optional<proton::receiver> closed;
+      Status settled = settle_one(handle, outcome, closed);
+      if (!settled.ok() && first_failure.ok()) first_failure = std::move(settled);
+      if (closed) {
+        detach_waits_[*closed] = wait;
+        ++wait->remaining;
+      }
     }
-    auto found = held_.find(handle.id);
-    if (found == held_.end()) return aborted("lock lost: the delivery was already settled or its link closed");
-    proton::delivery delivery = found->second.delivery;
-    std::shared_ptr<ReceiveCall> call = found->second.call;
-    held_.erase(found);
-    HADR_ASSERT(call->held > 0);
-    --call->held;
-    switch (outcome) {
-      case Outcome::kAccept:
-        delivery.accept();
-        break;
-      case Outcome::kRelease:
-        delivery.release();
-        break;
-      case Outcome::kReject:
-        delivery.reject();
-        break;
-    }
-    close_receiver_if_idle(call);
-    return ok_status();
+    if (wait->remaining == 0) detached->finish(ok_status());
+    return first_failure;
   }
 
   void start_shutdown(std::shared_ptr<Completion> completion) {
@@ -423,6 +420,38 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
     std::string address;
   };
   using SessionCalls = std::map<proton::session, SessionCall>;
+  // One settle_all() waiting for the detach answers of the links it closed.
+  struct DetachWait {
+    std::shared_ptr<Completion> detached;
+    std::size_t remaining = 0;
+  };
+
+  // Settles one delivery; `closed` is the receiver link this emptied and closed, if any.
+  Status settle_one(const DeliveryHandle& handle, Outcome outcome, std::optional<proton::receiver>& closed) {
+    if (handle.generation != generation_) {
+      return aborted("lock lost: the AMQP connection was re-established since this message was received");
+    }
+    auto found = held_.find(handle.id);
+    if (found == held_.end()) return aborted("lock lost: the delivery was already settled or its link closed");
+    proton::delivery delivery = found->second.delivery;
+    std::shared_ptr<ReceiveCall> call = found->second.call;
+    held_.erase(found);
+    HADR_ASSERT(call->held > 0);
+    --call->held;
+    switch (outcome) {
+      case Outcome::kAccept:
+        delivery.accept();
+        break;
+      case Outcome::kRelease:
+        delivery.release();
+        break;
+      case Outcome::kReject:
+        delivery.reject();
+        break;
+    }
+    if (close_receiver_if_idle(call)) closed = call->receiver;
+    return ok_status();
+  }
 
   void sender_ended(const proton::sender& sender) {
     link_closed();
@@ -431,6 +460,11 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
 
   void receiver_ended(const proton::receiver& receiver) {
     link_closed();
+    auto wait = detach_waits_.find(receiver);
+    if (wait != detach_waits_.end()) {
+      if (--wait->second->remaining == 0) wait->second->detached->finish(ok_status());
+      detach_waits_.erase(wait);
+    }
     receiver_gone(receiver, "the broker detached the receiver link");
   }
 
@@ -497,9 +531,12 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
     batches_.erase(found);
   }
 
-  void close_receiver_if_idle(const std::shared_ptr<ReceiveCall>& call) {
-    if (!call->finished || call->held > 0 || shutting_down_) return;
-    if (batches_.erase(call->receiver) > 0 && call->receiver.active()) call->receiver.close();
+  // True when this closed the call's link (its detach answer is still to come).
+  bool close_receiver_if_idle(const std::shared_ptr<ReceiveCall>& call) {
+    if (!call->finished || call->held > 0 || shutting_down_) return false;
+    if (batches_.erase(call->receiver) == 0 || !call->receiver.active()) return false;
+    call->receiver.close();
+    return true;
   }
 
   bool finish_session_call_on_open(const proton::session& session) {
@@ -546,6 +583,9 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
     for (auto& [tracker, call] : trackers_) call->completion.finish(failure);
     for (auto& [receiver, call] : batches_) call->fail(failure);
     for (auto& [session, call] : session_calls_) call.completion->finish(failure);
+    // Settlements whose detach was not answered may be lost with the connection.
+    for (auto& [receiver, wait] : detach_waits_) wait->detached->finish(failure);
+    detach_waits_.clear();
     senders_.clear();
     sender_addresses_.clear();
     trackers_.clear();
@@ -573,6 +613,7 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
   std::map<proton::receiver, std::shared_ptr<ReceiveCall>> batches_;
   std::unordered_map<std::uint64_t, HeldDelivery> held_;
   SessionCalls session_calls_;
+  std::map<proton::receiver, std::shared_ptr<DetachWait>> detach_waits_;
   std::uint64_t next_delivery_id_ = 0;
 };
 
@@ -733,10 +774,34 @@ Result<std::vector<ReceivedDelivery>> AmqpConnection::receive(const std::string&
 }
 
 Status AmqpConnection::settle(const DeliveryHandle& handle, Outcome outcome) {
+  return settle_all(std::span<const DeliveryHandle>(&handle, 1), outcome);
+}
+
+Status AmqpConnection::settle_all(std::span<const DeliveryHandle> handles, Outcome outcome) {
+  HADR_ASSERT(handles.size() <= kMaxReceive);
+  if (handles.empty()) return ok_status();
   Engine* engine = engine_.get();
-  std::function<Status()> work = [engine, handle, outcome] { return engine->settle(handle, outcome); };
-  HADR_ASSIGN_OR_RETURN(Status status, run_on_container(*engine, std::move(work), options_.operation_timeout));
-  return status;
+  auto detached = std::make_shared<Completion>();
+  std::function<Status()> work = [engine, list = std::vector<DeliveryHandle>(handles.begin(), handles.end()), outcome,
+                                  detached] { return engine->settle_all(list, outcome, detached); };
+  HADR_ASSIGN_OR_RETURN(Status settled, run_on_container(*engine, std::move(work), options_.operation_timeout));
+  if (!detached->wait_for(options_.operation_timeout)) {
+    return deadline_exceeded("the broker did not confirm settling " + std::to_string(handles.size()) +
+                             " deliveries within " + std::to_string(options_.operation_timeout.count()) +
+                             " ms; they may come back (at-least-once)");
+  }
+  HADR_TRY(detached->status());
+  return settled;
+}
+
+Result<std::uint64_t> AmqpConnection::count_available(const std::string& address) {
+  HADR_ASSIGN_OR_RETURN(std::vector<ReceivedDelivery> browsed,
+                        receive(address, options_.depth_count_max, options_.receive_wait));
+  std::vector<DeliveryHandle> handles;
+  handles.reserve(browsed.size());
+  for (const ReceivedDelivery& delivery : browsed) handles.push_back(delivery.handle);
+  HADR_TRY(settle_all(handles, Outcome::kRelease));
+  return static_cast<std::uint64_t>(browsed.size());
 }
 
 }  // namespace hadr::amqp

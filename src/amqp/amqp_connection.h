@@ -10,8 +10,15 @@
 //     deliveries that arrived until `max` came or none came for `quiet`. Each stays unsettled
 //     under a DeliveryHandle until settle(). Deliveries that arrive after the call returned
 //     are released at once; the link is detached once its last delivery is settled.
-//   - settle(handle, outcome): accept / release / reject. A handle from before a reconnect,
-//     or already settled, is kAborted "lock lost".
+//   - settle(handle, outcome), settle_all(handles, outcome): accept / release / reject, in one
+//     trip to the container thread. A handle from before a reconnect, or already settled, is
+//     kAborted "lock lost" (the others of the call are still settled). When the settlements
+//     empty a receiver link, the call closes it and returns only once the broker answered the
+//     detach: the broker handles a session's frames in order, so the answer means it processed
+//     the settlements (an accept followed at once by a connection close can be lost otherwise).
+//     A settlement that leaves its link open is sent, not confirmed (AMQP has no confirm).
+//   - count_available(address): receives up to depth_count_max and releases them all: a
+//     best-effort count (messages other receivers hold are not seen; the count is capped).
 //   - declare_durable_queue(address) attaches a sender with a durable target (RabbitMQ
 //     declares the queue durable) on its own session; check_source_exists(address) attaches a
 //     receiver with no credit on its own session: the broker ending that session with
@@ -35,6 +42,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -70,6 +78,8 @@ class AmqpConnection {
   Status send(const std::string& address, std::vector<proton::message> messages);
   Result<std::vector<ReceivedDelivery>> receive(const std::string& address, std::size_t max, Milliseconds quiet);
   Status settle(const DeliveryHandle& handle, Outcome outcome);
+  Status settle_all(std::span<const DeliveryHandle> handles, Outcome outcome);
+  Result<std::uint64_t> count_available(const std::string& address);
 
   // Increments on every reconnect; handles of older generations are dead.
   std::uint64_t generation() const;

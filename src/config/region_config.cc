@@ -10,6 +10,8 @@
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
+#include "contracts/validation.h"
+
 namespace hadr {
 
 namespace {
@@ -46,6 +48,15 @@ class SectionReader {
     if (node == nullptr) return ok_status();
     const auto value = node->value<std::string>();
     if (!value) return invalid_argument(key_name(key) + " must be a string (in quotes)");
+    out = *value;
+    return ok_status();
+  }
+
+  Status read_bool(std::string_view key, bool& out) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return ok_status();
+    const auto value = node->value<bool>();
+    if (!value || !node->is_boolean()) return invalid_argument(key_name(key) + " must be true or false (no quotes)");
     out = *value;
     return ok_status();
   }
@@ -154,20 +165,103 @@ Status read_region(SectionReader& reader, RegionConfig& config, const std::strin
 Status read_backends(SectionReader& reader, RegionConfig& config, const std::string& base_dir) {
   std::string kind = "embedded";
   HADR_TRY(reader.read_string("kind", kind));
-  if (kind == "redis") {
-    return invalid_argument("backends.kind: \"redis\" is not supported by the runtime yet; write kind = \"embedded\"");
-  }
-  if (kind != "embedded") return invalid_argument("backends.kind: " + quoted(kind) + " is unknown; write kind = \"embedded\"");
-  config.backend = BackendKind::kEmbedded;
+  if (kind == "embedded") config.backend = BackendKind::kEmbedded;
+  else if (kind == "real") config.backend = BackendKind::kReal;
+  else return invalid_argument("backends.kind: " + quoted(kind) + " is unknown; write \"embedded\" (SQLite files) or \"real\" (Redis, AMQP, Azure Blob)");
   HADR_TRY(reader.read_string("dir", config.embedded.dir));
   if (config.embedded.dir.empty()) config.embedded.dir = config.data_dir + "/embedded";
   config.embedded.dir = resolve_path(config.embedded.dir, base_dir);
   return reader.read_string("bus_namespace", config.bus_namespace);
 }
 
+// The connection keys an AMQP broker section shares ([amqp] for the bus, [source] for an AMQP
+// source): url, user, password_env, broker, tls, queue_prefix and the two timeouts.
+Status read_amqp_connection(SectionReader& reader, amqp::AmqpOptions& options, std::string& password_env) {
+  HADR_TRY(reader.read_string("url", options.url));
+  HADR_TRY(reader.read_string("user", options.user));
+  HADR_TRY(reader.read_string("password_env", password_env));
+  std::string broker(amqp::broker_style_name(options.broker));
+  HADR_TRY(reader.read_string("broker", broker));
+  auto style = amqp::parse_broker_style(broker);
+  if (!style.ok()) return invalid_argument(reader.key_name("broker") + ": " + style.error().detail);
+  options.broker = *style;
+  HADR_TRY(reader.read_bool("tls", options.tls));
+  HADR_TRY(reader.read_string("queue_prefix", options.queue_prefix));
+  HADR_TRY(reader.read_duration("connect_timeout", options.connect_timeout));
+  return reader.read_duration("operation_timeout", options.operation_timeout);
+}
+
+Status read_redis_section(SectionReader& reader, redis::RedisOptions& options, const std::string& base_dir) {
+  std::string address = options.address();
+  HADR_TRY(reader.read_string("address", address));
+  auto parsed = redis::RedisAddress::parse(address);
+  if (!parsed.ok()) return invalid_argument("redis.address: " + parsed.error().detail);
+  options.host = parsed->host;
+  options.port = parsed->port;
+  HADR_TRY(reader.read_string("password_env", options.password_env));
+  HADR_TRY(reader.read_string("password_file", options.password_file));
+  if (!options.password_file.empty()) options.password_file = resolve_path(options.password_file, base_dir);
+  options.key_prefix = "hadr";  // the cluster name: both regions of one cluster must use the same
+  HADR_TRY(reader.read_string("key_prefix", options.key_prefix));
+  HADR_TRY(reader.read_duration("connect_timeout", options.connect_timeout));
+  return reader.read_duration("command_timeout", options.command_timeout);
+}
+
+Status read_azure_section(SectionReader& reader, RealBackendsConfig& real) {
+  azure::AzureBlobOptions& options = real.blob;
+  HADR_TRY(reader.read_string("endpoint", options.endpoint));
+  HADR_TRY(reader.read_string("account", options.account));
+  if (options.endpoint.empty() && !options.account.empty()) {
+    options.endpoint = "https://" + options.account + ".blob.core.windows.net";
+  }
+  HADR_TRY(reader.read_string("container", options.container));
+  HADR_TRY(reader.read_string("key_env", real.blob_key_env));
+  HADR_TRY(reader.read_string("sas_env", real.blob_sas_env));
+  HADR_TRY(reader.read_duration("request_timeout", options.request_timeout));
+  return reader.read_integer("attempts_max", options.attempts_max, 1, azure::AzureBlobOptions::kAttemptsMaxLimit);
+}
+
+// [redis], [amqp] and [azure]: read only with backends.kind = "real" (present otherwise they are
+// an error, so that a config never looks like it uses an engine it does not).
+Status read_real_backends(const toml::table& root, RegionConfig& config, const std::string& base_dir) {
+  RealBackendsConfig& real = config.real;
+  const bool is_real = config.backend == BackendKind::kReal;
+  for (const char* section : {"redis", "amqp", "azure"}) {
+    if (!is_real && root[section].as_table() != nullptr) {
+      std::string detail(1, '[');
+      detail.append(section);
+      detail.append("] is only read with backends.kind = \"real\"; set it or remove the section");
+      return invalid_argument(std::move(detail));
+    }
+  }
+  if (!is_real) return ok_status();
+  SectionReader redis_reader(root["redis"].as_table(), "redis");
+  HADR_TRY(read_redis_section(redis_reader, real.redis, base_dir));
+  HADR_TRY(redis_reader.reject_unknown());
+  SectionReader amqp_reader(root["amqp"].as_table(), "amqp");
+  HADR_TRY(read_amqp_connection(amqp_reader, real.bus, real.bus_password_env));
+  HADR_TRY(amqp_reader.read_integer("send_window", real.bus.send_window, 1, amqp::AmqpOptions::kMaxSendWindow));
+  HADR_TRY(amqp_reader.reject_unknown());
+  SectionReader azure_reader(root["azure"].as_table(), "azure");
+  HADR_TRY(read_azure_section(azure_reader, real));
+  return azure_reader.reject_unknown();
+}
+
+Status read_source(SectionReader& reader, RegionConfig& config) {
+  HADR_TRY(reader.read_duration("visibility_timeout", config.source_visibility_timeout));
+  std::string kind = "embedded";
+  HADR_TRY(reader.read_string("kind", kind));
+  if (kind == "embedded") config.source.kind = SourceKind::kEmbedded;
+  else if (kind == "amqp") config.source.kind = SourceKind::kAmqp;
+  else return invalid_argument("source.kind: " + quoted(kind) + " is unknown; write \"embedded\" or \"amqp\"");
+  HADR_TRY(reader.read_string("queue", config.source.queue));
+  if (config.source.kind == SourceKind::kEmbedded) return ok_status();  // the AMQP keys stay unknown
+  return read_amqp_connection(reader, config.source.amqp, config.source.amqp_password_env);
+}
+
 Status read_roles(const toml::table& root, RegionConfig& config) {
   SectionReader source(root["source"].as_table(), "source");
-  HADR_TRY(source.read_duration("visibility_timeout", config.source_visibility_timeout));
+  HADR_TRY(read_source(source, config));
   HADR_TRY(source.reject_unknown());
 
   SectionReader relay(root["relay"].as_table(), "relay");
@@ -283,7 +377,7 @@ Status reject_unknown_sections(const toml::table& root) {
   static const std::set<std::string> kSections = {"region", "backends", "source",    "relay",  "promoter",
                                                   "workers", "checkpointer", "dedupe", "wal",  "replay",
                                                   "handler", "runtime", "lease", "watchdog", "heartbeat",
-                                                  "backup", "alerts", "hook"};
+                                                  "backup", "alerts", "hook", "redis", "amqp", "azure"};
   for (const auto& [key, node] : root) {
     const std::string name(key.str());
     if (kSections.count(name) == 0) {
@@ -312,7 +406,38 @@ std::string duration_text(Milliseconds duration) {
   return std::to_string(ms) + "ms";
 }
 
+// An options struct whose secret comes from the environment later is validated now with a
+// stand-in secret, so that every other field is checked when the config loads.
+Status validate_amqp_connection(std::string_view section, amqp::AmqpOptions options, const std::string& password_env) {
+  if (!password_env.empty()) options.password = Secret("placeholder");
+  const Status status = options.validate();
+  return in_section(section, status);
+}
+
+Status validate_real_backends(const RealBackendsConfig& real) {
+  HADR_TRY(in_section("redis", real.redis.validate()));
+  HADR_TRY(validate_amqp_connection("amqp", real.bus, real.bus_password_env));
+  if (real.blob_key_env.empty() == real.blob_sas_env.empty()) {
+    return invalid_argument("[azure] set exactly one of key_env (the variable holding the account key) and sas_env "
+                            "(the variable holding a SAS token)");
+  }
+  if (real.blob.account.empty()) return invalid_argument("azure.account is missing; set the storage account name");
+  if (real.blob.container.empty()) return invalid_argument("azure.container is missing; set the backup container, e.g. \"hadr-backup\"");
+  azure::AzureBlobOptions blob = real.blob;
+  if (real.blob_key_env.empty()) blob.sas = Secret("sv=2021-08-06&sig=placeholder");
+  else blob.key = Secret("cGxhY2Vob2xkZXI=");
+  return in_section("azure", blob.validate());
+}
+
 }  // namespace
+
+std::string_view backend_kind_name(BackendKind kind) {
+  switch (kind) {
+    case BackendKind::kEmbedded: return "embedded";
+    case BackendKind::kReal: return "real";
+  }
+  return "unknown";
+}
 
 Result<Milliseconds> parse_duration(std::string_view key, std::string_view text) {
   const std::string bad = std::string(key) + ": " + quoted(text) + " is not a duration; " + std::string(kDurationFix);
@@ -350,6 +475,12 @@ Status RegionConfig::validate() const {
   HADR_TRY(in_section("checkpointer", checkpointer.validate()));
   HADR_TRY(in_section("wal", wal.validate()));
   HADR_TRY(handler.validate());
+  if (backend == BackendKind::kReal) HADR_TRY(validate_real_backends(real));
+  if (source.kind == SourceKind::kAmqp) {
+    HADR_TRY(validate_amqp_connection("source", source.amqp, source.amqp_password_env));
+    const Status queue_status = validate_queue_name(source.queue, QueueNameUse::kCreateOrSend);
+    if (!queue_status.ok()) return invalid_argument("source.queue: " + queue_status.error().detail);
+  }
   const Milliseconds needed = wal_retention + replay_horizon + worker.claim_ttl;
   if (worker.record_ttl <= needed) {
     return invalid_argument("dedupe.record_ttl: " + duration_text(worker.record_ttl) +
@@ -422,6 +553,7 @@ Result<RegionConfig> parse_region_config(std::string_view toml_text, const std::
   SectionReader backends(root["backends"].as_table(), "backends");
   HADR_TRY(read_backends(backends, config, base_dir));
   HADR_TRY(backends.reject_unknown());
+  HADR_TRY(read_real_backends(root, config, base_dir));
   config.relay.region = config.region;
   config.checkpointer.region = config.region;
   config.lease.holder = config.region.str();
@@ -456,8 +588,18 @@ Result<RegionConfig> load_region_config(const std::string& path) {
 
 std::string describe(const RegionConfig& config) {
   std::ostringstream out;
-  out << "region " << config.region.str() << ": data_dir " << config.data_dir << ", embedded backends in "
-      << config.embedded.dir << " (bus namespace " << config.bus_namespace << ")\n"
+  out << "region " << config.region.str() << ": data_dir " << config.data_dir;
+  if (config.backend == BackendKind::kEmbedded) {
+    out << ", embedded backends in " << config.embedded.dir << " (bus namespace " << config.bus_namespace << ")\n";
+  } else {
+    out << ", real backends: redis " << config.real.redis.address() << " (lease, dedupe, coord, ledger), bus namespace "
+        << config.bus_namespace << " at " << config.real.bus.url << ", backup " << config.real.blob.endpoint << "/"
+        << config.real.blob.container << "\n";
+  }
+  if (config.source.kind == SourceKind::kAmqp) {
+    out << "source: queue " << config.source.queue << " at " << config.source.amqp.url << "\n";
+  }
+  out
       << "workers " << config.worker_count << ", handler " << config.handler.kind << ", dedupe.record_ttl "
       << duration_text(config.worker.record_ttl) << " > wal.retention " << duration_text(config.wal_retention)
       << " + replay.horizon " << duration_text(config.replay_horizon) << " + workers.claim_ttl "

@@ -22,8 +22,11 @@
 #include <string_view>
 
 #include "core/clock.h"
+#include "amqp/amqp_options.h"
+#include "azure/azure_blob_options.h"
 #include "core/ids.h"
 #include "core/result.h"
+#include "redis/redis_options.h"
 #include "handlers/handler_factory.h"
 #include "roles/checkpointer.h"
 #include "roles/heartbeat.h"
@@ -36,7 +39,37 @@
 
 namespace hadr {
 
-enum class BackendKind { kEmbedded };
+// Which engines hold the region's state (docs/operations.md, "Backends").
+enum class BackendKind {
+  kEmbedded,  // SQLite files and a blob directory under backends.dir: nothing to install
+  kReal,      // Redis (lease, dedupe, coord, ledger), AMQP 1.0 (the bus), Azure Blob (the WAL backup)
+};
+std::string_view backend_kind_name(BackendKind kind);
+
+// The real engines (backends.kind = "real"). Secrets are never in the file: each is named by
+// the environment variable (or, for Redis, the file) that holds it, and resolved when the
+// runtime connects (runtime/region_backends.h).
+struct RealBackendsConfig {
+  redis::RedisOptions redis;     // [redis]: lease, dedupe records, coord records, the ledger
+  amqp::AmqpOptions bus;         // [amqp]: this region's bus namespace (backends.bus_namespace)
+  std::string bus_password_env;  // amqp.password_env
+  azure::AzureBlobOptions blob;  // [azure]: the WAL backup container, shared by both regions
+  std::string blob_key_env;      // azure.key_env: the account key (Shared Key auth), or
+  std::string blob_sas_env;      // azure.sas_env: a SAS token
+};
+
+// Where the relay reads from ([source] kind).
+enum class SourceKind {
+  kEmbedded,  // the SQLite queue in backends.dir (`hadr send` fills it)
+  kAmqp,      // a durable queue on an AMQP 1.0 broker (the plan's MQ)
+};
+
+struct SourceConfig {
+  SourceKind kind = SourceKind::kEmbedded;
+  amqp::AmqpOptions amqp;        // kind = "amqp": the broker (source.url, source.user, ...)
+  std::string amqp_password_env;  // source.password_env
+  std::string queue = "ingress";  // source.queue
+};
 
 // Where the embedded backends keep their files, all under one shared directory so that the
 // processes of a region (and later both regions) open the same stores.
@@ -89,9 +122,11 @@ struct RegionConfig {
   std::string stats_path() const { return data_dir + "/stats.json"; }
 
   BackendKind backend = BackendKind::kEmbedded;
-  EmbeddedLayout embedded;
+  EmbeddedLayout embedded;  // also with kReal: the source queue when source.kind = "embedded"
+  RealBackendsConfig real;  // read only with kReal
   std::string bus_namespace = "primary";
 
+  SourceConfig source;
   Milliseconds source_visibility_timeout{30'000};
   RelayOptions relay;
   PromoterOptions promoter;

@@ -65,14 +65,18 @@ Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const
   HADR_TRY(config.validate());
   if (context.region.empty()) return invalid_argument("handler context: the region is empty; pass the region's id");
   if (config.kind == "ledger") {
-    if (context.ledger_store == nullptr) {
-      return failed_precondition(
-          "handler.kind 'ledger' needs the embedded (SQLite) dedupe store: the ledger table lives in its database "
-          "so that the effect and the mark commit together; use the embedded dedupe backend or another handler");
-    }
     const Clock& clock = context.clock != nullptr ? *context.clock : RealClock::instance();
-    return std::unique_ptr<Handler>(
-        std::make_unique<LedgerHandler>(*context.ledger_store, context.region, clock, context.record_ttl));
+    if (context.ledger != nullptr) {
+      return std::unique_ptr<Handler>(
+          std::make_unique<LedgerHandler>(*context.ledger, context.region, clock, context.record_ttl));
+    }
+    if (context.ledger_store != nullptr) {
+      return std::unique_ptr<Handler>(
+          std::make_unique<LedgerHandler>(*context.ledger_store, context.region, clock, context.record_ttl));
+    }
+    return failed_precondition(
+        "handler.kind 'ledger' needs the dedupe store's effect ledger (HandlerContext::ledger: the Redis or the "
+        "embedded dedupe store), so that the effect and the mark commit together; none was given");
   }
   if (config.kind == "exec") {
     return std::unique_ptr<Handler>(std::make_unique<ExecHandler>(

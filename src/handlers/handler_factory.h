@@ -1,8 +1,8 @@
 // Building the configured Handler (the plan's "Function"): `ledger`, `exec` or `http`.
 // The [handler] table of a region's TOML config parses into HandlerConfig (src/config); the
 // runtime calls make_handler() once per worker. Guarantees and tables: docs/handlers.md.
-// Ownership: make_handler() returns an owned handler that borrows context.ledger_store and
-// context.clock (both must outlive it). Thread-safety: HandlerConfig is a value; make_handler()
+// Ownership: make_handler() returns an owned handler that borrows context.ledger (or
+// context.ledger_store) and context.clock (both must outlive it). Thread-safety: HandlerConfig is a value; make_handler()
 // may be called from any thread.
 #pragma once
 
@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/result.h"
+#include "handlers/effect_ledger.h"
 #include "roles/handler.h"
 
 namespace hadr {
@@ -44,15 +45,20 @@ struct HandlerConfig {
   Status validate() const;
 };
 
+// Fields are in this order because callers aggregate-initialize it positionally; new fields go last.
 struct HandlerContext {
   RegionId region;
-  // The dedupe store whose database holds the ledger table; required for kind "ledger" (the
-  // effect and the mark commit in one SQLite transaction).
+  // Kind "ledger" needs `ledger` or, for the embedded store, `ledger_store` (then a
+  // SqliteEffectLedger over it): the effect and the mark commit together in that store.
+  // `ledger` wins when both are set.
   SqliteDedupeStore* ledger_store = nullptr;
   const Clock* clock = nullptr;  // ledger's applied_at_ms; nullptr = RealClock::instance()
   // Added by the handlers: the record TTL the ledger's done mark is written with; must equal
   // the worker's WorkerOptions::record_ttl.
   Milliseconds record_ttl = kDefaultDedupeRecordTtl;
+  // The dedupe store's EffectLedger (handlers/effect_ledger.h): a redis::RedisDedupeStore, or a
+  // SqliteEffectLedger. Borrowed; must outlive the handler.
+  EffectLedger* ledger = nullptr;
 };
 
 Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const HandlerContext& context);

@@ -77,49 +77,76 @@ for _, detail in ipairs(details) do result[#result + 1] = detail end
 return result
 )lua";
 
+// The mark of one record, shared by the mark script and the ledger script (one encoding of the
+// record). is_claim_of(value, token): `value` is the live claim "c<expiry>|<token>" of this
+// token, checked without allocating. mark_record(key, token, final_state, reason, expiry): the
+// common case — the live claim of this token — costs one SET XX ... GET, which writes the mark
+// and returns what was there. When that was anything else, the old record is put back as it
+// was (value and PXAT expiry), so only a live claim with this token is ever changed. Answers
+// 0 marked now; -1 marked before the same way with this token (idempotent; left as it was); or
+// a failure: 1 no record (the claim expired), 2 another live claim, 3 marked the other way
+// with this token, 4 marked by another claim, 5 not a hadr record.
+constexpr std::string_view kMarkFunction = R"lua(
+local function is_claim_of(value, token)
+  local bar = #value - #token
+  return string.byte(value, 1) == 99 and bar > 1 and string.byte(value, bar) == 124 and
+         string.find(value, token, bar + 1, true) == bar + 1
+end
+local function mark_record(key, token, final_state, reason, expiry)
+  local value = final_state .. expiry .. '|' .. token
+  if final_state == 'x' then value = value .. '\n' .. reason end
+  local old = redis.call('SET', key, value, 'XX', 'PXAT', expiry, 'GET')
+  if not old then return 1 end
+  if is_claim_of(old, token) then return 0 end
+  local state, old_expiry, old_token = string.match(old, '^(.)(%d+)|([^\n]*)')
+  if not state then
+    redis.call('SET', key, old)
+    return 5
+  end
+  redis.call('SET', key, old, 'PXAT', old_expiry)
+  if old_token ~= token then
+    if state == 'c' then return 2 end
+    return 4
+  end
+  if state ~= final_state then return 3 end
+  return -1
+end
+)lua";
+
 // KEYS[1..] records; ARGV[1] record ttl in ms, ARGV[2] final state ('d' done, 'x'
 // dead-lettered), ARGV[3] reason (dead-lettered only), ARGV[4..] the claim token per record.
-// The common case — the live claim of this token — costs one SET XX ... GET: it writes the
-// mark and returns what was there, which is checked without allocating. When that was
-// anything else, the script puts the old record back as it was (value and PXAT expiry), so
-// only a live claim with this token is ever changed. Per record: marked (or marked before the
-// same way with this token: idempotent) → nothing; else {index, code}: 1 no record (the claim
-// expired), 2 another live claim, 3 marked the other way with this token, 4 marked by another
-// claim, 5 not a hadr record. Returns the failures only.
+// Returns the failures only: {index, code} per record that mark_record refused.
 constexpr std::string_view kMarkBody = R"lua(
 local expiry = string.format('%d', now_ms() + tonumber(ARGV[1]))
-local value_prefix = ARGV[2] .. expiry .. '|'
 local failures = {}
 for i = 1, #KEYS do
-  local token = ARGV[i + 3]
-  local value = value_prefix .. token
-  if ARGV[2] == 'x' then value = value .. '\n' .. ARGV[3] end
-  local old = redis.call('SET', KEYS[i], value, 'XX', 'PXAT', expiry, 'GET')
-  local code = 0
-  local bar = old and (#old - #token)
-  if not old then
-    code = 1
-  elseif not (string.byte(old, 1) == 99 and bar > 1 and string.byte(old, bar) == 124 and
-              string.find(old, token, bar + 1, true) == bar + 1) then
-    local state, old_expiry, old_token = string.match(old, '^(.)(%d+)|([^\n]*)')
-    if not state then
-      redis.call('SET', KEYS[i], old)
-      code = 5
-    else
-      redis.call('SET', KEYS[i], old, 'PXAT', old_expiry)
-      if old_token ~= token then
-        if state == 'c' then code = 2 else code = 4 end
-      elseif state ~= ARGV[2] then
-        code = 3
-      end
-    end
-  end
-  if code ~= 0 then
+  local code = mark_record(KEYS[i], ARGV[i + 3], ARGV[2], ARGV[3], expiry)
+  if code > 0 then
     failures[#failures + 1] = i
     failures[#failures + 1] = code
   end
 end
 return failures
+)lua";
+
+// The ledger's mark_done_with_effect. KEYS[1] record, KEYS[2] entries (stream), KEYS[3] counts
+// (hash), KEYS[4] the region's applied-at index (sorted set); ARGV[1] record ttl in ms, ARGV[2]
+// claim token, ARGV[3] message id, ARGV[4] applied_at_ms, ARGV[5..] the entry's XADD field/value
+// pairs. When the record is the live claim of this token: the effect (XADD, HINCRBY, ZADD),
+// then the mark. The effect goes first so that a write failing midway (Redis does not roll a
+// script back) leaves the claim unmarked: the message is retried and a repeat shows as a
+// count of 2, never as a mark without its effect. Otherwise mark_record answers (and changes
+// nothing) — -1 for an idempotent repeat, whose effect committed with the first call.
+// Returns mark_record's code.
+constexpr std::string_view kLedgerBody = R"lua(
+local expiry = string.format('%d', now_ms() + tonumber(ARGV[1]))
+local current = redis.call('GET', KEYS[1])
+if current and is_claim_of(current, ARGV[2]) then
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 5))
+  redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[4])
+end
+return mark_record(KEYS[1], ARGV[2], 'd', '', expiry)
 )lua";
 
 // KEYS[1] record; ARGV[1] token. 0 released; 1 no record; 2 not this token's live claim.
@@ -142,8 +169,15 @@ const RedisScript& claim_script() {
 }
 
 const RedisScript& mark_script() {
-  static const std::string source = std::string(kNowFunction) + std::string(kMarkBody);
+  static const std::string source = std::string(kNowFunction) + std::string(kMarkFunction) + std::string(kMarkBody);
   static const RedisScript script{"dedupe_mark", source};
+  return script;
+}
+
+const RedisScript& ledger_script() {
+  static const std::string source =
+      std::string(kNowFunction) + std::string(kMarkFunction) + std::string(kLedgerBody);
+  static const RedisScript script{"dedupe_mark_with_ledger_entry", source};
   return script;
 }
 
@@ -216,7 +250,8 @@ RedisDedupeStore::RedisDedupeStore(std::unique_ptr<RedisConnection> connection, 
     : connection_(std::move(connection)),
       key_namespace_(std::move(key_namespace)),
       epoch_key_(key_namespace_ + "dedupe-epoch"),
-      token_counter_key_(key_namespace_ + "dedupe-token") {}
+      token_counter_key_(key_namespace_ + "dedupe-token"),
+      ledger_keys_(LedgerKeys::of(key_namespace_)) {}
 
 Result<std::unique_ptr<RedisDedupeStore>> RedisDedupeStore::open(const RedisOptions& options) {
   HADR_ASSIGN_OR_RETURN(std::unique_ptr<RedisConnection> connection, RedisConnection::open(options));
@@ -351,6 +386,34 @@ Status RedisDedupeStore::mark_dead_lettered(const MessageId& id, std::string_vie
                         mark_batch(std::span(&id, 1), std::span(&claim_token, 1), 'x', reason, record_ttl));
   HADR_ASSERT(statuses.size() == 1);
   return std::move(statuses.front());
+}
+
+Status RedisDedupeStore::mark_done_with_ledger_append(const MessageId& id, std::string_view claim_token,
+                                                      Milliseconds record_ttl, const LedgerAppend& append) {
+  if (id.empty()) return invalid_argument("message id is empty; give the id that was claimed");
+  HADR_TRY(validate_printable("claim token", claim_token, kMaxTokenBytes));
+  HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
+  HADR_ASSERT(!append.region.empty() && !append.fields.empty() && append.fields.size() % 2 == 0);
+  if (append.applied_at_ms < 0 || static_cast<std::uint64_t>(append.applied_at_ms) > kMaxScriptInteger) {
+    return invalid_argument("ledger applied_at_ms " + std::to_string(append.applied_at_ms) +
+                            " is outside 0.." + std::to_string(kMaxScriptInteger) + "; check the handler's clock");
+  }
+  const std::string record = record_key(id);
+  const std::string applied_key = ledger_keys_.applied(append.region);
+  const std::string ttl_text = decimal(static_cast<std::uint64_t>(record_ttl.count()));
+  const std::string applied_text = decimal(static_cast<std::uint64_t>(append.applied_at_ms));
+  const std::string_view keys[] = {record, ledger_keys_.entries, ledger_keys_.counts, applied_key};
+  std::vector<std::string_view> arguments = {ttl_text, claim_token, id.str(), applied_text};
+  arguments.insert(arguments.end(), append.fields.begin(), append.fields.end());
+  long long code = 0;
+  {
+    std::lock_guard lock(mutex_);
+    HADR_ASSIGN_OR_RETURN(const RedisReply reply,
+                          connection_->eval(ledger_script(), keys, arguments, CommandKind::kMutating));
+    HADR_ASSIGN_OR_RETURN(code, reply.view().expect_integer("the ledger mark code"));
+  }
+  if (code == 0 || code == -1) return ok_status();  // marked now with its effect, or before with it
+  return mark_failure(id, code, 'd');
 }
 
 Status RedisDedupeStore::release(const MessageId& id, std::string_view claim_token) {

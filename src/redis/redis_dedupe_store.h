@@ -4,7 +4,7 @@
 // its state — "c<expiry>|<token>" claimed, "d<expiry>|<token>" done, "x<expiry>|<token>\n<reason>"
 // dead-lettered — expiring (PXAT <expiry>, Redis time in ms) after claim_ttl (claimed) or
 // record_ttl (done, dead-lettered);
-// "{prefix}:dedupe-epoch" the highest epoch seen; "{prefix}:dedupe-token" the counter that
+// "{prefix}:dedupe-epoch" the highest epoch seen; the ledger's keys (LedgerKeys, redis_keys.h); "{prefix}:dedupe-token" the counter that
 // makes claim tokens "<owner>/<n>" (deterministic, never random): one per claim call, shared
 // by the ids one batch claims — a token names a claim of one id, and every mark and release
 // checks it against that id's own record.
@@ -30,6 +30,7 @@
 #include "contracts/dedupe_store.h"
 #include "contracts/validation.h"
 #include "redis/redis_connection.h"
+#include "redis/redis_keys.h"
 #include "redis/redis_options.h"
 
 namespace hadr::redis {
@@ -62,6 +63,22 @@ class RedisDedupeStore final : public DedupeStore {
   Result<std::vector<Status>> mark_done_batch(std::span<const MessageId> ids,
                                               std::span<const std::string> claim_tokens, Milliseconds record_ttl);
 
+  // What mark_done_with_ledger_append() appends: the ledger entry's XADD field/value pairs (an
+  // even number), the region whose applied-at index gets `applied_at_ms`, and that time
+  // (0..2^53-1 ms). Built by RedisEffectLedger (redis_ledger.h), the only caller.
+  struct LedgerAppend {
+    std::string_view region;
+    std::int64_t applied_at_ms = 0;
+    std::span<const std::string_view> fields;
+  };
+  // mark_done() and, in the same Lua script, the ledger effect (docs/redis.md, "Ledger"):
+  // XADD to {p}:ledger, HINCRBY {p}:ledger-count <id> 1, ZADD {p}:ledger-applied:<region> —
+  // only when the record is the live claim of this token, so the effect exists iff the mark
+  // does. ok when marked now, and ok with nothing appended when already done with this token;
+  // otherwise the mark_done() errors (kAborted "claim lost", ...) and nothing changed.
+  Status mark_done_with_ledger_append(const MessageId& id, std::string_view claim_token, Milliseconds record_ttl,
+                                      const LedgerAppend& append);
+
  private:
   RedisDedupeStore(std::unique_ptr<RedisConnection> connection, std::string key_namespace);
 
@@ -74,6 +91,7 @@ class RedisDedupeStore final : public DedupeStore {
   const std::string key_namespace_;
   const std::string epoch_key_;
   const std::string token_counter_key_;
+  const LedgerKeys ledger_keys_;
 };
 
 }  // namespace hadr::redis

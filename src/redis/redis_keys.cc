@@ -14,6 +14,17 @@ std::string key_namespace(std::string_view prefix) {
   return result;
 }
 
+LedgerKeys LedgerKeys::of(std::string_view key_namespace) {
+  HADR_ASSERT(!key_namespace.empty() && key_namespace.back() == ':');
+  const std::string base(key_namespace);
+  return LedgerKeys{.entries = base + "ledger", .counts = base + "ledger-count", .applied_prefix = base + "ledger-applied:"};
+}
+
+std::string LedgerKeys::applied(std::string_view region) const {
+  HADR_ASSERT(!region.empty());  // a RegionId is never empty once parsed
+  return applied_prefix + std::string(region);
+}
+
 Status validate_epoch(Epoch epoch) {
   if (epoch.value > kMaxScriptInteger) {
     return invalid_argument("epoch " + std::to_string(epoch.value) + " is above the Redis stores' maximum " +

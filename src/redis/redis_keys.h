@@ -24,6 +24,20 @@ inline constexpr std::uint64_t kMaxScriptInteger = (std::uint64_t{1} << 53) - 1;
 // "{prefix}:" — the start of every key of the cluster `prefix` (already validated).
 std::string key_namespace(std::string_view prefix);
 
+// The keys of the ledger handler's effects (docs/redis.md, "Ledger"), written by
+// RedisDedupeStore::mark_done_with_ledger_append and read by RedisLedgerReader:
+//   entries  "{p}:ledger"                   stream, one entry per effect (XADD *)
+//   counts   "{p}:ledger-count"             hash, message id -> number of effects
+//   applied  "{p}:ledger-applied:<region>"  sorted set, member = score = applied_at_ms
+struct LedgerKeys {
+  std::string entries;
+  std::string counts;
+  std::string applied_prefix;
+
+  static LedgerKeys of(std::string_view key_namespace);
+  std::string applied(std::string_view region) const;
+};
+
 // kInvalidArgument when the epoch is too large to pass through a Lua script exactly.
 Status validate_epoch(Epoch epoch);
 

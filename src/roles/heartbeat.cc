@@ -20,6 +20,7 @@ std::string encode_heartbeat(const Heartbeat& heartbeat) {
     roles.push_back({{"name", role.name},
                      {"progress", role.health.progress_total},
                      {"errors", role.health.errors_total},
+                     {"consecutive_errors", role.health.consecutive_errors},
                      {"lag", role.health.lag},
                      {"last_error", role.health.last_error.substr(0, 200)}});
   }
@@ -55,6 +56,7 @@ Result<Heartbeat> decode_heartbeat(const CoordRecord& record) {
     entry.name = role["name"].get<std::string>();
     entry.health.progress_total = role.value("progress", std::uint64_t{0});
     entry.health.errors_total = role.value("errors", std::uint64_t{0});
+    entry.health.consecutive_errors = role.value("consecutive_errors", std::uint64_t{0});
     entry.health.lag = role.value("lag", std::int64_t{0});
     entry.health.last_error = role.value("last_error", "");
     heartbeat.roles.push_back(std::move(entry));

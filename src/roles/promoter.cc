@@ -53,6 +53,7 @@ Result<StepOutcome> Promoter::step() {
   }
   if (received->empty()) {
     backoff_.record_success();
+    health_.record_success();
     return StepOutcome::kIdle;
   }
   HADR_ASSERT(received->size() <= options_.batch_max);
@@ -73,6 +74,7 @@ Result<StepOutcome> Promoter::step() {
     return StepOutcome::kIdle;
   }
   backoff_.record_success();
+  health_.record_success();
   deps_.crash_points.hit(kAfterSendBeforeComplete);
   HADR_TRY(complete_all(*received));
   return StepOutcome::kProgress;

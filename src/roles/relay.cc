@@ -202,6 +202,7 @@ Result<StepOutcome> Relay::recover_chunk() {
     }
     HADR_ASSERT(states->size() == recovery_chunk_.size());
     recovery_backoff_.record_success();
+    health_.record_success();
     for (std::size_t i = 0; i < recovery_chunk_.size(); ++i) {
       const RecordState state = (*states)[i];
       if (state == RecordState::kDone || state == RecordState::kDeadLettered) {
@@ -239,6 +240,7 @@ Result<StepOutcome> Relay::publish_pending(Epoch epoch) {
     return StepOutcome::kIdle;
   }
   publish_backoff_.record_success();
+  health_.record_success();
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(count));
   counters_.published.fetch_add(count);
   health_.add_progress(count);
@@ -273,6 +275,7 @@ Result<StepOutcome> Relay::take_intake(Epoch epoch) {
   }
   if (received->empty()) {
     intake_backoff_.record_success();
+    health_.record_success();
     return StepOutcome::kIdle;
   }
   HADR_ASSERT(received->size() <= count);
@@ -307,6 +310,7 @@ Result<StepOutcome> Relay::back_up_and_ack(Epoch epoch, std::vector<SourceMessag
     return StepOutcome::kProgress;
   }
   backup_backoff_.record_success();
+  health_.record_success();
   deps_.crash_points.hit(kAfterBackupBeforeAck);
   return ack_and_queue(epoch, received, last_lsn);
 }
@@ -320,6 +324,7 @@ Result<StepOutcome> Relay::retry_held_batch() {
     return StepOutcome::kIdle;
   }
   backup_backoff_.record_success();
+  health_.record_success();
   if (*shipped < held_->last_lsn) return StepOutcome::kProgress;  // more of the older range first
   deps_.crash_points.hit(kAfterBackupBeforeAck);
   HeldBatch held = std::move(*held_);
@@ -345,6 +350,7 @@ Result<StepOutcome> Relay::ack_and_queue(Epoch epoch, std::vector<SourceMessage>
   if (acked.ok()) {
     counters_.acked.fetch_add(handles.size());
     intake_backoff_.record_success();
+    health_.record_success();
   } else {
     // The records are durable, so they are published anyway; a message whose ack did not
     // land comes back from the source and is appended again (a duplicate delivery).

@@ -34,6 +34,10 @@ enum class StepOutcome {
 struct RoleHealth {
   std::uint64_t progress_total = 0;  // units of work done (records appended, messages handled, ...)
   std::uint64_t errors_total = 0;    // transient errors seen
+  // Failed calls since the role's last successful one (0: its last call worked). Unlike the
+  // totals it says whether the role is failing NOW, even while a backoff spaces its errors
+  // seconds apart (the watchdog's region health, found by the broker-kill drill F16).
+  std::uint64_t consecutive_errors = 0;
   std::int64_t lag = 0;              // role-specific backlog (e.g. records not yet published)
   std::string last_error;            // the most recent transient error, for operators
 };

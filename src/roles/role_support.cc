@@ -12,11 +12,18 @@ bool must_stop(ErrorCode code) { return code == ErrorCode::kDataLoss || code == 
 void HealthRecorder::add_progress(std::uint64_t units) {
   const std::lock_guard lock(mutex_);
   health_.progress_total += units;
+  if (units > 0) health_.consecutive_errors = 0;
+}
+
+void HealthRecorder::record_success() {
+  const std::lock_guard lock(mutex_);
+  health_.consecutive_errors = 0;
 }
 
 void HealthRecorder::record_error(std::string_view what, const Error& error) {
   const std::lock_guard lock(mutex_);
   ++health_.errors_total;
+  ++health_.consecutive_errors;
   health_.last_error = std::string(what) + ": " + error.to_string();
 }
 

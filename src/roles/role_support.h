@@ -32,9 +32,12 @@ bool must_stop(ErrorCode code);
 
 class HealthRecorder {
  public:
+  // Progress is also a success (consecutive_errors = 0).
   void add_progress(std::uint64_t units);
-  // errors_total + 1 and last_error = "<what>: <error>".
+  // errors_total + 1, consecutive_errors + 1 and last_error = "<what>: <error>".
   void record_error(std::string_view what, const Error& error);
+  // A call worked (even one that found nothing to do): consecutive_errors = 0.
+  void record_success();
   void set_lag(std::int64_t lag);
   RoleHealth snapshot() const;
 

@@ -206,6 +206,11 @@ Status Watchdog::evaluate_health() {
                                : role.health.errors_total > previous->second.health.errors_total &&
                                      role.health.progress_total == previous->second.health.progress_total;
       }
+      // A role whose every call fails backs off up to seconds between errors, so the totals of
+      // two close heartbeats often show no new error: its own "last call failed" is the signal.
+      // Only while active: a standby's roles are fenced and make no calls, so their last
+      // verdict is stale (trusting it left both regions standby forever: simulator seed 204).
+      if (phase_ == WatchdogPhase::kActive && role.health.consecutive_errors > 0) observed.failing = true;
       const std::string_view kind = role_kind(role.name);
       if (kind == "worker") {
         ++workers;

@@ -34,7 +34,8 @@
 //
 // Region health (from heartbeats, heartbeat.h): healthy when at least one live heartbeat of
 // the region carries a worker, and not every worker, nor the relay or promoter, is "failing"
-// (its error count grew since the last check while its progress did not).
+// (while active, its last call failed — RoleHealth::consecutive_errors; or its error count grew
+// since the last check while its progress did not).
 //
 // Ownership: borrows every dependency. Thread-safety: step() from one thread (the one that
 // also steps the LeaseManager); status() from any thread.

@@ -77,6 +77,7 @@ Result<StepOutcome> Worker::step() {
   }
   if (received->empty()) {
     backoff_.record_success();
+    health_.record_success();
     return StepOutcome::kIdle;
   }
   HADR_ASSERT(received->size() <= options_.batch_max);

@@ -5,10 +5,7 @@
 #include <sstream>
 #include <thread>
 
-#include "embedded/directory_blob_store.h"
-#include "embedded/sqlite_bus.h"
-#include "embedded/sqlite_coord.h"
-#include "embedded/sqlite_lease_store.h"
+#include "runtime/region_backends.h"
 #include "roles/checkpoint.h"
 #include "roles/replayer.h"
 #include "roles/wal_backup.h"
@@ -69,13 +66,13 @@ std::string seconds_text(std::int64_t ms) {
 }  // namespace
 
 Result<ClusterStatus> read_cluster_status(const RegionConfig& config) {
-  const Clock& clock = RealClock::instance();
   ClusterStatus status;
   status.lease_name = config.lease.name;
   status.bus_namespace = config.bus_namespace;
-  HADR_ASSIGN_OR_RETURN(auto lease_store, SqliteLeaseStore::open(config.embedded.lease_path(), clock));
+  HADR_ASSIGN_OR_RETURN(const RegionBackends backends, RegionBackends::resolve(config, process_environment()));
+  HADR_ASSIGN_OR_RETURN(auto lease_store, backends.open_lease_store());
   HADR_ASSIGN_OR_RETURN(status.lease, lease_store->read(config.lease.name));
-  HADR_ASSIGN_OR_RETURN(auto coord, SqliteCoord::open(config.embedded.coord_path(), clock));
+  HADR_ASSIGN_OR_RETURN(auto coord, backends.open_coord());
   HADR_ASSIGN_OR_RETURN(status.alias, coord->get(kAliasCoordKey));
   HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> failover, coord->get(kFailoverCoordKey));
   if (failover) {
@@ -87,14 +84,14 @@ Result<ClusterStatus> read_cluster_status(const RegionConfig& config) {
     auto decoded = decode_switchover_request(request->value);
     if (decoded.ok()) status.switchover_pending = *decoded;
   }
-  HADR_ASSIGN_OR_RETURN(auto blobs, DirectoryBlobStore::open(posix_env(), config.embedded.blobs_dir()));
+  HADR_ASSIGN_OR_RETURN(auto blobs, backends.open_blob_store());
   std::vector<RegionId> regions = {config.region};
   if (config.two_regions()) regions.push_back(config.peer);
   for (const RegionId& region : regions) {
     HADR_ASSIGN_OR_RETURN(RegionView view, read_region_view(*coord, *blobs, region));
     status.regions.push_back(std::move(view));
   }
-  HADR_ASSIGN_OR_RETURN(auto bus, SqliteBus::open(config.embedded.bus_path(config.bus_namespace), clock));
+  HADR_ASSIGN_OR_RETURN(auto bus, backends.open_bus());
   for (const std::string& queue : {config.promoter.staging_queue, config.worker.main_queue}) {
     for (const std::string& name : {queue, dead_letter_queue(queue)}) {
       auto depth = bus->depth(name);
@@ -217,8 +214,9 @@ Result<SwitchoverReport> request_switchover(const RegionConfig& config, const Re
                                ") nor its peer (" + config.peer.str() + ")");
   }
   const Clock& clock = RealClock::instance();
-  HADR_ASSIGN_OR_RETURN(auto lease_store, SqliteLeaseStore::open(config.embedded.lease_path(), clock));
-  HADR_ASSIGN_OR_RETURN(auto coord, SqliteCoord::open(config.embedded.coord_path(), clock));
+  HADR_ASSIGN_OR_RETURN(const RegionBackends backends, RegionBackends::resolve(config, process_environment()));
+  HADR_ASSIGN_OR_RETURN(auto lease_store, backends.open_lease_store());
+  HADR_ASSIGN_OR_RETURN(auto coord, backends.open_coord());
   HADR_ASSIGN_OR_RETURN(LeaseState before, lease_store->read(config.lease.name));
   SwitchoverReport report{.to = to, .epoch_before = before.epoch.value};
   if (!before.held) return failed_precondition("no region holds the lease now; start the regions first (hadr node)");

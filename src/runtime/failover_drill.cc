@@ -12,13 +12,11 @@
 #include <thread>
 
 #include "config/region_config.h"
-#include "embedded/sqlite_coord.h"
-#include "embedded/sqlite_lease_store.h"
-#include "handlers/ledger_handler.h"
 #include "roles/heartbeat.h"
 #include "roles/watchdog.h"
 #include "runtime/child_process.h"
 #include "runtime/cluster.h"
+#include "runtime/region_backends.h"
 #include "runtime/region_node.h"
 
 namespace hadr {
@@ -40,20 +38,25 @@ struct NodeProcess {
 std::string duration_text(Milliseconds duration) { return std::to_string(duration.count()) + "ms"; }
 
 // Short locks, claims and visibility so that what the dead region held comes back within
-// seconds; a lease TTL of the user's choosing; the watchdog checks every TTL/10.
+// seconds; a lease TTL of the user's choosing; the watchdog checks every TTL/10. With
+// `services` (backend real) the stores are those servers; otherwise SQLite files in shared/.
 std::string region_config_text(std::string_view name, std::string_view peer, std::string_view bus_namespace,
-                               Milliseconds lease_ttl) {
+                               Milliseconds lease_ttl, const LocalServices* services) {
   const Milliseconds check = std::max(Milliseconds(20), lease_ttl / 10);
   std::ostringstream out;
-  out << "[region]\nname = \"" << name << "\"\npeer = \"" << peer << "\"\ndata_dir = \"" << name << "\"\n"
-      << "[backends]\ndir = \"shared\"\nbus_namespace = \"" << bus_namespace << "\"\n"
-      << "[source]\nvisibility_timeout = \"3s\"\n"
+  out << "[region]\nname = \"" << name << "\"\npeer = \"" << peer << "\"\ndata_dir = \"" << name << "\"\n";
+  if (services != nullptr) {
+    services->write_config_sections(out, bus_namespace, "hadr-demo");  // ends with the [source] section
+  } else {
+    out << "[backends]\ndir = \"shared\"\nbus_namespace = \"" << bus_namespace << "\"\n[source]\n";
+  }
+  out << "visibility_timeout = \"3s\"\n"
       << "[promoter]\nlock_duration = \"5s\"\n"
       << "[workers]\ncount = 2\nlock_duration = \"5s\"\nclaim_ttl = \"10s\"\nmax_delivery_count = 100\n"
       << "[checkpointer]\ninterval = \"500ms\"\n"
       << "[lease]\nttl = \"" << duration_text(lease_ttl) << "\"\n"
       << "[watchdog]\ncheck_interval = \"" << duration_text(check) << "\"\nmin_failover_interval = \"30s\"\n"
-      << "unhealthy_grace = \"5s\"\ndrain_timeout = \"60s\"\n"
+      << "unhealthy_grace = \"" << (services != nullptr ? duration_text(DemoOptions::kBrokerKillGrace) : "5000ms") << "\"\ndrain_timeout = \"60s\"\n"
       << "[heartbeat]\ninterval = \"" << duration_text(std::max(Milliseconds(50), lease_ttl / 8)) << "\"\n"
       << "[backup]\nmode = \"sync\"\n"
       << "[replay]\nquiet_period = \"" << duration_text(lease_ttl * 2) << "\"\n"
@@ -61,7 +64,7 @@ std::string region_config_text(std::string_view name, std::string_view peer, std
   return out.str();
 }
 
-Result<std::string> prepare_dir(const DemoOptions& options) {
+Result<std::string> prepare_dir(const DemoOptions& options, const LocalServices* services) {
   std::string dir = options.keep_dir;
   if (dir.empty()) {
     char pattern[] = "/tmp/hadr-demo-XXXXXX";
@@ -70,7 +73,7 @@ Result<std::string> prepare_dir(const DemoOptions& options) {
   } else {
     HADR_TRY(posix_env().create_dirs(dir));
   }
-  HADR_TRY(write_demo_configs(dir, options.lease_ttl));
+  HADR_TRY(write_demo_configs(dir, options.lease_ttl, services));
   return dir;
 }
 
@@ -78,12 +81,12 @@ Result<std::string> prepare_dir(const DemoOptions& options) {
 class Probe {
  public:
   static Result<Probe> open(const RegionConfig& config) {
-    const Clock& clock = RealClock::instance();
     Probe probe;
     probe.config_ = &config;
-    HADR_ASSIGN_OR_RETURN(probe.lease_, SqliteLeaseStore::open(config.embedded.lease_path(), clock));
-    HADR_ASSIGN_OR_RETURN(probe.coord_, SqliteCoord::open(config.embedded.coord_path(), clock));
-    HADR_ASSIGN_OR_RETURN(probe.ledger_, LedgerReader::open(config.embedded.dedupe_path()));
+    HADR_ASSIGN_OR_RETURN(const RegionBackends backends, RegionBackends::resolve(config, process_environment()));
+    HADR_ASSIGN_OR_RETURN(probe.lease_, backends.open_lease_store());
+    HADR_ASSIGN_OR_RETURN(probe.coord_, backends.open_coord());
+    HADR_ASSIGN_OR_RETURN(probe.ledger_, backends.open_ledger_reader());
     return probe;
   }
   Result<LeaseState> lease() {
@@ -122,7 +125,7 @@ class Probe {
   const RegionConfig* config_ = nullptr;
   std::unique_ptr<LeaseStore> lease_;
   std::unique_ptr<Coord> coord_;
-  std::unique_ptr<LedgerReader> ledger_;
+  std::unique_ptr<EffectLedgerReader> ledger_;
 };
 
 std::int64_t now_ms() { return unix_millis(RealClock::instance().now_wall()); }
@@ -167,6 +170,7 @@ class Drill {
   Status wait_effects(std::uint64_t effects);
   // The event; each returns when it happened (wall ms), the start of the failover_ms window.
   Result<std::int64_t> kill_a();
+  Result<std::int64_t> kill_primary_broker();
   Result<std::int64_t> switchover_to(const RegionId& to, const RegionConfig& from_config);
   Status record_takeover(const RegionId& to, std::int64_t since_ms);
   Status finish();
@@ -187,15 +191,22 @@ class Drill {
   std::optional<Probe> probe_;
   NodeProcess a_{"a", "", {}}, b_{"b", "", {}};
   std::optional<ChildProcess> sender_;
+  // Declared last so that it is destroyed first: the servers outlive no process of the drill
+  // only after stop_nodes(); on an error path the children are killed by their destructors.
+  std::unique_ptr<LocalServices> services_;
 };
 
 Status Drill::start_cluster() {
-  HADR_ASSIGN_OR_RETURN(report_.dir, prepare_dir(options_));
+  if (options_.backend == "real") {
+    line("starting the real engines on this machine (Redis, Azurite, three RabbitMQ nodes: up to a minute)");
+    HADR_ASSIGN_OR_RETURN(services_, LocalServices::start([&](const std::string& text) { line(text); }));
+    LocalServices::export_secrets();
+  }
+  HADR_ASSIGN_OR_RETURN(report_.dir, prepare_dir(options_, services_.get()));
   a_.config_path = report_.dir + "/a.toml";
   b_.config_path = report_.dir + "/b.toml";
   HADR_ASSIGN_OR_RETURN(config_a_, load_region_config(a_.config_path));
   HADR_ASSIGN_OR_RETURN(config_b_, load_region_config(b_.config_path));
-  HADR_TRY(posix_env().create_dirs(config_a_.embedded.dir));
   line("dir " + report_.dir + " (a.toml, b.toml; logs a.log, b.log, send.log; alerts in a/ and b/alerts.jsonl)");
   HADR_TRY(start(a_));
   HADR_ASSIGN_OR_RETURN(Probe probe, Probe::open(config_a_));
@@ -290,6 +301,15 @@ Result<std::int64_t> Drill::kill_a() {
   return kill_ms;
 }
 
+Result<std::int64_t> Drill::kill_primary_broker() {
+  const std::int64_t kill_ms = now_ms();
+  HADR_TRY(services_->kill_primary_broker());
+  line("SIGKILL the RabbitMQ node of namespace primary (region a's bus); region a must see itself unhealthy, step "
+       "down, and region b take over and replay what was stranded, within " +
+       std::to_string(options_.failover_bound().count()) + " ms");
+  return kill_ms;
+}
+
 Result<std::int64_t> Drill::switchover_to(const RegionId& to, const RegionConfig& from_config) {
   line("switchover to " + to.str() + " requested");
   HADR_ASSIGN_OR_RETURN(SwitchoverReport switched,
@@ -356,6 +376,7 @@ Status Drill::finish() {
 
 Result<DemoReport> Drill::run() {
   report_.scenario = options_.scenario;
+  report_.backend = options_.backend;
   report_.failover_bound = options_.failover_bound();
   HADR_TRY(start_cluster());
   const std::uint64_t part_size = options_.messages / options_.parts();
@@ -365,6 +386,8 @@ Result<DemoReport> Drill::run() {
   std::int64_t event_ms = 0;
   if (options_.scenario == "switchover") {
     HADR_ASSIGN_OR_RETURN(event_ms, switchover_to(config_b_.region, config_a_));
+  } else if (options_.scenario == "broker-kill") {
+    HADR_ASSIGN_OR_RETURN(event_ms, kill_primary_broker());
   } else {
     HADR_ASSIGN_OR_RETURN(event_ms, kill_a());
   }
@@ -395,19 +418,25 @@ std::string ms_text(std::int64_t ms) {
 
 }  // namespace
 
-Status write_demo_configs(const std::string& dir, Milliseconds lease_ttl) {
+Status write_demo_configs(const std::string& dir, Milliseconds lease_ttl, const LocalServices* services) {
   for (const auto& [name, peer, bus_namespace] :
        {std::tuple{"a", "b", "primary"}, std::tuple{"b", "a", "secondary"}}) {
     std::ofstream config(dir + "/" + name + ".toml", std::ios::trunc);
-    config << region_config_text(name, peer, bus_namespace, lease_ttl);
+    config << region_config_text(name, peer, bus_namespace, lease_ttl, services);
     if (!config.flush()) return unavailable("cannot write " + dir + "/" + name + ".toml; is the directory writable?");
   }
   return ok_status();
 }
 
 Status DemoOptions::validate() const {
-  if (scenario != "failover" && scenario != "switchover" && scenario != "failback") {
-    return invalid_argument("--scenario " + scenario + " is unknown; use failover, switchover or failback");
+  if (scenario != "failover" && scenario != "switchover" && scenario != "failback" && scenario != "broker-kill") {
+    return invalid_argument("--scenario " + scenario + " is unknown; use failover, switchover, failback or broker-kill");
+  }
+  if (backend != "embedded" && backend != "real") {
+    return invalid_argument("--backend " + backend + " is unknown; use embedded (SQLite files) or real (Redis, RabbitMQ, Azurite)");
+  }
+  if (scenario == "broker-kill" && backend != "real") {
+    return invalid_argument("--scenario broker-kill kills a RabbitMQ node: it needs --backend real");
   }
   if (messages < 100 || messages > 10'000'000) return invalid_argument("--messages must be 100 .. 10,000,000");
   if (kill_at >= messages / parts()) {
@@ -433,6 +462,7 @@ bool DemoReport::passed() const {
 std::string DemoReport::to_json() const {
   nlohmann::json json = nlohmann::json::parse(verify.to_json());
   json["scenario"] = scenario;
+  json["backend"] = backend;
   json["failover_ms"] = failover_ms;
   json["failover_bound_ms"] = failover_bound.count();
   json["timeline_ms"] = {{"detection", timeline.detection_ms},
@@ -450,14 +480,16 @@ std::string DemoReport::to_json() const {
 std::string DemoReport::to_text() const {
   std::ostringstream out;
   const char* after = scenario == "switchover" ? "old region released the lease" : "kill";
-  out << "\nhadr demo: " << scenario << " drill, two regions on this machine (" << dir << ")\n\n"
+  out << "\nhadr demo: " << scenario << " drill, two regions on this machine, " << backend << " backends (" << dir
+      << ")\n\n"
       << "  where the time went, after the " << after << ":\n"
       << "    " << ms_text(timeline.detection_ms) << "  the standby saw the lease free (detection)\n"
       << "    " << ms_text(timeline.acquired_ms) << "  it acquired the lease\n"
       << "    " << ms_text(timeline.alias_ms) << "  the bus alias names its namespace\n"
       << "    " << ms_text(timeline.intake_open_ms) << "  replay of the old region's WAL begun, intake open\n"
       << "    " << ms_text(timeline.first_effect_ms) << "  first effect in the new region\n\n"
-      << "  failover_ms " << failover_ms << " (bound: lease TTL + 1.5 s = " << failover_bound.count() << " ms) "
+      << "  failover_ms " << failover_ms << " (bound: lease TTL + 1.5 s"
+      << (scenario == "broker-kill" ? " + watchdog.unhealthy_grace" : "") << " = " << failover_bound.count() << " ms) "
       << (failover_within_bound() ? "ok" : "EXCEEDED") << "\n"
       << "  replayed " << replayed << " records from the blob backup; lease epochs";
   for (std::uint64_t epoch : epochs) out << " " << epoch;

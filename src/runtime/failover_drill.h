@@ -31,12 +31,16 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "runtime/local_services.h"
 #include "runtime/send_verify.h"
 
 namespace hadr {
 
 struct DemoOptions {
-  std::string scenario = "failover";  // failover | switchover | failback
+  std::string scenario = "failover";  // failover | switchover | failback | broker-kill (backend real)
+  // embedded: SQLite files in DIR/shared. real: Redis, three RabbitMQ nodes (the two bus
+  // namespaces and the source MQ) and Azurite, started by the demo (runtime/local_services.h).
+  std::string backend = "embedded";
   std::uint64_t messages = 20'000;    // 100 .. 10,000,000
   std::uint64_t kill_at = 0;          // effects before the kill/switchover; 0 = 2/3 of the first part
   Milliseconds lease_ttl{2'000};      // 300 ms .. 1 min
@@ -49,7 +53,12 @@ struct DemoOptions {
   // The load goes in parts: one before each kill or switchover, one after the last.
   std::uint64_t parts() const { return scenario == "failback" ? 3 : 2; }
   std::uint64_t effective_kill_at() const { return kill_at != 0 ? kill_at : messages / parts() * 2 / 3; }
-  Milliseconds failover_bound() const { return lease_ttl + Milliseconds(1'500); }
+  // A dead region is noticed when its lease expires: TTL + 1.5 s. A dead broker is noticed by the
+  // region's own watchdog, which steps down after watchdog.unhealthy_grace (kBrokerKillGrace).
+  Milliseconds failover_bound() const {
+    return lease_ttl + Milliseconds(1'500) + (scenario == "broker-kill" ? kBrokerKillGrace : Milliseconds(0));
+  }
+  static constexpr Milliseconds kBrokerKillGrace{3'000};
 };
 
 // Where the failover's time went, in ms after the kill (or the switchover request).
@@ -63,6 +72,7 @@ struct DemoTimeline {
 
 struct DemoReport {
   std::string scenario;
+  std::string backend;
   VerifyReport verify;  // duplicate_deliveries summed over both regions
   std::int64_t failover_ms = -1;
   DemoTimeline timeline;
@@ -81,6 +91,7 @@ Result<DemoReport> run_demo(const DemoOptions& options, const std::function<void
 
 // Writes DIR/a.toml and DIR/b.toml, the two regions of the drill (also used by the e2e tests
 // of the fault rows): stores in DIR/shared, data dirs DIR/a and DIR/b.
-Status write_demo_configs(const std::string& dir, Milliseconds lease_ttl);
+// With `services`, the regions use those servers (backends.kind = "real") instead of SQLite.
+Status write_demo_configs(const std::string& dir, Milliseconds lease_ttl, const LocalServices* services = nullptr);
 
 }  // namespace hadr

@@ -9,12 +9,6 @@
 
 #include "core/clock.h"
 #include "core/env.h"
-#include "embedded/directory_blob_store.h"
-#include "embedded/sqlite_bus.h"
-#include "embedded/sqlite_coord.h"
-#include "embedded/sqlite_dedupe_store.h"
-#include "embedded/sqlite_lease_store.h"
-#include "embedded/sqlite_source.h"
 #include "handlers/handler_factory.h"
 #include "runtime/fault_switch.h"
 #include "runtime/stop_signal.h"
@@ -143,7 +137,7 @@ class NodeControl final : public RegionControl {
 
 struct RegionNode::WorkerSlot {
   std::unique_ptr<Bus> bus;
-  std::unique_ptr<SqliteDedupeStore> dedupe;
+  DedupeConnection dedupe;
   std::unique_ptr<Handler> handler;
   std::unique_ptr<Worker> worker;
   std::thread thread;
@@ -169,16 +163,15 @@ Status RegionNode::open_failover() {
                             "\") runs every role in one process: use `hadr node`, not a single-role command");
   }
   const Clock& clock = real_clock();
-  HADR_ASSIGN_OR_RETURN(std::unique_ptr<SqliteLeaseStore> lease_store,
-                        SqliteLeaseStore::open(config_.embedded.lease_path(), clock));
+  HADR_ASSIGN_OR_RETURN(std::unique_ptr<LeaseStore> lease_store, backends_->open_lease_store());
   lease_store_ = std::make_unique<FaultSwitchLeaseStore>(std::move(lease_store),
                                                          lease_partition_switch_path(config_.data_dir));
   HADR_ASSIGN_OR_RETURN(lease_, LeaseManager::create(*lease_store_, clock, config_.lease));
   fence_ = lease_.get();
   intake_fence_ = std::make_unique<GatedFence>(*lease_, /*open=*/false);
-  HADR_ASSIGN_OR_RETURN(lease_thread_coord_, SqliteCoord::open(config_.embedded.coord_path(), clock));
-  HADR_ASSIGN_OR_RETURN(lease_thread_bus_, SqliteBus::open(config_.embedded.bus_path(config_.bus_namespace), clock));
-  HADR_ASSIGN_OR_RETURN(lease_thread_dedupe_, SqliteDedupeStore::open(config_.embedded.dedupe_path(), clock));
+  HADR_ASSIGN_OR_RETURN(lease_thread_coord_, backends_->open_coord());
+  HADR_ASSIGN_OR_RETURN(lease_thread_bus_, backends_->open_bus());
+  HADR_ASSIGN_OR_RETURN(lease_thread_dedupe_, backends_->open_dedupe());
   alerts_ = std::make_unique<RuntimeAlertSink>(config_.alerts, config_.data_dir + "/alerts.jsonl");
   hook_ = std::make_unique<CommandHook>(config_.hook, config_.data_dir + "/hook.log");
   return ok_status();
@@ -194,7 +187,7 @@ Status RegionNode::open_failover_control_roles() {
   replay_options.region = config_.region;
   replay_options.staging_queue = config_.promoter.staging_queue;
   replay_options.quiet_period = config_.replay_quiet_period;
-  HADR_ASSIGN_OR_RETURN(replayer_, Replayer::create(ReplayerDependencies{*blobs_, *dedupe_, *bus_, *coord_, *fence_,
+  HADR_ASSIGN_OR_RETURN(replayer_, Replayer::create(ReplayerDependencies{*blobs_, *dedupe_.store, *bus_, *coord_, *fence_,
                                                                          clock, crash_points_},
                                                     replay_options));
   control_ = std::make_unique<NodeControl>(*intake_fence_, *lease_thread_bus_, config_, relay_pending_);
@@ -211,7 +204,7 @@ Status RegionNode::open_failover_control_roles() {
                                                                          .hook = *hook_,
                                                                          .clock = clock,
                                                                          .crash_points = crash_points_,
-                                                                         .dedupe = lease_thread_dedupe_.get()},
+                                                                         .dedupe = lease_thread_dedupe_.store.get()},
                                                     config_.watchdog));
   return ok_status();
 }
@@ -243,7 +236,8 @@ Result<std::unique_ptr<RegionNode>> RegionNode::open(const RegionConfig& config,
   std::unique_ptr<RegionNode> node(new RegionNode(config, roles, crash_points));
   Env& env = posix_env();
   HADR_TRY(env.create_dirs(config.data_dir));
-  HADR_TRY(env.create_dirs(config.embedded.dir));
+  HADR_ASSIGN_OR_RETURN(RegionBackends backends, RegionBackends::resolve(config, process_environment()));
+  node->backends_ = std::make_unique<RegionBackends>(std::move(backends));
   HADR_ASSIGN_OR_RETURN(node->base_, read_stats_file(node->stats_path()));
   HADR_TRY(node->open_failover());
   HADR_TRY(node->open_control_roles());
@@ -254,7 +248,7 @@ Result<std::unique_ptr<RegionNode>> RegionNode::open(const RegionConfig& config,
 
 Status RegionNode::open_control_roles() {
   const Clock& clock = real_clock();
-  HADR_ASSIGN_OR_RETURN(bus_, SqliteBus::open(config_.embedded.bus_path(config_.bus_namespace), clock));
+  HADR_ASSIGN_OR_RETURN(bus_, backends_->open_bus());
   HADR_TRY(bus_->create_queue(config_.promoter.staging_queue, QueueOptions{config_.staging_max_delivery_count}));
   // The bus's own limit is a backstop above the workers': the worker dead-letters a message that
   // keeps coming back (with a dedupe record, so the checkpoint and verify see it), not the bus.
@@ -265,16 +259,15 @@ Status RegionNode::open_control_roles() {
   }
   if (!roles_.relay) return ok_status();
   const std::string consumer = config_.region.str() + "/relay";
-  HADR_ASSIGN_OR_RETURN(source_, SqliteSource::open(config_.embedded.source_path(), consumer,
-                                                    config_.source_visibility_timeout, clock));
-  HADR_ASSIGN_OR_RETURN(dedupe_, SqliteDedupeStore::open(config_.embedded.dedupe_path(), clock));
-  HADR_ASSIGN_OR_RETURN(coord_, SqliteCoord::open(config_.embedded.coord_path(), clock));
+  HADR_ASSIGN_OR_RETURN(source_, backends_->open_source(consumer));
+  HADR_ASSIGN_OR_RETURN(dedupe_, backends_->open_dedupe());
+  HADR_ASSIGN_OR_RETURN(coord_, backends_->open_coord());
   RecoveryReport report;
   HADR_ASSIGN_OR_RETURN(wal_, Wal::open(posix_env(), config_.wal_dir(), config_.wal, &report));
-  RelayDependencies relay_dependencies{*source_, *wal_, posix_env(), *bus_, *dedupe_, *intake_fence_, clock, crash_points_};
+  RelayDependencies relay_dependencies{*source_, *wal_, posix_env(), *bus_, *dedupe_.store, *intake_fence_, clock, crash_points_};
   RelayOptions relay_options = config_.relay;
   if (config_.two_regions() && config_.backup_mode != BackupMode::kOff) {
-    HADR_ASSIGN_OR_RETURN(blobs_, DirectoryBlobStore::open(posix_env(), config_.embedded.blobs_dir()));
+    HADR_ASSIGN_OR_RETURN(blobs_, backends_->open_blob_store());
     WalBackupOptions backup_options;
     backup_options.region = config_.region;
     HADR_ASSIGN_OR_RETURN(shipper_, WalShipper::create(WalShipperDependencies{*wal_, *blobs_}, backup_options));
@@ -285,11 +278,11 @@ Status RegionNode::open_control_roles() {
     }
   } else if (config_.two_regions()) {
     // No backup of our own, but the replayer still reads the peer's from the blob store.
-    HADR_ASSIGN_OR_RETURN(blobs_, DirectoryBlobStore::open(posix_env(), config_.embedded.blobs_dir()));
+    HADR_ASSIGN_OR_RETURN(blobs_, backends_->open_blob_store());
   }
   HADR_ASSIGN_OR_RETURN(relay_, Relay::create(relay_dependencies, relay_options));
   HADR_ASSIGN_OR_RETURN(checkpointer_,
-                        Checkpointer::create(CheckpointerDependencies{*wal_, posix_env(), *dedupe_, *coord_, *fence_,
+                        Checkpointer::create(CheckpointerDependencies{*wal_, posix_env(), *dedupe_.store, *coord_, *fence_,
                                                                       clock, crash_points_},
                                              config_.checkpointer));
   return ok_status();
@@ -300,15 +293,19 @@ Status RegionNode::open_workers() {
   const Clock& clock = real_clock();
   for (std::size_t index = 1; index <= config_.worker_count; ++index) {
     auto slot = std::make_unique<WorkerSlot>();
-    HADR_ASSIGN_OR_RETURN(slot->bus, SqliteBus::open(config_.embedded.bus_path(config_.bus_namespace), clock));
-    HADR_ASSIGN_OR_RETURN(slot->dedupe, SqliteDedupeStore::open(config_.embedded.dedupe_path(), clock));
+    HADR_ASSIGN_OR_RETURN(slot->bus, backends_->open_bus());
+    HADR_ASSIGN_OR_RETURN(slot->dedupe, backends_->open_dedupe());
     // The ledger's done mark must expire exactly when the worker's would (dedupe.record_ttl).
-    const HandlerContext handler_context{config_.region, slot->dedupe.get(), &clock, config_.worker.record_ttl};
+    HandlerContext handler_context;
+    handler_context.region = config_.region;
+    handler_context.ledger = slot->dedupe.ledger;
+    handler_context.clock = &clock;
+    handler_context.record_ttl = config_.worker.record_ttl;
     HADR_ASSIGN_OR_RETURN(slot->handler, make_handler(config_.handler, handler_context));
     WorkerOptions options = config_.worker;
     options.owner = config_.region.str() + "/" + roles_.process_name + "-" + std::to_string(index);
     HADR_ASSIGN_OR_RETURN(slot->worker,
-                          Worker::create(WorkerDependencies{*slot->bus, *slot->dedupe, *slot->handler, *fence_, clock,
+                          Worker::create(WorkerDependencies{*slot->bus, *slot->dedupe.store, *slot->handler, *fence_, clock,
                                                             crash_points_},
                                          options));
     workers_.push_back(std::move(slot));

@@ -1,5 +1,5 @@
-// RegionNode: runs the roles of one region in one process on real adapters — the embedded
-// (SQLite) backends named by the config, the Wal on posix_env(), the real clock — and the
+// RegionNode: runs the roles of one region in one process on real adapters — the backends
+// named by the config (embedded SQLite or the real engines, opened through RegionBackends), the Wal on posix_env(), the real clock — and the
 // threads that step them (docs/roles.md, "Threading model"):
 //   - the control thread steps the Relay, the Promoter and the Checkpointer round-robin (the
 //     Wal has one owner) and waits runtime.idle_wait only when all of them were idle;
@@ -52,6 +52,7 @@
 #include "roles/wal_backup.h"
 #include "roles/watchdog.h"
 #include "runtime/alerting.h"
+#include "runtime/region_backends.h"
 #include "roles/crash_points.h"
 #include "roles/fence.h"
 #include "roles/promoter.h"
@@ -61,7 +62,6 @@
 
 namespace hadr {
 
-class SqliteDedupeStore;
 class NodeControl;
 
 struct NodeRoles {
@@ -141,9 +141,10 @@ class RegionNode {
   std::unique_ptr<GatedFence> intake_fence_;    // the relay's: fence_ behind the watchdog's gate
   NodeStats base_;  // counters of earlier runs of this process (from its stats file)
 
+  std::unique_ptr<RegionBackends> backends_;  // opens every connection below
   std::unique_ptr<Source> source_;
   std::unique_ptr<Bus> bus_;
-  std::unique_ptr<SqliteDedupeStore> dedupe_;
+  DedupeConnection dedupe_;
   std::unique_ptr<Coord> coord_;
   std::unique_ptr<Wal> wal_;
   std::unique_ptr<Relay> relay_;
@@ -156,7 +157,7 @@ class RegionNode {
   std::unique_ptr<LeaseManager> lease_;
   std::unique_ptr<Coord> lease_thread_coord_;
   std::unique_ptr<Bus> lease_thread_bus_;  // queue depths for the switchover drain
-  std::unique_ptr<SqliteDedupeStore> lease_thread_dedupe_;  // the watchdog's epoch check
+  DedupeConnection lease_thread_dedupe_;  // the watchdog's epoch check
   std::unique_ptr<RuntimeAlertSink> alerts_;
   std::unique_ptr<CommandHook> hook_;
   std::unique_ptr<NodeControl> control_;

@@ -9,9 +9,7 @@
 #include "contracts/bus.h"
 #include "contracts/source.h"
 #include "core/env.h"
-#include "embedded/sqlite_dedupe_store.h"
-#include "embedded/sqlite_source.h"
-#include "handlers/ledger_handler.h"
+#include "runtime/region_backends.h"
 #include "runtime/region_node.h"
 
 namespace hadr {
@@ -71,10 +69,11 @@ Result<std::uint64_t> count_suppressed_duplicates(const std::string& data_dir) {
 Status classify_without_effect(const RegionConfig& config, const std::unordered_set<std::string>& remaining,
                                VerifyReport& report) {
   if (remaining.empty()) return ok_status();
-  HADR_ASSIGN_OR_RETURN(auto dedupe, SqliteDedupeStore::open(config.embedded.dedupe_path(), RealClock::instance()));
+  HADR_ASSIGN_OR_RETURN(const RegionBackends backends, RegionBackends::resolve(config, process_environment()));
+  HADR_ASSIGN_OR_RETURN(DedupeConnection dedupe, backends.open_dedupe());
   std::vector<MessageId> chunk;
   auto flush = [&]() -> Status {
-    HADR_ASSIGN_OR_RETURN(const auto states, dedupe->lookup(chunk));
+    HADR_ASSIGN_OR_RETURN(const auto states, dedupe.store->lookup(chunk));
     for (RecordState state : states) (state == RecordState::kDeadLettered ? report.dead_lettered : report.lost)++;
     chunk.clear();
     return ok_status();
@@ -105,10 +104,9 @@ Result<SendReport> send_messages(const RegionConfig& config, const SendOptions& 
   HADR_TRY(options.validate());
   Env& env = posix_env();
   HADR_TRY(env.create_dirs(config.data_dir));
-  HADR_TRY(env.create_dirs(config.embedded.dir));
   const Clock& clock = RealClock::instance();
-  HADR_ASSIGN_OR_RETURN(auto source, SqliteSource::open(config.embedded.source_path(), "hadr-send",
-                                                        config.source_visibility_timeout, clock));
+  HADR_ASSIGN_OR_RETURN(const RegionBackends backends, RegionBackends::resolve(config, process_environment()));
+  HADR_ASSIGN_OR_RETURN(auto source, backends.open_source("hadr-send"));
   HADR_ASSIGN_OR_RETURN(auto log, env.new_appendable_file(config.sent_log_path()));
   const std::string body(options.body_bytes, 'x');
   const auto started = clock.now_monotonic();
@@ -136,7 +134,8 @@ Result<VerifyReport> verify_region(const RegionConfig& config) {
   VerifyReport report;
   HADR_ASSIGN_OR_RETURN(auto remaining, read_sent_ids(config.sent_log_path()));
   report.sent = remaining.size();
-  HADR_ASSIGN_OR_RETURN(auto ledger, LedgerReader::open(config.embedded.dedupe_path()));
+  HADR_ASSIGN_OR_RETURN(const RegionBackends backends, RegionBackends::resolve(config, process_environment()));
+  HADR_ASSIGN_OR_RETURN(auto ledger, backends.open_ledger_reader());
   HADR_TRY(ledger->for_each_effect_count(kSentIdsMax, [&](const std::string& id, std::uint64_t count) -> Status {
     report.effects += count;
     if (count > 1) report.duplicate_effects += count - 1;

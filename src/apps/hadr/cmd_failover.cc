@@ -97,7 +97,11 @@ void add_demo_command(CLI::App& app, CommandContext& context) {
   auto json = std::make_shared<bool>(false);
   CLI::App* demo = app.add_subcommand(
       "demo", "Two regions on this machine: kill the active one under load, watch the other take over, verify");
-  demo->add_option("--scenario", options->scenario, "failover | switchover | failback")->capture_default_str();
+  demo->add_option("--scenario", options->scenario, "failover | switchover | failback | broker-kill (real backends)")
+      ->capture_default_str();
+  demo->add_option("--backend", options->backend,
+                   "embedded (SQLite files) | real (starts Redis, three RabbitMQ nodes and Azurite here)")
+      ->capture_default_str();
   demo->add_option("--messages", options->messages, "messages sent during the drill")->capture_default_str();
   demo->add_option("--kill-at", options->kill_at, "effects before the kill or switchover (default: a third)");
   demo->add_option("--lease-ttl", *lease_ttl, "the lease TTL, e.g. 2s or 800ms")->capture_default_str();

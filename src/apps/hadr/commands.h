@@ -19,6 +19,8 @@ void add_chaos_command(CLI::App& app, CommandContext& context);  // hadr chaos (
 // hadr status|switchover|demo (cmd_failover.cc)
 void add_failover_commands(CLI::App& app, CommandContext& context);
 void add_sim_command(CLI::App& app, CommandContext& context);  // hadr sim (cmd_sim.cc)
+// hadr gateway|post and `hadr bench gateway` (cmd_gateway.cc); call after add_bench_commands.
+void add_gateway_commands(CLI::App& app, CommandContext& context);
 
 // Children of `hadr bench`, one file each.
 void add_bench_wal_command(CLI::App& bench, CommandContext& context);     // cmd_bench_wal.cc

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   hadr::cli::add_chaos_command(app, context);
   hadr::cli::add_failover_commands(app, context);
   hadr::cli::add_sim_command(app, context);
+  hadr::cli::add_gateway_commands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

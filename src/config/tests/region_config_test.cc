@@ -1,7 +1,8 @@
 // Proves that a region's TOML config parses with its defaults, that durations accept every
 // unit and integers in ms, and that every bad config is refused with a message naming the key
 // and the fix: a table of bad configs, each with the fragment its error must contain (unknown
-// keys and sections, bad durations, out-of-range values, the dedupe TTL rule, redis backends).
+// keys and sections, bad durations, out-of-range values, the dedupe TTL rule, the real backends'
+// sections and their secrets, which are only ever named by an environment variable).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -186,8 +187,25 @@ INSTANTIATE_TEST_SUITE_P(
                   "[dedupe]\nrecord_ttl = \"3m\"\n[wal]\nretention = \"1m\"\n[replay]\nhorizon = \"1m\"\n"
                   "[workers]\nclaim_ttl = \"1m\"\n",
                   "must exceed"},
-        BadConfig{"RedisBackendNotYet", "[backends]\nkind = \"redis\"\n", "backends.kind: \"redis\" is not supported"},
         BadConfig{"UnknownBackend", "[backends]\nkind = \"etcd\"\n", "backends.kind: \"etcd\" is unknown"},
+        BadConfig{"RedisSectionWithEmbeddedBackends", "[redis]\naddress = \"127.0.0.1:6379\"\n",
+                  "[redis] is only read with backends.kind = \"real\""},
+        BadConfig{"RealWithoutAzureCredential", "[backends]\nkind = \"real\"\n[azure]\naccount = \"acct\"\ncontainer = \"backup\"\n",
+                  "[azure] set exactly one of key_env"},
+        BadConfig{"RealWithBothAzureCredentials",
+                  "[backends]\nkind = \"real\"\n[azure]\naccount = \"acct\"\ncontainer = \"backup\"\nkey_env = \"K\"\nsas_env = \"S\"\n",
+                  "[azure] set exactly one of key_env"},
+        BadConfig{"RealWithoutAzureContainer", "[backends]\nkind = \"real\"\n[azure]\naccount = \"acct\"\nkey_env = \"K\"\n",
+                  "azure.container is missing"},
+        BadConfig{"RealWithBadRedisAddress", "[backends]\nkind = \"real\"\n[redis]\naddress = \"localhost\"\n",
+                  "redis.address"},
+        BadConfig{"RealWithUnknownAmqpKey", "[backends]\nkind = \"real\"\n[amqp]\npassword = \"in-the-file\"\n",
+                  "amqp.password is not a known key"},
+        BadConfig{"RealWithUnknownBroker", "[backends]\nkind = \"real\"\n[amqp]\nbroker = \"activemq\"\n", "amqp.broker"},
+        BadConfig{"AmqpTlsAsString", "[backends]\nkind = \"real\"\n[amqp]\ntls = \"yes\"\n", "amqp.tls must be true or false"},
+        BadConfig{"UnknownSourceKind", "[source]\nkind = \"kafka\"\n", "source.kind: \"kafka\" is unknown"},
+        BadConfig{"AmqpKeysOnAnEmbeddedSource", "[source]\nurl = \"amqp://127.0.0.1:5672\"\n", "source.url is not a known key"},
+        BadConfig{"AmqpSourceWithBadQueue", "[source]\nkind = \"amqp\"\nqueue = \"in gress\"\n", "source.queue"},
         BadConfig{"ExecCommandNotArray", "[handler]\nexec_command = \"/bin/true\"\n",
                   "handler.exec_command must be an array of strings"},
         BadConfig{"VisibilityTimeoutZero", "[source]\nvisibility_timeout = 0\n", "source.visibility_timeout"},
@@ -207,6 +225,69 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"HookTimeoutTooShort", "peer = \"b\"\n[hook]\ncommand = [\"/bin/true\"]\ntimeout = \"10ms\"\n",
                   "hook.timeout"}),
     [](const ::testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });
+
+constexpr std::string_view kRealBackends = R"(
+[backends]
+kind = "real"
+bus_namespace = "secondary"
+[redis]
+address = "127.0.0.1:6390"
+password_env = "HADR_TEST_REDIS_PASSWORD"
+key_prefix = "drill"
+[amqp]
+url = "amqp://127.0.0.1:5673"
+user = "guest"
+password_env = "HADR_TEST_AMQP_PASSWORD"
+queue_prefix = "drill"
+send_window = 200
+[azure]
+endpoint = "http://127.0.0.1:10000/devstoreaccount1"
+account = "devstoreaccount1"
+container = "hadr-backup"
+key_env = "HADR_TEST_AZURE_KEY"
+[source]
+kind = "amqp"
+url = "amqp://127.0.0.1:5674"
+user = "guest"
+password_env = "HADR_TEST_MQ_PASSWORD"
+queue = "orders"
+)";
+
+TEST(RegionConfig, RealBackendsAreReadWithTheirSecretsNamedNotWritten) {
+  auto config = parse_region_config(std::string(kMinimal) + std::string(kRealBackends), "/etc/hadr");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->backend, BackendKind::kReal);
+  EXPECT_EQ(config->bus_namespace, "secondary");
+  EXPECT_EQ(config->real.redis.address(), "127.0.0.1:6390");
+  EXPECT_EQ(config->real.redis.password_env, "HADR_TEST_REDIS_PASSWORD");
+  EXPECT_EQ(config->real.redis.key_prefix, "drill");
+  EXPECT_EQ(config->real.bus.url, "amqp://127.0.0.1:5673");
+  EXPECT_EQ(config->real.bus.send_window, 200u);
+  EXPECT_EQ(config->real.bus_password_env, "HADR_TEST_AMQP_PASSWORD");
+  EXPECT_TRUE(config->real.bus.password.empty());  // resolved only when the runtime connects
+  EXPECT_EQ(config->real.blob.container, "hadr-backup");
+  EXPECT_EQ(config->real.blob_key_env, "HADR_TEST_AZURE_KEY");
+  EXPECT_TRUE(config->real.blob.key.empty());
+  EXPECT_EQ(config->source.kind, SourceKind::kAmqp);
+  EXPECT_EQ(config->source.queue, "orders");
+  EXPECT_EQ(config->source.amqp.url, "amqp://127.0.0.1:5674");
+  const std::string summary = describe(*config);
+  EXPECT_NE(summary.find("real backends: redis 127.0.0.1:6390"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("HADR_TEST"), std::string::npos) << summary;
+}
+
+TEST(RegionConfig, AzureEndpointDefaultsToThePublicCloud) {
+  auto config = parse_region_config(std::string(kMinimal) + R"(
+[backends]
+kind = "real"
+[azure]
+account = "prodbackup"
+container = "hadr-backup"
+sas_env = "HADR_TEST_SAS"
+)", "/");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->real.blob.endpoint, "https://prodbackup.blob.core.windows.net");
+}
 
 TEST(RegionConfig, SectionWrittenAsAValueIsRefused) {
   auto config = parse_region_config(std::string("wal = 5\n") + std::string(kMinimal), "/");

@@ -1,0 +1,77 @@
+#include "gateway/gateway_options.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace hadr {
+namespace {
+
+constexpr double kRateMax = 1e9;
+
+Status check_bucket(std::string_view rate_flag, double rate, std::string_view burst_flag, double burst) {
+  if (!std::isfinite(rate) || rate < 0 || rate > kRateMax) {
+    return invalid_argument(std::string(rate_flag) + " must be between 0 (no limit) and 1e9 per second");
+  }
+  if (rate > 0 && (!std::isfinite(burst) || burst < 1 || burst > kRateMax)) {
+    return invalid_argument(std::string(burst_flag) + " must be between 1 and 1e9 tokens when " +
+                            std::string(rate_flag) + " is set");
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status ThrottleOptions::validate() const {
+  HADR_TRY(check_bucket("--client-rate", client_rate_per_second, "--client-burst", client_burst));
+  HADR_TRY(check_bucket("--global-rate", global_rate_per_second, "--global-burst", global_burst));
+  if (clients_tracked_max < 1 || clients_tracked_max > 1'000'000) {
+    return invalid_argument("--clients-max must be between 1 and 1000000");
+  }
+  return ok_status();
+}
+
+Status GatewayOptions::validate() const {
+  if (listen_host.empty()) return invalid_argument("--listen needs a host, e.g. 127.0.0.1:8080");
+  if (listen_port < 0 || listen_port > 65535) return invalid_argument("--listen port must be 0..65535");
+  if (server_threads < 1 || server_threads > kThreadsMax) return invalid_argument("--threads must be between 1 and 256");
+  if (read_timeout < Milliseconds(100) || read_timeout > std::chrono::minutes(10)) {
+    return invalid_argument("--read-timeout must be between 100ms and 10min");
+  }
+  if (body_bytes_max < 1 || body_bytes_max > kBodyBytesCeiling) {
+    return invalid_argument("--body-max must be between 1 and 1048576 bytes (the bus limit)");
+  }
+  if (idempotency_ttl < std::chrono::minutes(1) || idempotency_ttl > std::chrono::hours(24 * 30)) {
+    return invalid_argument("--key-ttl must be between 1min and 30d");
+  }
+  if (in_flight_max < 1 || in_flight_max > 10'000) return invalid_argument("--in-flight-max must be between 1 and 10000");
+  HADR_TRY(throttle.validate());
+  if (put_attempts_max < 1 || put_attempts_max > 100) return invalid_argument("--put-attempts must be between 1 and 100");
+  if (put_backoff_initial < Milliseconds(1) || put_backoff_initial > put_backoff_max) {
+    return invalid_argument("--put-backoff-initial must be at least 1ms and at most --put-backoff-max");
+  }
+  if (put_backoff_max > std::chrono::minutes(1)) return invalid_argument("--put-backoff-max must be at most 1min");
+  if (put_retry_total_max < Milliseconds(0) || put_retry_total_max > std::chrono::minutes(10)) {
+    return invalid_argument("--put-retry-max must be between 0 and 10min");
+  }
+  return ok_status();
+}
+
+Status parse_listen_address(std::string_view text, GatewayOptions& options) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return invalid_argument("--listen '" + std::string(text) + "' must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (error != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535) {
+    return invalid_argument("--listen '" + std::string(text) + "': the port must be a number 0..65535");
+  }
+  options.listen_host = host.empty() ? "127.0.0.1" : std::string(host);
+  options.listen_port = port;
+  return ok_status();
+}
+
+}  // namespace hadr
