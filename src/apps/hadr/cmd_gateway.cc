@@ -13,7 +13,7 @@
 #include "apps/hadr/commands.h"
 #include "config/region_config.h"
 #include "core/env.h"
-#include "embedded/sqlite_source.h"
+#include "runtime/region_backends.h"
 #include "gateway/gateway.h"
 #include "gateway/gateway_bench.h"
 #include "gateway/gateway_client.h"
@@ -51,16 +51,16 @@ Status serve_gateway(const GatewayArguments& arguments) {
   HADR_ASSIGN_OR_RETURN(const RegionConfig config, load_region_config(arguments.config_path));
   const std::string data_dir = arguments.data_dir.empty() ? config.data_dir + "/gateway" : arguments.data_dir;
   HADR_TRY(posix_env().create_dirs(data_dir));
-  HADR_TRY(posix_env().create_dirs(config.embedded.dir));
   const Clock& clock = RealClock::instance();
-  HADR_ASSIGN_OR_RETURN(auto source, SqliteSource::open(config.embedded.source_path(), "hadr-gateway",
-                                                        config.source_visibility_timeout, clock));
+  // The region's source on whichever engine its config names (SQLite queue or AMQP broker).
+  HADR_ASSIGN_OR_RETURN(const RegionBackends backends, RegionBackends::resolve(config, process_environment()));
+  HADR_ASSIGN_OR_RETURN(auto source, backends.open_source("hadr-gateway"));
   HADR_ASSIGN_OR_RETURN(auto keys, SqliteIdempotencyStore::open(data_dir + "/idempotency.db"));
   install_stop_signal_handlers();
   Gateway gateway(*source, *keys, clock, [](Milliseconds wait) { std::this_thread::sleep_for(wait); }, options);
   HADR_ASSIGN_OR_RETURN(auto server, GatewayServer::start(gateway, options));
   std::fprintf(stderr, "hadr gateway: region %s, source %s, listening on http://%s:%d (pid %d); SIGTERM drains and stops\n",
-               config.region.str().c_str(), config.embedded.source_path().c_str(), options.listen_host.c_str(),
+               config.region.str().c_str(), backends.describe().c_str(), options.listen_host.c_str(),
                server->port(), static_cast<int>(getpid()));
   while (!stop_requested()) std::this_thread::sleep_for(kStopPollInterval);  // signals only set a flag
   std::fprintf(stderr, "hadr gateway: stopping; finishing the requests in progress\n");
