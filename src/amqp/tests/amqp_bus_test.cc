@@ -50,8 +50,9 @@ std::unique_ptr<AmqpBus> open_bus(const AmqpOptions& options) {
 std::set<std::string> drain_ids(AmqpBus& bus, const std::string& queue) {
   constexpr int kMaxRounds = 1'000;
   // RabbitMQ cannot drain a classic queue: "empty" is a quiet receive_wait, which a loaded
-  // machine can produce mid-queue. Three empty receives in a row end the drain.
-  constexpr int kEmptyRoundsToStop = 3;
+  // machine (or a restarted broker still loading a queue) can produce mid-queue. Twenty empty
+  // receives in a row (a second of quiet at the default receive_wait) end the drain.
+  constexpr int kEmptyRoundsToStop = 20;
   std::set<std::string> ids;
   int empty_rounds = 0;
   for (int round = 0; round < kMaxRounds && empty_rounds < kEmptyRoundsToStop; ++round) {
