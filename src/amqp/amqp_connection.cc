@@ -225,7 +225,8 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
     if (!connected_) return call->fail(unavailable("the AMQP connection was lost"));
     proton::receiver_options receiver_options;
     receiver_options.credit_window(0).auto_accept(false);
-    call->receiver = connection_.open_receiver(address, receiver_options);
+    // Each receive gets a session of its own, ended with its link (receiver_ended): see there.
+    call->receiver = connection_.open_session().open_receiver(address, receiver_options);
     batches_[call->receiver] = std::move(call);
   }
 
@@ -466,6 +467,14 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
       detach_waits_.erase(wait);
     }
     receiver_gone(receiver, "the broker detached the receiver link");
+    // The credit of a receive can still bring a message after it returned (the broker had sent
+    // it before it saw the credit withdrawn, or the link's detach). Such a message is released,
+    // but RabbitMQ may ignore a release for a link that is already detached, and then the
+    // message stays unacknowledged on the session — invisible to every consumer — until the
+    // session ends (seen in CI: a closed consumer's messages never reached another one). So a
+    // receive's session ends with its link: the broker requeues whatever is left on it.
+    proton::session session = receiver.session();
+    if (session_calls_.find(session) == session_calls_.end() && session.active()) session.close();
   }
 
   void pump(SenderState& state) {
