@@ -158,15 +158,7 @@ Result<std::vector<DeliveryHandle>> AmqpSource::take_handles(std::span<const std
 }
 
 Status AmqpSource::ack(std::span<const std::string> ack_handles) {
-  if (ack_handles.size() > kMaxBatch) {
-    return invalid_argument("ack of " + std::to_string(ack_handles.size()) + " handles; the maximum is " +
-                            std::to_string(kMaxBatch));
-  }
-  std::set<std::string_view> distinct;
-  for (const std::string& handle : ack_handles) {
-    HADR_TRY(validate_printable("ack handle", handle, kMaxNameBytes));
-    if (!distinct.insert(handle).second) return invalid_argument("ack handle " + handle + " is listed twice");
-  }
+  HADR_TRY(validate_ack_handles(ack_handles, kMaxBatch));
   release_expired();
   HADR_ASSIGN_OR_RETURN(std::vector<DeliveryHandle> deliveries, take_handles(ack_handles));
   // A failure here (connection lost) leaves the unaccepted ones with the broker, which

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <string>
 
 #include "contracts/blob_store.h"
@@ -153,6 +154,19 @@ Status validate_reason(std::string_view what, std::string_view reason) {
   if (reason.size() > kMaxReasonBytes) {
     return invalid_argument(std::string(what) + " is " + std::to_string(reason.size()) + " bytes; the maximum is " +
                             std::to_string(kMaxReasonBytes));
+  }
+  return ok_status();
+}
+
+Status validate_ack_handles(std::span<const std::string> ack_handles, std::size_t max) {
+  if (ack_handles.size() > max) {
+    return invalid_argument("ack of " + std::to_string(ack_handles.size()) + " handles; the maximum is " +
+                            std::to_string(max));
+  }
+  std::set<std::string_view> distinct;
+  for (const std::string& handle : ack_handles) {
+    HADR_TRY(validate_printable("ack handle", handle, kMaxNameBytes));
+    if (!distinct.insert(handle).second) return invalid_argument("ack handle " + handle + " is listed twice");
   }
   return ok_status();
 }

@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "contracts/bus.h"
@@ -72,5 +74,8 @@ Status validate_queue_options(const QueueOptions& options);
 Status validate_message_properties(std::string_view what, const Properties& properties);
 // At most kMaxReasonBytes.
 Status validate_reason(std::string_view what, std::string_view reason);
+// The handles of one Source::ack call: at most `max`, each printable and named once (the
+// common check of every Source before it looks a handle up).
+Status validate_ack_handles(std::span<const std::string> ack_handles, std::size_t max);
 
 }  // namespace hadr

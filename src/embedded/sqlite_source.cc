@@ -165,15 +165,7 @@ Status SqliteSource::ack_one(const std::string& ack_handle, std::int64_t now_ms)
 }
 
 Status SqliteSource::ack(std::span<const std::string> ack_handles) {
-  if (ack_handles.size() > kMaxBatch) {
-    return invalid_argument("ack of " + std::to_string(ack_handles.size()) + " handles; the maximum is " +
-                            std::to_string(kMaxBatch));
-  }
-  std::set<std::string_view> distinct;
-  for (const std::string& handle : ack_handles) {
-    HADR_TRY(validate_printable("ack handle", handle, kMaxNameBytes));
-    if (!distinct.insert(handle).second) return invalid_argument("ack handle " + handle + " is listed twice");
-  }
+  HADR_TRY(validate_ack_handles(ack_handles, kMaxBatch));
   std::lock_guard lock(mutex_);
   const std::int64_t now_ms = store_now_ms();
   return connection_->transaction(Mode::kWrite, [&]() -> Status {
