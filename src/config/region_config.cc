@@ -458,6 +458,12 @@ Result<Milliseconds> parse_duration(std::string_view key, std::string_view text)
   return Milliseconds(static_cast<std::int64_t>(number * unit_ms));
 }
 
+Milliseconds RegionConfig::record_ttl_minimum() const {
+  Milliseconds needed = worker.claim_ttl + checkpointer.interval + worker.floor_refresh_interval;
+  if (two_regions()) needed += lease.ttl + ReplayerOptions{}.settle_interval;
+  return needed;
+}
+
 Status RegionConfig::validate() const {
   HADR_ASSERT(!region.empty());
   HADR_ASSERT(!data_dir.empty());
@@ -481,12 +487,14 @@ Status RegionConfig::validate() const {
     const Status queue_status = validate_queue_name(source.queue, QueueNameUse::kCreateOrSend);
     if (!queue_status.ok()) return invalid_argument("source.queue: " + queue_status.error().detail);
   }
-  const Milliseconds needed = wal_retention + replay_horizon + worker.claim_ttl;
+  const Milliseconds needed = record_ttl_minimum();
   if (worker.record_ttl <= needed) {
     return invalid_argument("dedupe.record_ttl: " + duration_text(worker.record_ttl) +
-                            " must exceed wal.retention + replay.horizon + workers.claim_ttl = " + duration_text(needed) +
-                            ", or a done record could expire while its message can still be replayed; raise "
-                            "dedupe.record_ttl (e.g. \"7d\") or lower wal.retention / replay.horizon");
+                            " must exceed workers.claim_ttl + checkpointer.interval + the floor refresh (1s)" +
+                            std::string(two_regions() ? " + lease.ttl + the replay settle interval (1s)" : "") + " = " +
+                            duration_text(needed) +
+                            ": a done mark must outlive the time until the settled floor passes its record; raise "
+                            "dedupe.record_ttl (e.g. \"7d\") or lower workers.claim_ttl");
   }
   if (runtime.idle_wait < Milliseconds(1) || runtime.idle_wait > Milliseconds(1000)) {
     return invalid_argument("runtime.idle_wait: " + duration_text(runtime.idle_wait) + " must be between \"1ms\" and \"1s\"");
@@ -601,9 +609,8 @@ std::string describe(const RegionConfig& config) {
   }
   out
       << "workers " << config.worker_count << ", handler " << config.handler.kind << ", dedupe.record_ttl "
-      << duration_text(config.worker.record_ttl) << " > wal.retention " << duration_text(config.wal_retention)
-      << " + replay.horizon " << duration_text(config.replay_horizon) << " + workers.claim_ttl "
-      << duration_text(config.worker.claim_ttl) << "\n";
+      << duration_text(config.worker.record_ttl) << " > " << duration_text(config.record_ttl_minimum())
+      << " (claim, checkpoint, floor refresh" << (config.two_regions() ? ", lease, settle" : "") << ")\n";
   if (config.two_regions()) {
     out << "two regions: peer " << config.peer.str() << ", lease " << config.lease.name << " ttl "
         << duration_text(config.lease.ttl) << ", backup " << backup_mode_name(config.backup_mode)

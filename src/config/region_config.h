@@ -34,6 +34,7 @@
 #include "roles/watchdog.h"
 #include "roles/promoter.h"
 #include "roles/relay.h"
+#include "roles/replayer.h"
 #include "roles/worker.h"
 #include "wal/wal_options.h"
 
@@ -135,6 +136,9 @@ struct RegionConfig {
   WorkerOptions worker;  // owner is set per worker by the runtime: "<region>/worker-<n>"
   CheckpointerOptions checkpointer;
   WalOptions wal;
+  // Accepted for old configs; no longer part of any safety rule. A done mark now only has to
+  // outlive the time until the settled floor passes its record (record_ttl_minimum), however
+  // long WAL records are kept or replayed (roles/settled_floor.h).
   Milliseconds wal_retention{std::chrono::hours(24)};
   Milliseconds replay_horizon{std::chrono::hours(24)};
   HandlerConfig handler;
@@ -158,6 +162,9 @@ struct RegionConfig {
 
   // kInvalidArgument naming `section.key`, the value and the fix.
   Status validate() const;
+  // What dedupe.record_ttl must exceed: claim_ttl + checkpointer.interval + the workers' floor
+  // refresh, and with a peer also the lease TTL and the replayer's settle interval.
+  Milliseconds record_ttl_minimum() const;
   Status validate_failover() const;
 };
 

@@ -50,7 +50,12 @@ Result<StepOutcome> Checkpointer::step() {
   if (now < next_run_at_ || !backoff_.ready()) return StepOutcome::kIdle;
   const std::optional<Epoch> epoch = deps_.fence.writable_epoch();
   if (!epoch) return StepOutcome::kIdle;
+  // Under a new epoch the other region may have advanced this region's floor in Coord (its
+  // replayer settles our records after a takeover): start again from the larger value, so
+  // that what we persist never goes below what it wrote.
+  if (loaded_ && *epoch != loaded_epoch_) loaded_ = false;
   if (!loaded_) {
+    loaded_epoch_ = *epoch;
     if (const Status loaded = load(); !loaded.ok()) {
       HADR_TRY(absorb_failure("checkpointer load", loaded.error(), backoff_, health_));
       return StepOutcome::kIdle;
@@ -102,6 +107,8 @@ Status Checkpointer::load() {
                                              "; starting from the durable LSN"));
     start = deps_.wal.durable_lsn();
   }
+  start = std::max(start, checkpoint_);  // never backwards within a run
+  window_.clear();
   set_checkpoint(start);
   examined_until_ = start;
   loaded_ = true;

@@ -97,6 +97,7 @@ class Checkpointer final : public Role {
   CheckpointerDependencies deps_;
   const CheckpointerOptions options_;
   bool loaded_ = false;
+  Epoch loaded_epoch_;  // the epoch load() ran under (a new one reloads)
   Lsn checkpoint_;
   Lsn examined_until_;  // the last LSN read into the window (or skipped as done)
   std::deque<WindowEntry> window_;

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "roles/checkpoint.h"
+#include "roles/settled_floor.h"
 
 namespace hadr {
 namespace {
@@ -106,7 +107,12 @@ Result<StepOutcome> Relay::step() {
   // A region without a writable epoch appends, acks, publishes and deletes nothing.
   const std::optional<Epoch> epoch = deps_.fence.writable_epoch();
   if (!epoch) return StepOutcome::kIdle;
-  if (phase_ == Phase::kStarting) HADR_TRY(start_recovery());
+  if (phase_ != Phase::kStarting && *epoch != recovered_under_ && !held_) restart_recovery();
+  if (phase_ == Phase::kStarting) {
+    if (!recovery_backoff_.ready()) return StepOutcome::kIdle;
+    HADR_ASSIGN_OR_RETURN(const bool started, start_recovery(*epoch));
+    if (!started) return StepOutcome::kIdle;
+  }
   HADR_TRY(apply_retention_if_due());
   Result<StepOutcome> outcome = StepOutcome::kIdle;
   if (!pending_.empty() && publish_backoff_.ready()) {
@@ -147,29 +153,53 @@ void Relay::queue_for_publication(BusMessage message) {
 
 // ---- publication recovery --------------------------------------------------------------------
 
-Status Relay::start_recovery() {
+Result<bool> Relay::start_recovery(Epoch epoch) {
   HADR_ASSERT(phase_ == Phase::kStarting && pending_.empty());
   Result<Lsn> checkpoint = read_file_checkpoint(deps_.env, deps_.wal.dir());
-  Lsn from{1};
+  Lsn floor{0};
   if (checkpoint.ok()) {
-    from = checkpoint->next();
+    floor = *checkpoint;
   } else {
     // A damaged checkpoint file is only a lost lower bound: republish from the oldest record
     // kept (more duplicate deliveries, no loss). The next checkpoint write replaces the file.
     health_.record_error("relay reading the checkpoint file", checkpoint.error());
   }
+  if (deps_.coord != nullptr) {
+    std::optional<Error> damaged;
+    Result<Lsn> shared = read_settled_floor(*deps_.coord, nullptr, options_.region, &damaged);
+    if (!shared.ok()) {
+      HADR_TRY(absorb_failure("relay reading the settled floor", shared.error(), recovery_backoff_, health_));
+      return false;
+    }
+    if (damaged) health_.record_error("relay reading the settled floor", *damaged);
+    // The other region may have settled records of this WAL after a takeover: above a stale
+    // local file they would be republished with their done marks possibly expired.
+    floor = std::max(floor, std::min(*shared, deps_.wal.durable_lsn()));
+  }
+  const Lsn from = floor.next();
   const Lsn end = deps_.wal.durable_lsn();
   recovery_end_ = end;
-  recovery_read_until_ = from.value > 0 ? Lsn{from.value - 1} : Lsn{0};
+  recovery_read_until_ = floor;
+  recovered_under_ = epoch;
   phase_ = Phase::kRelaying;
-  if (from > end) return ok_status();
+  if (from > end) return true;
   Result<WalReader> reader = deps_.wal.read_from(from);
   if (!reader.ok() && reader.code() == ErrorCode::kNotFound) reader = deps_.wal.read_from(Lsn{0});
   if (!reader.ok()) return std::move(reader).take_error();  // read_from fails only with kNotFound
   recovery_reader_.emplace(std::move(reader).value());
   recovery_reader_exhausted_ = false;
   phase_ = Phase::kRecovering;
-  return ok_status();
+  return true;
+}
+
+void Relay::restart_recovery() {
+  HADR_ASSERT(!held_);
+  // Every pending record is durable in the WAL at or below the durable LSN: the new recovery
+  // finds it again unless it is settled.
+  pending_.clear();
+  recovery_reader_.reset();
+  recovery_chunk_.clear();
+  phase_ = Phase::kStarting;
 }
 
 Status Relay::read_recovery_chunk() {

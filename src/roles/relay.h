@@ -4,9 +4,12 @@
 // One step does one of, in this order of preference:
 //   1. publish: the oldest pending records (appended, acked, not yet on the bus) go to the
 //      staging queue as one send, stamped with the region's current epoch;
-//   2. recover (only after a start): classify the next chunk of the WAL from the checkpoint
-//      to the durable LSN found at start, and queue for publication every message record
-//      that the dedupe store does not know as done or dead-lettered;
+//   2. recover (after a start, and again under every new epoch): classify the next chunk of the
+//      WAL from the settled floor (the larger of the checkpoint file and Coord
+//      "checkpoint/<region>", roles/settled_floor.h) to the durable LSN found at start, and
+//      queue for publication every message record that the dedupe store does not know as done
+//      or dead-lettered. Under a new epoch because the other region may have republished this
+//      region's records into its own namespace and then been cut off: nobody else drives them;
 //   3. intake: receive a batch from the source, append it to the WAL stamped with the epoch
 //      (one fdatasync), re-check the fence, ack the source, queue the records for publication.
 // With a blob backup of the WAL (wal_backup.h):
@@ -45,6 +48,7 @@
 #include <vector>
 
 #include "contracts/bus.h"
+#include "contracts/coord.h"
 #include "contracts/dedupe_store.h"
 #include "contracts/source.h"
 #include "roles/backoff.h"
@@ -90,6 +94,10 @@ struct RelayDependencies {
   // At most one of the two (wal_backup.h). The relay also applies backup retention with it.
   WalShipper* backup_sync = nullptr;   // ship each batch before acking the source
   WalShipper* backup_async = nullptr;  // shipped by the WalBackup role; intake bounded by backup_lag_max
+  // Where the region's settled floor is shared (Coord "checkpoint/<region>", which the other
+  // region's replayer advances after a takeover). Without it recovery starts at the checkpoint
+  // file alone (one region, no peer).
+  Coord* coord = nullptr;
 };
 
 struct RelayStats {
@@ -139,7 +147,10 @@ class Relay final : public Role {
 
   Relay(const RelayDependencies& dependencies, RelayOptions options);
 
-  Status start_recovery();
+  // false: the settled floor could not be read yet (backoff armed).
+  Result<bool> start_recovery(Epoch epoch);
+  // A new epoch: forget what is pending and classify the WAL again from the settled floor.
+  void restart_recovery();
   Result<StepOutcome> recover_chunk();
   Status read_recovery_chunk();
   Result<StepOutcome> publish_pending(Epoch epoch);
@@ -161,6 +172,7 @@ class Relay final : public Role {
   RelayDependencies deps_;
   const RelayOptions options_;
   Phase phase_ = Phase::kStarting;
+  Epoch recovered_under_;  // the epoch of the last publication recovery
   std::deque<BusMessage> pending_;           // LSN order; epoch is stamped at send time
   std::optional<WalReader> recovery_reader_;  // bounded by the durable LSN found at start
   bool recovery_reader_exhausted_ = false;

@@ -6,6 +6,7 @@
 
 #include "roles/checkpoint.h"
 #include "roles/relay.h"
+#include "roles/settled_floor.h"
 
 namespace hadr {
 namespace {
@@ -58,6 +59,14 @@ Status ReplayerOptions::validate() const {
     return invalid_argument("replayer quiet_period " + std::to_string(quiet_period.count()) +
                             " ms must be between 1 ms and 1 h");
   }
+  if (settle_interval < Milliseconds(1) || settle_interval > std::chrono::hours(1)) {
+    return invalid_argument("replayer settle_interval " + std::to_string(settle_interval.count()) +
+                            " ms must be between 1 ms and 1 h");
+  }
+  if (settle_window_max < batch_max || settle_window_max > 1'000'000) {
+    return invalid_argument("replayer settle_window_max " + std::to_string(settle_window_max) +
+                            " must be between batch_max (" + std::to_string(batch_max) + ") and 1,000,000");
+  }
   return backoff.validate("replayer backoff");
 }
 
@@ -95,6 +104,11 @@ void Replayer::restart(const RegionId& from_region, Epoch epoch) {
   object_records_.clear();
   next_record_ = 0;
   backup_last_ = Lsn{0};
+  republished_through_ = Lsn{0};
+  settle_window_.clear();
+  settle_reached_ = Lsn{0};
+  settle_persisted_ = Lsn{0};
+  next_settle_at_ = MonoTime{};
   last_growth_at_ = deps_.clock.now_monotonic();
   next_poll_at_ = MonoTime{};
   backoff_.record_success();
@@ -112,7 +126,8 @@ Result<StepOutcome> Replayer::step() {
       restart(*requested_from_, epoch.value_or(Epoch{0}));
     }
   }
-  if (phase_ == Phase::kIdle || phase_ == Phase::kFinished || !epoch) return StepOutcome::kIdle;
+  if (phase_ == Phase::kIdle || !epoch) return StepOutcome::kIdle;
+  if (phase_ == Phase::kFinished && (settle_window_.empty() || *epoch != epoch_)) return StepOutcome::kIdle;
   // The replay belongs to one epoch. Under another one (the lease was lost and won again) its
   // progress may be stale (see load_start): start over under the new epoch.
   if (*epoch != epoch_) restart(from_region_, *epoch);
@@ -125,7 +140,13 @@ Result<StepOutcome> Replayer::step() {
       return StepOutcome::kIdle;
     }
     outcome = StepOutcome::kProgress;
+  } else if (settle_due()) {
+    outcome = settle(*epoch);
+  } else if (phase_ == Phase::kFinished) {
+    return StepOutcome::kIdle;  // only the settle window is left (above)
   } else if (next_record_ < object_records_.size()) {
+    // The settle window bounds how far the replay runs ahead of the effects.
+    if (settle_window_.size() + options_.batch_max > options_.settle_window_max) return StepOutcome::kIdle;
     outcome = replay_batch(*epoch);
   } else {
     outcome = fetch_next_object();
@@ -136,14 +157,11 @@ Result<StepOutcome> Replayer::step() {
 
 Status Replayer::load_start(Epoch epoch) {
   HADR_ASSERT(phase_ == Phase::kStarting && epoch == epoch_);
-  Result<Lsn> checkpoint = read_coord_checkpoint(deps_.coord, from_region_);
-  if (!checkpoint.ok()) {
-    if (checkpoint.code() != ErrorCode::kDataLoss) return std::move(checkpoint).take_error();
-    // A damaged checkpoint is a lost lower bound: replay the whole backup (more duplicates, no loss).
-    health_.record_error("replayer reading the checkpoint", checkpoint.error());
-    checkpoint = Lsn{0};
-  }
-  Lsn start = *checkpoint;
+  // The larger of the coord checkpoint and the backup's own floor object: a lost or damaged
+  // coord record costs duplicate deliveries at most, never a halt on a "gap" that retention made.
+  std::optional<Error> damaged;
+  HADR_ASSIGN_OR_RETURN(const Lsn floor, read_settled_floor(deps_.coord, &deps_.blobs, from_region_, &damaged));
+  if (damaged) health_.record_error("replayer reading the settled floor", *damaged);
   const std::string key = replay_progress_key(from_region_);
   HADR_ASSIGN_OR_RETURN(const std::optional<CoordRecord> record, deps_.coord.get(key));
   if (record) {
@@ -152,21 +170,25 @@ Status Replayer::load_start(Epoch epoch) {
       health_.record_error("replayer reading its progress", progress.error());
     } else if (progress->epoch == epoch) {
       // Progress of this very replay (a restart of this process): what it covers was published
-      // to this epoch's staging, or is done.
-      start = std::max(start, progress->lsn);
+      // to this epoch's staging, or is done. It is read again for the settle window only.
+      republished_through_ = progress->lsn;
       persisted_progress_ = progress->lsn;
     }
     // A progress record of an earlier epoch is stale: what it republished went to a namespace
     // that may have lost it since (the regions failed over away and back), and the failed
     // region may have become active in between, extended its WAL and moved its checkpoint.
-    // Starting again from the checkpoint costs only duplicate deliveries, which dedupe absorbs.
+    // Starting again from the floor costs only duplicate deliveries, which dedupe absorbs.
   }
-  progress_ = start;
+  progress_ = floor;
+  settle_reached_ = floor;
+  settle_persisted_ = floor;
   phase_ = Phase::kReplaying;
   last_growth_at_ = deps_.clock.now_monotonic();
+  next_settle_at_ = last_growth_at_ + options_.settle_interval;
   const std::lock_guard lock(stats_mutex_);
-  stats_.start_lsn = start.next().value;
-  stats_.progress_lsn = start.value;
+  stats_.start_lsn = floor.next().value;
+  stats_.progress_lsn = floor.value;
+  stats_.settled_lsn = floor.value;
   return ok_status();
 }
 
@@ -203,11 +225,14 @@ Result<StepOutcome> Replayer::fetch_next_object() {
 Result<StepOutcome> Replayer::get_object(const std::string& key, BackupRange range) {
   Result<std::string> bytes = deps_.blobs.get(key);
   if (!bytes.ok() && bytes.code() == ErrorCode::kNotFound) {
-    // Retention deleted it after the listing; it does so only below the region's checkpoint.
-    Result<Lsn> checkpoint = read_coord_checkpoint(deps_.coord, from_region_);
+    // Retention deleted it after the listing; it does so only below the region's settled floor.
+    Result<Lsn> checkpoint = read_settled_floor(deps_.coord, &deps_.blobs, from_region_);
     if (checkpoint.ok() && range.last_lsn <= *checkpoint) {
+      // Settled by someone else meanwhile: skip it in the settle window too.
       current_key_ = key;
       set_progress(range.last_lsn);
+      settle_window_.clear();
+      settle_reached_ = std::max(settle_reached_, range.last_lsn);
       return StepOutcome::kProgress;
     }
     if (checkpoint.ok()) {
@@ -242,11 +267,12 @@ Result<StepOutcome> Replayer::caught_up() {
     if (!persisted) return StepOutcome::kIdle;
   }
   if (now - last_growth_at_ >= options_.quiet_period) {
-    finish();
-    return StepOutcome::kProgress;
+    const std::lock_guard lock(stats_mutex_);
+    stats_.caught_up = true;
   }
-  // Tailing: the failed region may still ship. Poll again soon, and at the end of the quiet period.
-  next_poll_at_ = std::min(now + tail_poll_interval_, last_growth_at_ + options_.quiet_period);
+  // Tailing, for as long as this epoch lasts: the failed region may still ship what it
+  // acknowledged (an async backup, or a region cut off from the blob store that heals).
+  next_poll_at_ = now + tail_poll_interval_;
   return StepOutcome::kIdle;
 }
 
@@ -275,8 +301,10 @@ Result<StepOutcome> Replayer::replay_batch(Epoch epoch) {
   deps_.crash_points.hit(kAfterPublishBeforeProgress);
   // A failed progress write is retried with the next batch (or when caught up); a crash before
   // it re-publishes this one batch, which the dedupe store absorbs.
-  HADR_ASSIGN_OR_RETURN(const bool persisted, persist_progress(epoch, progress_));
-  (void)persisted;
+  if (progress_ > persisted_progress_) {
+    HADR_ASSIGN_OR_RETURN(const bool persisted, persist_progress(epoch, progress_));
+    (void)persisted;  // retried with the next batch or when caught up (see above)
+  }
   if (finishing_seal) finish();
   return StepOutcome::kProgress;
 }
@@ -298,10 +326,18 @@ Result<bool> Replayer::publish(Epoch epoch, std::vector<WalRecord>& batch) {
     states = std::move(looked_up).value();
   }
   std::vector<BusMessage> messages;
+  std::vector<SettleEntry> entries;
+  entries.reserve(batch.size());
   std::size_t next_state = 0;
   for (WalRecord& record : batch) {
-    if (record.type != WalRecordType::kMessage) continue;
-    if (is_settled(states[next_state++])) continue;
+    if (record.type != WalRecordType::kMessage) {
+      entries.push_back(SettleEntry{.lsn = record.lsn});  // a seal: nothing to settle
+      continue;
+    }
+    const bool settled = is_settled(states[next_state++]);
+    entries.push_back(SettleEntry{.lsn = record.lsn,
+                                  .id = settled ? std::nullopt : std::optional<MessageId>(record.message_id)});
+    if (settled || record.lsn <= republished_through_) continue;
     messages.push_back(to_bus_message(std::move(record), from_region_, epoch));
   }
   // The lookup took time: publish only while still the writer of this epoch.
@@ -314,12 +350,66 @@ Result<bool> Replayer::publish(Epoch epoch, std::vector<WalRecord>& batch) {
       return false;
     }
   }
+  for (SettleEntry& entry : entries) {
+    HADR_ASSERT(entry.lsn == (settle_window_.empty() ? settle_reached_ : settle_window_.back().lsn).next());
+    settle_window_.push_back(std::move(entry));
+  }
   backoff_.record_success();
   health_.add_progress(messages.size());
   const std::lock_guard lock(stats_mutex_);
   stats_.replayed += messages.size();
   stats_.skipped_done += ids.size() - messages.size();
   return true;
+}
+
+bool Replayer::settle_due() const {
+  return !settle_window_.empty() && deps_.clock.now_monotonic() >= next_settle_at_;
+}
+
+Result<StepOutcome> Replayer::settle(Epoch epoch) {
+  HADR_ASSERT(!settle_window_.empty() && epoch == epoch_);
+  next_settle_at_ = deps_.clock.now_monotonic() + options_.settle_interval;
+  std::vector<MessageId> ids;
+  for (const SettleEntry& entry : settle_window_) {
+    if (ids.size() >= DedupeStore::kMaxLookupBatch) break;
+    if (entry.id) ids.push_back(*entry.id);
+  }
+  std::vector<RecordState> states;
+  if (!ids.empty()) {
+    Result<std::vector<RecordState>> looked_up = deps_.dedupe.lookup(ids);
+    if (!looked_up.ok()) {
+      HADR_TRY(absorb_failure("replayer settle lookup", looked_up.error(), backoff_, health_));
+      return StepOutcome::kIdle;
+    }
+    HADR_ASSERT(looked_up->size() == ids.size());
+    states = std::move(looked_up).value();
+  }
+  std::size_t next_state = 0;
+  while (!settle_window_.empty()) {
+    const SettleEntry& front = settle_window_.front();
+    if (front.id) {
+      if (next_state >= states.size() || !is_settled(states[next_state])) break;
+      ++next_state;
+    }
+    settle_reached_ = front.lsn;
+    settle_window_.pop_front();
+  }
+  if (settle_reached_ <= settle_persisted_) return StepOutcome::kIdle;
+  // Under this replay's epoch, never lower than what it read: the failed region's own
+  // checkpointer is fenced (a lower epoch), and a later epoch's writer refuses ours (kAborted).
+  Result<CoordRecord> written = deps_.coord.put(CoordPut{.key = checkpoint_coord_key(from_region_),
+                                                         .value = encode_checkpoint_value(settle_reached_),
+                                                         .epoch = epoch,
+                                                         .condition = CoordCondition::kEpochAtLeast});
+  if (!written.ok()) {
+    HADR_TRY(absorb_failure("replayer settled floor put", written.error(), backoff_, health_));
+    return StepOutcome::kIdle;
+  }
+  settle_persisted_ = settle_reached_;
+  const std::lock_guard lock(stats_mutex_);
+  stats_.settled_lsn = settle_persisted_.value;
+  ++stats_.floor_writes;
+  return StepOutcome::kProgress;
 }
 
 Result<bool> Replayer::persist_progress(Epoch epoch, Lsn lsn) {
@@ -343,6 +433,7 @@ void Replayer::note_backup_last(Lsn lsn) {
   last_growth_at_ = deps_.clock.now_monotonic();
   const std::lock_guard lock(stats_mutex_);
   stats_.backup_last_lsn = lsn.value;
+  stats_.caught_up = false;
 }
 
 void Replayer::set_progress(Lsn lsn) {

@@ -15,10 +15,22 @@
 //     message records neither done nor dead-lettered to staging with their ORIGINAL id, LSN and
 //     source region under the current epoch, crash point
 //     "replayer.after_publish_before_progress", then persist progress (kEpochAtLeast).
-// It is finished after a seal of the epoch just before the replay's (a planned handover: nothing
-// can follow it), or when every listed object is read and the backup has not grown for
-// quiet_period (monotonic). Until then it keeps polling the listing: the failed region may
-// still be shipping its last batches.
+// It is finished only after a seal of the epoch just before the replay's (a planned handover:
+// nothing can follow it). Otherwise it tails the backup for as long as its epoch lasts, polling
+// the listing: a region that was cut off from the blob store ships what it acknowledged when the
+// link heals, maybe long after the takeover, and those records must still be replayed (issue
+// 12, hole 4). `caught_up` (stats) says the listing was exhausted and the backup has not grown
+// for quiet_period: a status, never an end.
+//
+// Settling (issue 12, hole 1): the replayer also advances the failed region's settled floor,
+// Coord "checkpoint/<from>" (roles/settled_floor.h), under its own epoch. Every record it passes
+// (republished, or found done) enters a bounded window in LSN order; every settle_interval one
+// dedupe lookup pops the settled front of the window and the floor is persisted past it. Once
+// the floor is past a record, no worker, relay recovery or later replay will act on it again,
+// whatever the dedupe store forgets. When the window is full the replay waits for it.
+// The replay starts at the settled floor (the larger of the coord checkpoint and the backup's
+// own floor object, so a lost coord record never halts it: hole 2); records up to this epoch's
+// progress record are read again into the window but not republished.
 //
 // Ownership: borrows its dependencies. Thread-safety: step() from one thread at a time;
 // begin(), finished(), stats() and health() from any thread.
@@ -29,6 +41,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +67,10 @@ struct ReplayerOptions {
   std::size_t batch_max = 256;  // records per lookup and send: 1 .. Bus::kMaxSendBatch
   // How long the backup must stop growing before an unsealed WAL is declared finished: 1 ms .. 1 h.
   Milliseconds quiet_period{5'000};
+  // How often the settle window is looked up and the failed region's floor persisted: 1 ms .. 1 h.
+  Milliseconds settle_interval{1'000};
+  // Records passed but not yet known settled: batch_max .. 1,000,000.
+  std::size_t settle_window_max = 65'536;
   BackoffOptions backoff;
 
   Status validate() const;
@@ -77,7 +94,10 @@ struct ReplayerStats {
   std::uint64_t progress_lsn = 0;   // every LSN up to it is republished or done
   std::uint64_t start_lsn = 0;      // the first LSN this replay looked at
   std::uint64_t backup_last_lsn = 0;  // the highest LSN seen in the backup listing
-  bool finished = false;
+  std::uint64_t settled_lsn = 0;      // the failed region's settled floor as this replay knows it
+  std::uint64_t floor_writes = 0;     // settled floor persisted to Coord
+  bool caught_up = false;             // listing exhausted and no growth for quiet_period
+  bool finished = false;              // a handover seal: nothing can follow
   std::string from_region;  // empty: no replay begun
 };
 
@@ -124,6 +144,9 @@ class Replayer final : public Role {
   // The listing is exhausted: finished after quiet_period without growth, else wait.
   Result<StepOutcome> caught_up();
   Result<StepOutcome> replay_batch(Epoch epoch);
+  bool settle_due() const;
+  // One lookup over the front of the settle window; persists the floor past what is settled.
+  Result<StepOutcome> settle(Epoch epoch);
   Result<bool> publish(Epoch epoch, std::vector<WalRecord>& batch);
   Result<bool> persist_progress(Epoch epoch, Lsn lsn);
   void note_backup_last(Lsn lsn);
@@ -153,6 +176,17 @@ class Replayer final : public Role {
   MonoTime last_growth_at_{};
   MonoTime next_poll_at_{};
   Lsn backup_last_;
+  // Records at or below it were republished under this epoch before a restart (progress record):
+  // read again into the settle window, not published again.
+  Lsn republished_through_;
+  struct SettleEntry {
+    Lsn lsn;
+    std::optional<MessageId> id;  // nullopt: known settled (a seal, or found done)
+  };
+  std::deque<SettleEntry> settle_window_;  // LSN order, consecutive after settle_reached_
+  Lsn settle_reached_;                     // every record at or below it is known settled
+  Lsn settle_persisted_;                   // the floor in Coord as this replay wrote (or read) it
+  MonoTime next_settle_at_{};
   Backoff backoff_;
   HealthRecorder health_;
 

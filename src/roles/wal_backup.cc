@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 
+#include "roles/settled_floor.h"
 #include "wal/wal_format.h"
 
 namespace hadr {
@@ -330,6 +331,14 @@ Result<Lsn> WalShipper::ship_batch(Lsn first_lsn, std::span<const WalAppend> bat
 Status WalShipper::retain_below(Lsn lsn) {
   if (lsn.value <= 1) return ok_status();
   HADR_ASSIGN_OR_RETURN(const BlobPage page, deps_.blobs.list(prefix_, "", kDeletesPerCallMax));
+  if (page.keys.empty()) return ok_status();
+  // The backup describes itself: before an object goes, the floor object says its records were
+  // settled, so a replay that lost the coord checkpoint starts above them instead of halting on
+  // a "gap" (roles/settled_floor.h).
+  if (const Result<BackupRange> first = parse_backup_object_key(page.keys.front(), prefix_);
+      first.ok() && first->last_lsn < lsn) {
+    HADR_TRY(raise_backup_floor(deps_.blobs, options_.region, Lsn{lsn.value - 1}));
+  }
   HADR_ASSERT(page.keys.size() <= kDeletesPerCallMax);
   for (const std::string& key : page.keys) {
     HADR_ASSIGN_OR_RETURN(const BackupRange range, parse_backup_object_key(key, prefix_));

@@ -5,6 +5,7 @@
 #include "core/assert.h"
 #include "roles/checkpoint.h"
 #include "roles/replayer.h"
+#include "roles/store_witness.h"
 
 namespace hadr {
 namespace {
@@ -165,11 +166,11 @@ Status Watchdog::absorb(std::string_view what, const Error& error) {
   return absorb_failure(what, error, backoff_, health_);
 }
 
-void Watchdog::halt(const Error& error) {
+void Watchdog::halt(const Error& error, std::string event) {
   (void)deps_.lease.release();
   deps_.control.set_intake_open(false);
   health_.record_error("halted", error);
-  raise(AlertSeverity::kCritical, "epoch_regression", error.detail);
+  raise(AlertSeverity::kCritical, std::move(event), error.detail);
   set_phase(WatchdogPhase::kHalted);
 }
 
@@ -280,7 +281,48 @@ Result<Epoch> Watchdog::recorded_epoch_floor() {
     HADR_ASSIGN_OR_RETURN(const Epoch claimed, deps_.dedupe->highest_epoch());
     floor = std::max(floor, claimed);
   }
+  // What the records above cannot show when the whole store went back together (hole 3).
+  if (deps_.witness != nullptr) {
+    for (const RegionId& region : {options_.region, options_.peer}) {
+      HADR_ASSIGN_OR_RETURN(const Epoch witnessed, read_epoch_witness(*deps_.witness, region));
+      floor = std::max(floor, witnessed);
+    }
+  }
   return floor;
+}
+
+Result<bool> Watchdog::check_witness(Epoch epoch) {
+  if (deps_.witness == nullptr) return true;
+  const std::string incarnation = options_.region.str() + "@" + std::to_string(epoch.value) + "@" +
+                                  std::to_string(unix_millis(deps_.clock.now_wall()));
+  Result<StoreIdentityCheck> identity = check_store_identity(deps_.coord, *deps_.witness, incarnation);
+  if (!identity.ok()) {
+    HADR_TRY(absorb("store identity check", identity.error()));
+    return false;
+  }
+  if (identity->identity == StoreIdentity::kLost) {
+    // Done marks, settled floors and the ledger may be gone with the store: applying anything
+    // now could apply it twice. Fail closed until an operator recovers the store.
+    halt(failed_precondition("the shared store lost its state: coord record '" + std::string(kStoreIncarnationCoordKey) +
+                             "' is " +
+                             (identity->coord_incarnation.empty() ? std::string("missing")
+                                                                  : "'" + identity->coord_incarnation + "'") +
+                             " but the blob witness remembers '" + identity->witness_incarnation +
+                             "'; see docs/failover.md, \"A store that lost its state\", before restarting"),
+         "store_state_lost");
+    return false;
+  }
+  if (identity->identity == StoreIdentity::kAdopted) {
+    raise(AlertSeverity::kWarning, "store_witness_created",
+          "the blob store had no witness of the shared store; it now remembers '" + identity->coord_incarnation + "'");
+  }
+  // Recorded before the fence opens: every epoch that ever writes is witnessed.
+  const Status raised = raise_epoch_witness(*deps_.witness, options_.region, epoch);
+  if (!raised.ok()) {
+    HADR_TRY(absorb("epoch witness", raised.error()));
+    return false;
+  }
+  return true;
 }
 
 Result<bool> Watchdog::anti_flap_holds() {
@@ -391,11 +433,13 @@ Result<StepOutcome> Watchdog::continue_takeover() {
         if (*floor >= epoch) {
           halt(failed_precondition("epoch regression: granted epoch " + std::to_string(epoch.value) + " but epoch " +
                                    std::to_string(floor->value) +
-                                   " is already recorded (alias, checkpoints or dedupe claims); the lease store "
-                                   "lost its state. Raise its epoch counter above that before restarting the "
-                                   "watchdog"));
+                                   " is already recorded (alias, checkpoints, dedupe claims or the blob witness); "
+                                   "the lease store lost its state. Raise its epoch counter above that before "
+                                   "restarting the watchdog"));
           return StepOutcome::kProgress;
         }
+        HADR_ASSIGN_OR_RETURN(const bool witnessed, check_witness(epoch));
+        if (!witnessed) return phase_ == WatchdogPhase::kHalted ? StepOutcome::kProgress : StepOutcome::kIdle;
         deps_.lease.confirm();  // the fence opens only now
       }
       const Status recorded = write_failover_record();

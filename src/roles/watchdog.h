@@ -47,6 +47,7 @@
 #include <optional>
 #include <string>
 
+#include "contracts/blob_store.h"
 #include "contracts/coord.h"
 #include "contracts/dedupe_store.h"
 #include "contracts/lease_store.h"
@@ -121,6 +122,10 @@ struct WatchdogDependencies {
   CrashPoints& crash_points;
   // Optional: its highest claim epoch joins the epoch check (the runtime and the simulator pass one).
   DedupeStore* dedupe = nullptr;
+  // Optional (the runtime and the simulator pass the region's blob store): the store witness
+  // (roles/store_witness.h), epochs and the shared store's identity recorded where a rollback
+  // of the lease/coord/dedupe store cannot reach.
+  BlobStore* witness = nullptr;
 };
 
 enum class WatchdogPhase { kStandby, kTakingOver, kActive, kHandingOver, kHalted };
@@ -173,7 +178,9 @@ class Watchdog final : public Role {
   void raise(AlertSeverity severity, std::string event, std::string detail);
   void set_phase(WatchdogPhase phase);
   Status absorb(std::string_view what, const Error& error);
-  void halt(const Error& error);
+  void halt(const Error& error, std::string event = "epoch_regression");
+  // The witness part of the epoch check: false = not done yet (store errors absorbed), or halted.
+  Result<bool> check_witness(Epoch epoch);
 
   WatchdogDependencies deps_;
   const WatchdogOptions options_;

@@ -1,5 +1,7 @@
 #include "roles/worker.h"
 
+#include <chrono>
+
 #include "contracts/validation.h"
 
 namespace hadr {
@@ -25,6 +27,16 @@ Status WorkerOptions::validate() const {
   HADR_TRY(validate_ttl("worker lock_duration", lock_duration, kMaxLockDuration));
   HADR_TRY(validate_ttl("worker claim_ttl", claim_ttl, kMaxDedupeTtl));
   HADR_TRY(validate_ttl("worker record_ttl", record_ttl, kMaxDedupeTtl));
+  if (floor_refresh_interval < Milliseconds(1) || floor_refresh_interval > std::chrono::hours(1)) {
+    return invalid_argument("worker floor_refresh_interval " + std::to_string(floor_refresh_interval.count()) +
+                            " ms must be between 1 ms and 1 h");
+  }
+  if (record_ttl <= floor_refresh_interval) {
+    return invalid_argument("worker record_ttl " + std::to_string(record_ttl.count()) +
+                            " ms must be longer than floor_refresh_interval " +
+                            std::to_string(floor_refresh_interval.count()) +
+                            " ms (a done mark must outlive a worker's view of the settled floor)");
+  }
   if (record_ttl <= claim_ttl) {
     return invalid_argument("worker record_ttl " + std::to_string(record_ttl.count()) +
                             " ms must be longer than claim_ttl " + std::to_string(claim_ttl.count()) +
@@ -44,7 +56,10 @@ Result<std::unique_ptr<Worker>> Worker::create(const WorkerDependencies& depende
 }
 
 Worker::Worker(const WorkerDependencies& dependencies, WorkerOptions options)
-    : deps_(dependencies), options_(std::move(options)), backoff_(dependencies.clock, options_.backoff) {}
+    : deps_(dependencies),
+      options_(std::move(options)),
+      backoff_(dependencies.clock, options_.backoff),
+      floors_(dependencies.coord, dependencies.clock, options_.floor_refresh_interval) {}
 
 WorkerStats Worker::stats() const {
   const Counters& c = counters_;
@@ -62,7 +77,8 @@ WorkerStats Worker::stats() const {
                      .locks_renewed = c.locks_renewed.load(),
                      .lock_renewal_failures = c.lock_renewal_failures.load(),
                      .settle_failures = c.settle_failures.load(),
-                     .claims_extended = c.claims_extended.load()};
+                     .claims_extended = c.claims_extended.load(),
+                     .suppressed_settled = c.suppressed_settled.load()};
 }
 
 Result<StepOutcome> Worker::step() {
@@ -109,6 +125,9 @@ Result<Worker::BatchFlow> Worker::process_message(ReceivedMessage& message) {
     HADR_TRY(abandon(message));
     return BatchFlow::kStop;
   }
+  HADR_ASSIGN_OR_RETURN(const std::optional<bool> settled, complete_if_settled(message, *epoch));
+  if (!settled) return BatchFlow::kStop;
+  if (*settled) return BatchFlow::kContinue;
   Result<ClaimOutcome> claim = deps_.dedupe.claim(message.message.id, options_.owner, *epoch, options_.claim_ttl);
   if (!claim.ok()) {
     // Left locked rather than abandoned: a dedupe outage then costs one delivery per lock
@@ -148,6 +167,27 @@ Result<Worker::BatchFlow> Worker::process_message(ReceivedMessage& message) {
       return run_handler(message, std::move(claim->claim_token), *epoch);
   }
   HADR_UNREACHABLE();
+}
+
+Result<std::optional<bool>> Worker::complete_if_settled(const ReceivedMessage& message, Epoch epoch) {
+  const BusMessage& m = message.message;
+  if (m.source_region.empty() || m.lsn.value == 0) return std::optional<bool>(false);  // not from a WAL
+  Result<Lsn> floor = floors_.floor(m.source_region, epoch);
+  if (!floor.ok()) {
+    // Left locked, as for a failed claim: the redelivery decides once Coord answers.
+    HADR_TRY(absorb_failure("worker reading the settled floor of region " + m.source_region.str(), floor.error(),
+                            backoff_, health_));
+    return std::optional<bool>();
+  }
+  if (m.lsn > *floor) return std::optional<bool>(false);
+  // Settled for good: its effect was applied (or it was dead-lettered) whatever the dedupe store
+  // still remembers. Completing it can never lose anything.
+  counters_.suppressed_settled.fetch_add(1);
+  const Status completed = deps_.bus.complete(options_.main_queue, message.lock_token);
+  HADR_TRY(note_settle_failure("worker complete", completed));
+  if (completed.ok()) counters_.completed.fetch_add(1);
+  health_.add_progress(1);
+  return std::optional<bool>(true);
 }
 
 // Keeps the locks and the claim of the message under a running handler alive (handler.h).

@@ -5,6 +5,10 @@
 // Per message (the batch is handled in order; before each message the locks of the messages
 // not yet settled are renewed when they end within lock_duration / 2):
 //   no writable epoch     abandon; stop the batch (a passive region takes no new claims)
+//   LSN <= settled floor  complete without claiming or running the handler: the record is done or
+//                         dead-lettered for good (roles/settled_floor.h). This is what keeps a
+//                         leftover that outlived its done mark (an outage longer than
+//                         dedupe.record_ttl, then a failback) from being applied again
 //   claim fails           leave the message locked (transient: the bus redelivers it after the
 //                         lock, one delivery per lock_duration, not a hot loop); stop the batch
 //   kAlreadyDone          complete without running the handler (a suppressed duplicate); if the
@@ -43,6 +47,7 @@
 #include <vector>
 
 #include "contracts/bus.h"
+#include "contracts/coord.h"
 #include "contracts/dedupe_store.h"
 #include "roles/backoff.h"
 #include "roles/crash_points.h"
@@ -50,6 +55,7 @@
 #include "roles/handler.h"
 #include "roles/role.h"
 #include "roles/role_support.h"
+#include "roles/settled_floor.h"
 
 namespace hadr {
 
@@ -60,6 +66,9 @@ struct WorkerOptions {
   Milliseconds lock_duration{30'000};  // 1 ms .. 5 min
   Milliseconds claim_ttl{60'000};      // > the handler's timeout; 1 ms .. 365 days
   Milliseconds record_ttl = kDefaultDedupeRecordTtl;  // > claim_ttl
+  // How long a settled floor read from Coord is trusted under one epoch (a new epoch always
+  // reloads it): 1 ms .. 1 h. A done mark must outlive it.
+  Milliseconds floor_refresh_interval{1'000};
   std::uint32_t max_delivery_count = 10;  // the main queue's; 1 .. 10,000
   BackoffOptions backoff;
 
@@ -69,6 +78,7 @@ struct WorkerOptions {
 struct WorkerDependencies {
   Bus& bus;
   DedupeStore& dedupe;
+  Coord& coord;  // settled floors (roles/settled_floor.h): read-only
   Handler& handler;
   const RegionFence& fence;
   const Clock& clock;
@@ -91,6 +101,7 @@ struct WorkerStats {
   std::uint64_t lock_renewal_failures = 0;
   std::uint64_t settle_failures = 0;         // complete / abandon / dead-letter refused (lock lost, ...)
   std::uint64_t claims_extended = 0;         // a long handler's claim taken again under it (keep_alive)
+  std::uint64_t suppressed_settled = 0;      // at or below its region's settled floor: handler not run
 };
 
 class Worker final : public Role {
@@ -117,6 +128,9 @@ class Worker final : public Role {
 
   Status process_batch(std::vector<ReceivedMessage>& batch);
   Result<BatchFlow> process_message(ReceivedMessage& message);
+  // true: the message's record is at or below its region's settled floor (completed here).
+  // nullopt: the floor could not be read (backoff armed; the message stays locked).
+  Result<std::optional<bool>> complete_if_settled(const ReceivedMessage& message, Epoch epoch);
   Result<BatchFlow> run_handler(ReceivedMessage& message, std::string claim_token, Epoch epoch);
   Result<BatchFlow> dead_letter(const ReceivedMessage& message, const std::string& claim_token,
                                 const std::string& reason);
@@ -139,12 +153,13 @@ class Worker final : public Role {
   // The message being handled and the rest of its batch (process_batch sets it per message).
   std::span<ReceivedMessage> batch_rest_;
   HealthRecorder health_;
+  FloorCache floors_;
 
   struct Counters {
     std::atomic<std::uint64_t> received{0}, effects{0}, completed{0}, suppressed_duplicates{0}, busy_deferred{0},
         stale_epoch{0}, fenced_abandoned{0}, handler_failures{0}, dead_lettered{0}, claim_lost_after_effect{0},
         reclaimed_after_effect{0}, locks_renewed{0}, lock_renewal_failures{0}, settle_failures{0},
-        claims_extended{0};
+        claims_extended{0}, suppressed_settled{0};
   };
   Counters counters_;
 };

@@ -43,7 +43,7 @@ std::vector<std::pair<std::string_view, std::uint64_t*>> stats_fields(NodeStats&
       {"worker_claim_lost_after_effect", &w.claim_lost_after_effect},
       {"worker_reclaimed_after_effect", &w.reclaimed_after_effect}, {"worker_locks_renewed", &w.locks_renewed},
       {"worker_lock_renewal_failures", &w.lock_renewal_failures}, {"worker_settle_failures", &w.settle_failures},
-      {"worker_claims_extended", &w.claims_extended},
+      {"worker_claims_extended", &w.claims_extended}, {"worker_suppressed_settled", &w.suppressed_settled},
   };
 }
 
@@ -138,6 +138,7 @@ class NodeControl final : public RegionControl {
 struct RegionNode::WorkerSlot {
   std::unique_ptr<Bus> bus;
   DedupeConnection dedupe;
+  std::unique_ptr<Coord> coord;  // settled floors
   std::unique_ptr<Handler> handler;
   std::unique_ptr<Worker> worker;
   std::thread thread;
@@ -204,7 +205,8 @@ Status RegionNode::open_failover_control_roles() {
                                                                          .hook = *hook_,
                                                                          .clock = clock,
                                                                          .crash_points = crash_points_,
-                                                                         .dedupe = lease_thread_dedupe_.store.get()},
+                                                                         .dedupe = lease_thread_dedupe_.store.get(),
+                                                                         .witness = blobs_.get()},
                                                     config_.watchdog));
   return ok_status();
 }
@@ -265,6 +267,7 @@ Status RegionNode::open_control_roles() {
   RecoveryReport report;
   HADR_ASSIGN_OR_RETURN(wal_, Wal::open(posix_env(), config_.wal_dir(), config_.wal, &report));
   RelayDependencies relay_dependencies{*source_, *wal_, posix_env(), *bus_, *dedupe_.store, *intake_fence_, clock, crash_points_};
+  relay_dependencies.coord = coord_.get();
   RelayOptions relay_options = config_.relay;
   if (config_.two_regions() && config_.backup_mode != BackupMode::kOff) {
     HADR_ASSIGN_OR_RETURN(blobs_, backends_->open_blob_store());
@@ -295,6 +298,7 @@ Status RegionNode::open_workers() {
     auto slot = std::make_unique<WorkerSlot>();
     HADR_ASSIGN_OR_RETURN(slot->bus, backends_->open_bus());
     HADR_ASSIGN_OR_RETURN(slot->dedupe, backends_->open_dedupe());
+    HADR_ASSIGN_OR_RETURN(slot->coord, backends_->open_coord());
     // The ledger's done mark must expire exactly when the worker's would (dedupe.record_ttl).
     HandlerContext handler_context;
     handler_context.region = config_.region;
@@ -305,8 +309,13 @@ Status RegionNode::open_workers() {
     WorkerOptions options = config_.worker;
     options.owner = config_.region.str() + "/" + roles_.process_name + "-" + std::to_string(index);
     HADR_ASSIGN_OR_RETURN(slot->worker,
-                          Worker::create(WorkerDependencies{*slot->bus, *slot->dedupe.store, *slot->handler, *fence_, clock,
-                                                            crash_points_},
+                          Worker::create(WorkerDependencies{.bus = *slot->bus,
+                                                            .dedupe = *slot->dedupe.store,
+                                                            .coord = *slot->coord,
+                                                            .handler = *slot->handler,
+                                                            .fence = *fence_,
+                                                            .clock = clock,
+                                                            .crash_points = crash_points_},
                                          options));
     workers_.push_back(std::move(slot));
   }

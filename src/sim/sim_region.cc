@@ -67,6 +67,7 @@ struct SimRegion::Process {
   std::vector<std::unique_ptr<MemoryDedupeStore>> worker_dedupe_clients;
   std::vector<std::unique_ptr<SimDedupe>> worker_dedupes;
   std::vector<std::unique_ptr<MemoryDedupeStore>> handler_dedupes;
+  std::vector<std::unique_ptr<MemoryCoord>> worker_coords;  // settled floors
   std::vector<std::unique_ptr<SimHandler>> handlers;
   std::unique_ptr<SimAlerts> alerts;
   NoHook hook;
@@ -160,7 +161,7 @@ Status SimRegion::open_control_side(Process& p) {
                    "shipper");
   p.relay = take(Relay::create({.source = *p.source, .wal = *p.wal, .env = env, .bus = *p.control_bus,
                                 .dedupe = *p.dedupe, .fence = *p.intake, .clock = clock,
-                                .crash_points = p.crash_points, .backup_sync = p.shipper.get()},
+                                .crash_points = p.crash_points, .backup_sync = p.shipper.get(), .coord = p.coord.get()},
                                RelayOptions{.region = region, .batch_max = 8, .in_flight_max = 64,
                                             .recovery_chunk_max = 32, .retention_interval = Milliseconds(1'000),
                                             .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
@@ -195,11 +196,12 @@ void SimRegion::open_worker(Process& p, std::size_t index) {
   p.add(p.worker_dedupe_clients[index], std::make_unique<MemoryDedupeStore>(world_.dedupe_server, &world_.faults));
   p.worker_dedupes[index] = std::make_unique<SimDedupe>(*p.worker_dedupe_clients[index], world_, spec_.name, ignore_epoch);
   p.add(p.handler_dedupes[index], std::make_unique<MemoryDedupeStore>(world_.dedupe_server, &world_.faults));
+  p.add(p.worker_coords[index], std::make_unique<MemoryCoord>(world_.coord_server, &world_.faults));
   p.handlers[index] = std::make_unique<SimHandler>(world_, spec_.name, *p.handler_dedupes[index], p.crash_points,
                                                    handler_failures);
   const std::string owner = spec_.name + "/" + std::string(kProcessName) + "-" + std::to_string(index + 1);
   p.workers[index] = take(Worker::create({.bus = *p.worker_buses[index], .dedupe = *p.worker_dedupes[index],
-                                          .handler = *p.handlers[index], .fence = *p.lease, .clock = clock,
+                                          .coord = *p.worker_coords[index], .handler = *p.handlers[index], .fence = *p.lease, .clock = clock,
                                           .crash_points = p.crash_points},
                                          WorkerOptions{.owner = owner, .batch_max = 4,
                                                        .lock_duration = SimTimings::kLockDuration,
@@ -215,6 +217,7 @@ void SimRegion::open_workers(Process& p) {
   p.worker_dedupe_clients.resize(kWorkerCount);
   p.worker_dedupes.resize(kWorkerCount);
   p.handler_dedupes.resize(kWorkerCount);
+  p.worker_coords.resize(kWorkerCount);
   p.handlers.resize(kWorkerCount);
   p.workers.resize(kWorkerCount);
   for (std::size_t i = 0; i < kWorkerCount; ++i) open_worker(p, i);
@@ -238,7 +241,8 @@ void SimRegion::open_watchdog(Process& p) {
                      "heartbeat");
   p.watchdog = take(Watchdog::create({.lease = *p.lease, .lease_store = *p.lease_store, .coord = *p.lease_coord,
                                       .control = *p.control, .alerts = *p.alerts, .hook = p.hook, .clock = clock,
-                                      .crash_points = p.crash_points, .dedupe = p.dedupe.get()},
+                                      .crash_points = p.crash_points, .dedupe = p.dedupe.get(),
+                                      .witness = p.blobs.get()},
                                      WatchdogOptions{.region = region_id(spec_.name), .peer = region_id(spec_.peer),
                                                      .bus_namespace = spec_.bus_server->namespace_name(),
                                                      .check_interval = SimTimings::kCheckInterval,
@@ -384,6 +388,7 @@ void SimRegion::restart_worker(std::size_t index) {
   process_->worker_bus_clients[index]->set_connected(false);
   process_->worker_dedupe_clients[index]->set_connected(false);
   process_->handler_dedupes[index]->set_connected(false);
+  process_->worker_coords[index]->set_connected(false);
   process_->workers[index].reset();  // the worker dies first: it borrows its clients
   open_worker(*process_, index);
   world_.note("worker " + spec_.name + "/" + std::to_string(index + 1) + " restarted");

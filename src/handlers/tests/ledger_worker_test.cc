@@ -9,6 +9,7 @@
 #include "handlers/ledger_handler.h"
 #include "handlers/tests/handler_test_support.h"
 #include "memory/memory_bus.h"
+#include "memory/memory_coord.h"
 #include "roles/worker.h"
 
 namespace hadr::handlers_test {
@@ -27,6 +28,7 @@ class LedgerWorkerTest : public ::testing::Test {
                    .value();
     worker_ = Worker::create(WorkerDependencies{.bus = bus_,
                                                 .dedupe = *store_,
+                                                .coord = coord_,
                                                 .handler = *handler_,
                                                 .fence = fence_,
                                                 .clock = clock_,
@@ -60,6 +62,8 @@ class LedgerWorkerTest : public ::testing::Test {
   std::unique_ptr<SqliteDedupeStore> store_;
   MemoryBusServer bus_server_{clock_, "ns-b"};
   MemoryBus bus_{bus_server_};
+  MemoryCoordServer coord_server_{clock_};
+  MemoryCoord coord_{coord_server_};
   StaticFence fence_{Epoch{7}};
   NoCrashPoints crash_points_;
   std::unique_ptr<Handler> handler_;

@@ -179,6 +179,7 @@ struct RegionHarness::Process {
   std::unique_ptr<MemoryDedupeStore> relay_dedupe;
   std::unique_ptr<MemoryDedupeStore> checkpointer_dedupe;
   std::unique_ptr<MemoryCoord> coord;
+  std::vector<std::unique_ptr<MemoryCoord>> worker_coords;
   std::unique_ptr<Wal> wal;
   std::unique_ptr<MemoryBlobStore> blobs;
   std::unique_ptr<WalShipper> shipper;
@@ -203,6 +204,7 @@ struct RegionHarness::Process {
     for (auto& bus : worker_buses) bus->set_connected(false);
     for (auto& dedupe : worker_dedupes) dedupe->set_connected(false);
     for (auto& dedupe : handler_dedupes) dedupe->set_connected(false);
+    for (auto& worker_coord : worker_coords) worker_coord->set_connected(false);
   }
 };
 
@@ -256,7 +258,8 @@ void RegionHarness::start_process() {
   p.relay = take(Relay::create({.source = *p.source, .wal = *p.wal, .env = env, .bus = *p.relay_bus,
                                 .dedupe = *p.relay_dedupe, .fence = fence, .clock = clock,
                                 .crash_points = crash_points, .backup_sync = options.backup_mode == HarnessBackup::kSync ? p.shipper.get() : nullptr,
-                                .backup_async = options.backup_mode == HarnessBackup::kAsync ? p.shipper.get() : nullptr},
+                                .backup_async = options.backup_mode == HarnessBackup::kAsync ? p.shipper.get() : nullptr,
+                                .coord = p.coord.get()},
                                options.relay),
                  "relay");
   p.promoter = take(Promoter::create({.bus = *p.promoter_bus, .fence = fence, .clock = clock,
@@ -276,8 +279,9 @@ void RegionHarness::start_process() {
                                                              dedupe_server, crash_points));
     WorkerOptions worker_options = options.worker;
     worker_options.owner = "a/worker-" + std::to_string(i + 1);
+    p.worker_coords.push_back(std::make_unique<MemoryCoord>(coord_server, injector("worker.coord")));
     p.workers.push_back(take(Worker::create({.bus = *p.worker_buses.back(), .dedupe = *p.worker_dedupes.back(),
-                                             .handler = *p.handlers.back(), .fence = fence, .clock = clock,
+                                             .coord = *p.worker_coords.back(), .handler = *p.handlers.back(), .fence = fence, .clock = clock,
                                              .crash_points = crash_points},
                                             worker_options),
                              "worker"));

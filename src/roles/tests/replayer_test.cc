@@ -6,8 +6,15 @@
 //   - the replay starts at a's checkpoint; it resumes from its progress record of the same
 //     epoch, but not from one of an earlier epoch;
 //   - a seal of the epoch just before b's finishes it at once; an older seal does not;
-//     otherwise it finishes once the backup has not grown for quiet_period, and objects shipped
-//     meanwhile are replayed (tailing); overlapping objects publish each LSN once;
+//     otherwise it is "caught up" once the backup has not grown for quiet_period, and keeps
+//     tailing for as long as its epoch lasts: objects shipped after that are still replayed
+//     (issue 12 hole 4: AnUnsealedWalIsTailedPastTheQuietPeriod); overlapping objects publish
+//     each LSN once;
+//   - it starts at the settled floor: the coord checkpoint, or the backup's own floor object
+//     when the coord record is lost (hole 2: ALostCoordCheckpointStartsAtTheBackupFloor);
+//   - it advances a's settled floor (Coord checkpoint/a) under b's epoch once the records it
+//     passed are done, so that nothing depends on a done mark outliving an outage (hole 1:
+//     SettlesTheFailedRegionsFloorOnceItsRecordsAreDone);
 //   - a gap in the backup and a corrupt object are kDataLoss naming the LSNs / key and offset;
 //   - without a writable epoch it writes nothing (no publish, no progress record);
 //   - a crash between publish and progress, then a restart, loses nothing and re-publishes
@@ -20,6 +27,7 @@
 
 #include "memory/memory_blob_store.h"
 #include "roles/checkpoint.h"
+#include "roles/settled_floor.h"
 #include "roles/tests/region_harness.h"
 
 namespace hadr::roles_test {
@@ -103,15 +111,24 @@ class ReplayerTest : public ::testing::Test {
   void put_coord(const std::string& key, const std::string& value, Epoch epoch) {
     ASSERT_TRUE(coord_server_.put(CoordPut{.key = key, .value = value, .epoch = epoch}).ok());
   }
-  // Steps until finished (moving the clock by kTick after idle steps) or `steps_max`.
+  bool done() { return replayer().finished() || replayer().stats().caught_up; }
+  // Steps until finished or caught up (moving the clock by kTick after idle steps) or `steps_max`.
   ::testing::AssertionResult run_until_finished(std::size_t steps_max = 1'000) {
-    for (std::size_t i = 0; i < steps_max && !replayer().finished(); ++i) {
+    for (std::size_t i = 0; i < steps_max && !done(); ++i) {
       Result<StepOutcome> outcome = replayer().step();
       if (!outcome.ok()) return ::testing::AssertionFailure() << outcome.error().to_string();
       if (*outcome == StepOutcome::kIdle) clock_.advance(kTick);
     }
-    if (replayer().finished()) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << "not finished after " << steps_max << " steps";
+    if (done()) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "not caught up after " << steps_max << " steps";
+  }
+  // Steps `steps` times, moving the clock by kTick after idle steps.
+  void run_steps(std::size_t steps) {
+    for (std::size_t i = 0; i < steps; ++i) {
+      Result<StepOutcome> outcome = replayer().step();
+      ASSERT_TRUE(outcome.ok()) << outcome.error().to_string();
+      if (*outcome == StepOutcome::kIdle) clock_.advance(kTick);
+    }
   }
   // Steps until a step fails; returns its error.
   Error run_until_error(std::size_t steps_max = 200) {
@@ -140,6 +157,7 @@ class ReplayerTest : public ::testing::Test {
   std::unique_ptr<Wal> wal_;
   MemoryBlobServer blob_server_;
   MemoryBlobStore shipper_blobs_{blob_server_};
+  MemoryBlobStore blob_server_probe_{blob_server_};
   std::unique_ptr<WalShipper> shipper_;
   MemoryDedupeServer dedupe_server_{clock_};
   MemoryBusServer bus_server_{clock_, "ns-b"};
@@ -183,7 +201,8 @@ TEST_F(ReplayerTest, RepublishesExactlyTheRecordsNotDoneWithOriginalFieldsAndThe
   EXPECT_EQ(stats.progress_lsn, 10u);
   EXPECT_EQ(stats.backup_last_lsn, 10u);
   EXPECT_EQ(stats.from_region, "a");
-  EXPECT_TRUE(stats.finished);
+  EXPECT_TRUE(stats.caught_up);
+  EXPECT_FALSE(stats.finished);  // no seal: it keeps tailing
   // Progress is persisted under b's epoch.
   const CoordRecord progress = coord_server_.get("replay/a").value().value();
   EXPECT_EQ(progress.value, "2 10");
@@ -240,18 +259,56 @@ TEST_F(ReplayerTest, AnOlderSealDoesNotFinishTheReplay) {
   EXPECT_EQ(staged().size(), 4u);
 }
 
-TEST_F(ReplayerTest, AnUnsealedWalFinishesAfterTheQuietPeriod) {
+TEST_F(ReplayerTest, AnUnsealedWalIsTailedPastTheQuietPeriod) {
   log_and_ship(4);
   replayer().begin(region("a"));
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(replayer().step().ok());
   EXPECT_EQ(staged().size(), 4u);
-  EXPECT_FALSE(replayer().finished());
-  clock_.advance(kQuietPeriod - Milliseconds(1));
+  EXPECT_FALSE(replayer().stats().caught_up);
+  clock_.advance(kQuietPeriod);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(replayer().step().ok());
+  EXPECT_TRUE(replayer().stats().caught_up);
   EXPECT_FALSE(replayer().finished());
-  clock_.advance(Milliseconds(1));
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(replayer().step().ok());
-  EXPECT_TRUE(replayer().finished());
+  // Hole 4: a region cut off from the blob store ships what it acknowledged when the link heals,
+  // long after the quiet period. Those records were acknowledged: they must still be replayed.
+  clock_.advance(std::chrono::minutes(10));
+  log_and_ship(3);
+  run_steps(50);
+  EXPECT_EQ(staged().size(), 7u);
+  EXPECT_FALSE(replayer().finished());
+}
+
+TEST_F(ReplayerTest, SettlesTheFailedRegionsFloorOnceItsRecordsAreDone) {
+  const std::vector<std::string> ids = log_and_ship(6);
+  mark(ids[0]);
+  replayer().begin(region("a"));
+  ASSERT_TRUE(run_until_finished());
+  EXPECT_EQ(staged().size(), 5u);
+  // Only m-1 is done: the floor moves to 1, under b's epoch.
+  run_steps(30);
+  CoordRecord floor = coord_server_.get(checkpoint_coord_key(region("a"))).value().value();
+  EXPECT_EQ(floor.value, "1");
+  EXPECT_EQ(floor.epoch, Epoch{2});
+  // b's workers apply the replayed records; the floor follows, and it never depends on the
+  // done marks again: they may expire.
+  for (std::size_t i = 1; i < ids.size(); ++i) mark(ids[i]);
+  run_steps(30);
+  floor = coord_server_.get(checkpoint_coord_key(region("a"))).value().value();
+  EXPECT_EQ(floor.value, "6");
+  EXPECT_EQ(replayer().stats().settled_lsn, 6u);
+}
+
+TEST_F(ReplayerTest, ALostCoordCheckpointStartsAtTheBackupFloor) {
+  // Hole 2: a's relay deleted its backup objects below its checkpoint (6), raising the backup's
+  // floor object first; then the coord record checkpoint/a was lost (a Redis restart without
+  // AOF, an eviction). The replay must start above the floor, not halt on a "gap" at LSN 1.
+  log_and_ship(9);  // objects 1-3, 4-6, 7-9
+  ASSERT_TRUE(shipper_->retain_below(Lsn{7}).ok());
+  ASSERT_EQ(read_backup_floor(blob_server_probe_, region("a")).value(), Lsn{6});
+  replayer().begin(region("a"));
+  ASSERT_TRUE(run_until_finished());
+  EXPECT_EQ(staged_ids(), (std::vector<std::string>{"m-7", "m-8", "m-9"}));
+  EXPECT_EQ(replayer().stats().start_lsn, 7u);
 }
 
 TEST_F(ReplayerTest, TailsObjectsShippedWhileItWaits) {
@@ -260,7 +317,7 @@ TEST_F(ReplayerTest, TailsObjectsShippedWhileItWaits) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(replayer().step().ok());
   clock_.advance(kQuietPeriod - Milliseconds(500));
   log_and_ship(5);  // the failed region's last batches arrive late
-  ASSERT_TRUE(run_until_finished());
+  run_steps(50);
   EXPECT_EQ(staged().size(), 9u);
   EXPECT_EQ(replayer().stats().backup_last_lsn, 9u);
 }

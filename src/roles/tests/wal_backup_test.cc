@@ -13,6 +13,7 @@
 //     backup_lag_max; relay retention deletes backup objects below the checkpoint and keeps WAL
 //     segments that are not shipped yet.
 #include "roles/wal_backup.h"
+#include "roles/settled_floor.h"
 
 #include <gtest/gtest.h>
 
@@ -460,8 +461,12 @@ TEST(RelayBackupTest, RetentionDeletesBackupObjectsBelowTheCheckpointAndKeepsUns
   EXPECT_EQ(harness.relay().stats().retained_from, 61u);  // min(checkpoint + 1, shipped + 1)
   EXPECT_GT(harness.wal().first_lsn(), Lsn{1});
   EXPECT_LE(harness.wal().first_lsn(), Lsn{61});
-  EXPECT_EQ(harness.blob_server.object_count(), 0u);  // every object is below the checkpoint
+  // Every backup object is below the checkpoint; what is left is the floor object that says so
+  // (settled_floor.h), written before the first delete.
+  EXPECT_EQ(harness.blob_server.object_count(), 1u);
   EXPECT_EQ(harness.shipper()->stats().objects_deleted, 8u);
+  MemoryBlobStore probe(harness.blob_server);
+  EXPECT_EQ(read_backup_floor(probe, RegionId::parse("a").value()).value(), Lsn{120});
 }
 
 }  // namespace

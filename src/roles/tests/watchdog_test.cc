@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "memory/memory_blob_store.h"
 #include "memory/memory_coord.h"
 #include "memory/memory_lease_store.h"
 
@@ -78,8 +79,9 @@ class RecordingCrashPoints final : public CrashPoints {
 // One region: its clients, lease manager, heartbeat writer and watchdog.
 struct Region {
   Region(std::string name, std::string peer_name, std::string bus_namespace, ManualClock& clock,
-         MemoryLeaseServer& lease_server, MemoryCoordServer& coord_server, WatchdogOptions extra)
-      : lease_store(lease_server), coord(coord_server) {
+         MemoryLeaseServer& lease_server, MemoryCoordServer& coord_server, MemoryBlobServer& blob_server,
+         WatchdogOptions extra)
+      : lease_store(lease_server), coord(coord_server), witness(blob_server) {
     id = *RegionId::parse(name);
     lease = std::move(LeaseManager::create(lease_store, clock, LeaseOptions{.holder = name, .ttl = kTtl})).value();
     heartbeat = std::move(HeartbeatWriter::create(
@@ -96,7 +98,8 @@ struct Region {
                                                                .alerts = alerts,
                                                                .hook = hook,
                                                                .clock = clock,
-                                                               .crash_points = crash_points},
+                                                               .crash_points = crash_points,
+                                                               .witness = &witness},
                                           extra))
                    .value();
   }
@@ -113,6 +116,7 @@ struct Region {
   RegionId id;
   MemoryLeaseStore lease_store;
   MemoryCoord coord;
+  MemoryBlobStore witness;  // the blob store: out of reach of a lease/coord rollback
   FakeControl control;
   RecordingAlerts alerts;
   FakeHook hook;
@@ -136,13 +140,14 @@ struct WatchdogFixture : ::testing::Test {
   ManualClock clock;
   MemoryLeaseServer lease_server{clock};
   MemoryCoordServer coord_server{clock};
+  MemoryBlobServer blob_server;
   std::unique_ptr<Region> a = make("a", "b", "primary");
   std::unique_ptr<Region> b = make("b", "a", "secondary");
 
   std::unique_ptr<Region> make(std::string name, std::string peer, std::string bus_namespace,
                                WatchdogOptions options = default_options()) {
     return std::make_unique<Region>(std::move(name), std::move(peer), std::move(bus_namespace), clock, lease_server,
-                                    coord_server, options);
+                                    coord_server, blob_server, options);
   }
   // Steps both regions every tick; asserts the one-writer rule at every tick.
   void run(Milliseconds duration) {
@@ -318,6 +323,43 @@ TEST_F(WatchdogFixture, EpochRegressionHaltsWithACriticalAlert) {
   EXPECT_FALSE(a->lease->holding());
   EXPECT_FALSE(a->control.intake_open);
   EXPECT_EQ(alias(), "secondary");  // never overwritten by the regressed epoch
+}
+
+TEST_F(WatchdogFixture, AWholeStoreRollbackIsCaughtByTheBlobWitness) {
+  // Issue 12 hole 3: the lease store, Coord (and the dedupe store) are one Redis in production
+  // and go back together. Without a witness outside that store, the regressed grant (epoch 1
+  // again) passes every check and writes under an epoch that b already wrote under.
+  const auto empty_lease = lease_server.snapshot();
+  const auto empty_coord = coord_server.snapshot();
+  start_with_a_active();
+  a->alive = false;
+  run_until([&] { return b->phase() == WatchdogPhase::kActive; }, Milliseconds(5'000));
+  ASSERT_EQ(b->phase(), WatchdogPhase::kActive);  // epoch 2, witnessed in the blob store
+  b->alive = false;
+  lease_server.restore(empty_lease);
+  coord_server.restore(empty_coord);
+  a = make("a", "b", "primary", WatchdogOptions{default_options()});
+  run(Milliseconds(7'000));
+  EXPECT_EQ(a->phase(), WatchdogPhase::kHalted);
+  EXPECT_TRUE(a->alerts.saw("epoch_regression"));
+  EXPECT_FALSE(a->lease->confirmed());
+  EXPECT_FALSE(a->control.intake_open);
+}
+
+TEST_F(WatchdogFixture, AStoreThatLostItsStateFailsClosed) {
+  // Issue 12 hole 12: the shared store restarted empty but its epoch counter was raised (as the
+  // old alert advised). The grant is above every witnessed epoch, yet done marks, floors and the
+  // ledger may be gone: the watchdog must not open the fence.
+  const auto empty_coord = coord_server.snapshot();
+  start_with_a_active();
+  a->alive = false;
+  b->alive = false;
+  coord_server.restore(empty_coord);  // store/incarnation, alias, checkpoints: gone
+  a = make("a", "b", "primary", WatchdogOptions{default_options()});
+  run(Milliseconds(7'000));
+  EXPECT_EQ(a->phase(), WatchdogPhase::kHalted);
+  EXPECT_TRUE(a->alerts.saw("store_state_lost"));
+  EXPECT_FALSE(a->control.intake_open);
 }
 
 TEST_F(WatchdogFixture, DyingBetweenAcquireAndAliasFlipLeavesTheAliasToTheNextHolder) {

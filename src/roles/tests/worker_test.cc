@@ -6,7 +6,9 @@
 // dead-letters at once; locks of a batch of slow handlers are renewed, and a long handler that
 // calls keep_alive keeps its lock and claim (without it the lock ends); a failed or lost mark
 // after the effect is retried or re-claimed without running the handler again; a fenced
-// worker receives nothing; competing workers apply each message once.
+// worker receives nothing; competing workers apply each message once; a message at or below
+// its region's settled floor is completed without its handler even when its done mark has
+// expired (issue 12 hole 1: LeftoverAtOrBelowTheSettledFloorIsNeverAppliedAgain).
 #include "roles/worker.h"
 
 #include <gtest/gtest.h>
@@ -50,6 +52,27 @@ TEST(WorkerTest, RunsTheHandlerOnceAndCompletes) {
   EXPECT_EQ(harness.counts(kMain).completed, 3u);
   EXPECT_EQ(dedupe_state(harness, "w-1"), RecordState::kDone);
   EXPECT_EQ(harness.worker(0).stats().effects, 3u);
+}
+
+TEST(WorkerTest, LeftoverAtOrBelowTheSettledFloorIsNeverAppliedAgain) {
+  // Region a's records 1..4 were applied long ago (by the other region, after a takeover); their
+  // done marks have expired, and the other region advanced a's settled floor to 4. Leftover
+  // copies still sit in a's old namespace. They must be completed without running the handler;
+  // record 5 (above the floor) is applied as usual.
+  RegionHarness harness;
+  ASSERT_TRUE(harness.coord_server.put(CoordPut{.key = "checkpoint/a", .value = "4", .epoch = Epoch{2}}).ok());
+  std::vector<BusMessage> batch;
+  for (std::size_t i = 1; i <= 5; ++i) {
+    batch.push_back(BusMessage{.id = message_id("w-" + std::to_string(i)), .epoch = Epoch{1},
+                               .source_region = RegionId::parse("a").value(), .lsn = Lsn{i}, .body = "body"});
+  }
+  ASSERT_TRUE(harness.bus_server.send(kMain, batch).ok());
+  for (int i = 0; i < 5 && step_worker(harness) == StepOutcome::kProgress; ++i) {
+  }
+  ASSERT_EQ(harness.ledger.effects.size(), 1u);
+  EXPECT_EQ(harness.ledger.effects.count("w-5"), 1u);
+  EXPECT_EQ(harness.worker(0).stats().suppressed_settled, 4u);
+  EXPECT_EQ(harness.counts(kMain).completed, 5u);
 }
 
 TEST(WorkerTest, PlainHandlerIsMarkedDoneByTheWorker) {

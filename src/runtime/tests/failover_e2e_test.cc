@@ -10,6 +10,13 @@
 //   - F15 WatchdogKilledBetweenAcquireAndAliasFlipIsResumed: b dies at
 //     watchdog.after_acquire_before_alias during the failover; restarted, it takes the next epoch
 //     and completes the takeover (alias flipped, a's WAL replayed).
+//   - issue 12 hole 1, FailbackAfterTheDedupeTtlAppliesNothingTwice: a is cut off with a backlog
+//     in its namespace, b takes over and applies everything, the done marks expire (record_ttl
+//     8 s), then b dies and a takes the lease back and drains its old namespace: the leftovers
+//     are settled by the floor b advanced, nothing is applied twice;
+//   - issue 12 hole 2, LostCoordCheckpointDoesNotHaltTheSurvivor: a's retention deleted backup
+//     objects below its checkpoint, the coord record checkpoint/a is then lost, a dies: b's
+//     replay starts at the backup's floor object and b keeps running, nothing lost;
 //   - TwoRegionCrashPoint/<point> for the points only two regions reach: the sync backup's
 //     (relay.after_backup_before_ack: a dies there, restarts and re-acquires) and the
 //     replayer's (b dies there while replaying a's WAL, restarts and replays again).
@@ -28,9 +35,11 @@
 
 #include "config/region_config.h"
 #include "core/clock.h"
+#include "embedded/directory_blob_store.h"
 #include "embedded/sqlite_coord.h"
 #include "embedded/sqlite_lease_store.h"
 #include "handlers/ledger_handler.h"
+#include "roles/settled_floor.h"
 #include "roles/watchdog.h"
 #include "runtime/child_process.h"
 #include "runtime/failover_drill.h"
@@ -43,6 +52,13 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 constexpr Milliseconds kLeaseTtl{1'000};
 
+// The binary the tests start: HADR_BINARY (this build), or HADR_E2E_BINARY from the environment
+// to run the same scenarios against another build (e.g. to show a regression fails on old code).
+std::string hadr_binary() {
+  const char* other = std::getenv("HADR_E2E_BINARY");
+  return other != nullptr && *other != '\0' ? std::string(other) : std::string(HADR_BINARY);
+}
+
 void print_progress(const std::string& line) { std::fprintf(stderr, "demo %s\n", line.c_str()); }
 
 DemoOptions demo_options(std::string scenario) {
@@ -51,7 +67,7 @@ DemoOptions demo_options(std::string scenario) {
   options.messages = 1'500;
   options.rate = 400;
   options.lease_ttl = kLeaseTtl;
-  options.hadr_binary = HADR_BINARY;
+  options.hadr_binary = hadr_binary();
   options.timeout = std::chrono::seconds(240);
   return options;
 }
@@ -113,14 +129,34 @@ class TwoRegions : public ::testing::Test {
     else std::fprintf(stderr, "kept %s for inspection\n", dir_.c_str());
   }
 
+  // Rewrites both configs: `replace` pairs of exact text, then `append` at the end.
+  void edit_configs(const std::vector<std::pair<std::string, std::string>>& replace, const std::string& append) {
+    for (const std::string region : {"a", "b"}) {
+      const std::string path = dir_ + "/" + region + ".toml";
+      std::ifstream in(path);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      for (const auto& [from, to] : replace) {
+        const std::size_t at = text.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        text.replace(at, from.size(), to);
+      }
+      std::ofstream(path, std::ios::trunc) << text << append;
+    }
+    auto a = load_region_config(dir_ + "/a.toml");
+    auto b = load_region_config(dir_ + "/b.toml");
+    ASSERT_TRUE(a.ok()) << a.error().to_string();
+    ASSERT_TRUE(b.ok()) << b.error().to_string();
+    config_a_ = *a;
+    config_b_ = *b;
+  }
   std::optional<ChildProcess> start(const std::string& region, const std::vector<std::string>& environment = {}) {
-    auto child = ChildProcess::start(HADR_BINARY, {"node", "--config", dir_ + "/" + region + ".toml"},
+    auto child = ChildProcess::start(hadr_binary(), {"node", "--config", dir_ + "/" + region + ".toml"},
                                      dir_ + "/" + region + ".log", environment);
     EXPECT_TRUE(child.ok()) << child.error().to_string();
     return std::move(child).value();
   }
   void start_sender(std::uint64_t count, int rate) {
-    auto child = ChildProcess::start(HADR_BINARY,
+    auto child = ChildProcess::start(hadr_binary(),
                                      {"send", "--config", dir_ + "/a.toml", "--count", std::to_string(count), "--rate",
                                       std::to_string(rate)},
                                      dir_ + "/send.log");
@@ -280,6 +316,61 @@ TEST_F(TwoRegions, DyingWhileReplayingLosesNothing) {
   EXPECT_EQ(died->signal, SIGKILL);
   b_ = start("b");
   ASSERT_TRUE(eventually([&] { return held_by("b") && alias() == "secondary"; }, std::chrono::seconds(10)));
+  finish_and_verify();
+}
+
+TEST_F(TwoRegions, FailbackAfterTheDedupeTtlAppliesNothingTwice) {
+  constexpr Milliseconds kRecordTtl{8'000};
+  edit_configs({{"claim_ttl = \"10s\"", "claim_ttl = \"3s\""},
+                {"count = 2\nlock_duration = \"5s\"", "count = 2\nlock_duration = \"2s\""},
+                {"min_failover_interval = \"30s\"", "min_failover_interval = \"2s\""},
+                // Only for builds before the settled floor, whose TTL rule summed these two.
+                {"[replay]\n", "[replay]\nhorizon = \"1s\"\n"}},
+               "[dedupe]\nrecord_ttl = \"8s\"\n[wal]\nretention = \"1s\"\n");
+  start_a_then_b();
+  start_sender(1'500, 0);  // all at once: a leaves a backlog in its namespace's staging and main
+  ASSERT_TRUE(eventually([&] { return effects() >= 100; }, std::chrono::seconds(60)));
+  // a is cut off from the lease store: it fences itself, its leftovers stay in its namespace.
+  // (Not SIGSTOP: a stopped process can hold the shared SQLite files' write lock.)
+  const std::string fault = lease_partition_switch_path(config_a_.data_dir);
+  ASSERT_TRUE(posix_env().create_dirs(config_a_.data_dir + "/faults").ok());
+  std::ofstream(fault) << "on\n";
+  ASSERT_TRUE(eventually([&] { return held_by("b"); }, std::chrono::seconds(10)));
+  auto sent = sender_->wait_for(std::chrono::seconds(120));
+  ASSERT_TRUE(sent.has_value() && sent->exited && sent->code == 0);
+  sender_.reset();
+  // b replays a's backup and applies every message.
+  ASSERT_TRUE(eventually([&] { return effects() >= 1'500; }, std::chrono::seconds(120))) << effects();
+  // Every done mark expires while b is active (a DR outage longer than dedupe.record_ttl).
+  std::this_thread::sleep_for(kRecordTtl + std::chrono::seconds(2));
+  b_->send_signal(SIGKILL);
+  b_.reset();
+  std::remove(fault.c_str());  // a takes the lease back and drains its old namespace
+  ASSERT_TRUE(eventually([&] { return held_by("a") && lease().epoch == Epoch{3}; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(eventually([&] { return alias() == "primary"; }, std::chrono::seconds(10)));
+  start_sender(200, 0);
+  finish_and_verify();
+}
+
+TEST_F(TwoRegions, LostCoordCheckpointDoesNotHaltTheSurvivor) {
+  edit_configs({}, "[relay]\nretention_interval = \"200ms\"\n");
+  start_a_then_b();
+  start_sender(1'500, 300);
+  // a's checkpoint moves and its relay deletes backup objects below it (raising the floor object).
+  auto blobs = DirectoryBlobStore::open(posix_env(), config_a_.embedded.blobs_dir());
+  ASSERT_TRUE(blobs.ok());
+  const auto floor_raised = [&] {
+    auto floor = read_backup_floor(**blobs, RegionId::parse("a").value());
+    return floor.ok() && floor->value > 0;
+  };
+  ASSERT_TRUE(eventually([&] { return effects() >= 600 && floor_raised(); }, std::chrono::seconds(60)));
+  // The coord record is lost (a Redis restart without AOF, an eviction, a store failover).
+  ASSERT_TRUE(coord_->remove("checkpoint/a").ok());
+  a_->send_signal(SIGKILL);
+  a_.reset();
+  ASSERT_TRUE(eventually([&] { return held_by("b") && alias() == "secondary"; }, std::chrono::seconds(10)));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_FALSE(b_->wait_for(std::chrono::milliseconds(1)).has_value()) << "b halted";
   finish_and_verify();
 }
 
