@@ -95,7 +95,9 @@ std::int64_t StoreClock::now_ms(SqliteConnection& connection) {
     query.bind(1, now).bind_text(2, boot_id_);
     return query.run();
   });
-  return now;
+  // Read again: the write may have waited for another process's lock, and the caller must not
+  // decide on a time from before that wait.
+  return monotonic_ms() + offset_ms_;
 }
 
 WallTime StoreClock::to_wall(std::int64_t store_ms, std::int64_t now_ms) const {
