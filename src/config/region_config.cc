@@ -464,6 +464,28 @@ Milliseconds RegionConfig::record_ttl_minimum() const {
   return needed;
 }
 
+// A long handler keeps its message's bus lock and dedupe claim alive through the worker's
+// keep-alive (roles/handler.h), which renews a lock ending within lock_duration / 2 and extends
+// the claim once a third of claim_ttl passed. The handler calls it at most `gap` apart (exec:
+// every 50 ms poll round; http: about once a second in flight and in backoff waits), so both
+// durations must be at least four gaps, or a lock or claim could lapse under a running handler
+// and a second worker run the same effect (issue 12, hole 7).
+static Status validate_handler_keep_alive(const RegionConfig& config) {
+  Milliseconds gap{0};
+  if (config.handler.kind == "http") gap = Milliseconds(1'000);
+  if (config.handler.kind == "exec") gap = Milliseconds(50);
+  if (gap == Milliseconds(0)) return ok_status();  // the ledger handler is one short transaction
+  const Milliseconds least = gap * 4;
+  const auto too_short = [&](std::string_view key, Milliseconds value) -> Status {
+    return invalid_argument(std::string(key) + ": " + duration_text(value) + " is too short for the " +
+                            config.handler.kind + " handler, which keeps a running message's lock and claim alive " +
+                            "only every " + duration_text(gap) + "; use at least \"" + duration_text(least) + "\"");
+  };
+  if (config.worker.lock_duration < least) return too_short("workers.lock_duration", config.worker.lock_duration);
+  if (config.worker.claim_ttl < least) return too_short("workers.claim_ttl", config.worker.claim_ttl);
+  return ok_status();
+}
+
 Status RegionConfig::validate() const {
   HADR_ASSERT(!region.empty());
   HADR_ASSERT(!data_dir.empty());
@@ -481,6 +503,7 @@ Status RegionConfig::validate() const {
   HADR_TRY(in_section("checkpointer", checkpointer.validate()));
   HADR_TRY(in_section("wal", wal.validate()));
   HADR_TRY(handler.validate());
+  HADR_TRY(validate_handler_keep_alive(*this));
   if (backend == BackendKind::kReal) HADR_TRY(validate_real_backends(real));
   if (source.kind == SourceKind::kAmqp) {
     HADR_TRY(validate_amqp_connection("source", source.amqp, source.amqp_password_env));

@@ -9,7 +9,12 @@
 //       kClaimed         granted; `claim_token` identifies this claim. A claim is a short lease on
 //                        one message: it expires after claim_ttl unless marked.
 //     A claim by the same owner whose own claim is still live is granted again with a new token
-//     (the old token stops working): a restarted worker must not wait for its own dead claim.
+//     (the old token stops working): the worker's keep-alive extends a running handler's claim
+//     so. Owners must therefore be unique per process incarnation — "<region>/<process>-<n>
+//     #<incarnation>", random per start — so that a second process started with the same name,
+//     or a restarted one, is another owner: kBusy until the old claim expires, never a second
+//     run beside a handler that may still run (issue 12, hole 7).
+//     A step of a wall clock is no time passing: it expires no claim and no done record.
 //     Claims with a higher epoch raise the store's highest epoch.
 //   - mark_done(id, token, record_ttl): ok while the claim is live, WHATEVER the current epoch
 //     (a refused mark would force a re-run: a duplicate effect). kAborted "claim lost" when the

@@ -9,7 +9,10 @@
 //   - renew() and release() succeed only for the current holder with the current epoch, while
 //     the lease is live; otherwise kAborted (the lease was lost: step down).
 //   - TTLs are measured by the store's own clock (Redis TIME, SQLite's one `now` function),
-//     never by the caller's clock.
+//     never by the caller's clock. A step of a wall clock (NTP, `date -s`) is no time passing
+//     and must not expire a lease: stores whose clock cannot step (embedded, memory) measure on
+//     a monotonic clock; Redis, whose expiry runs on its host's wall clock, detects a step at
+//     renew and answers kAborted "store clock step" so that the holder fences itself.
 //   - Names and holders: 1..128 printable ASCII; TTL: 1 ms .. 1 day. Bad input is
 //     kInvalidArgument and changes nothing.
 // Thread-safety: implementations are safe to call from several threads.

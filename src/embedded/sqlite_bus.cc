@@ -37,10 +37,6 @@ using Mode = SqliteConnection::TransactionMode;
 constexpr std::int64_t kUnlimitedDeliveries = std::numeric_limits<std::int64_t>::max();
 constexpr std::uint64_t kMaxStoredInteger = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
-WallTime wall_time_from_millis(std::int64_t millis) {
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(Milliseconds(millis)));
-}
-
 std::string lock_token_for(std::int64_t sequence, std::int64_t delivery_count) {
   return std::to_string(sequence) + "-" + std::to_string(delivery_count);
 }
@@ -80,13 +76,14 @@ Result<std::unique_ptr<SqliteBus>> SqliteBus::open(const std::string& path, cons
                                                    const SqliteOptions& options) {
   HADR_ASSIGN_OR_RETURN(auto connection, SqliteConnection::open(path, options));
   HADR_TRY(connection->transaction(Mode::kWrite, [&] { return connection->execute(kSchema); }));
-  return std::unique_ptr<SqliteBus>(new SqliteBus(std::move(connection), clock));
+  HADR_ASSIGN_OR_RETURN(StoreClock store_clock, StoreClock::open(*connection, clock, options.boot_id));
+  return std::unique_ptr<SqliteBus>(new SqliteBus(std::move(connection), clock, std::move(store_clock)));
 }
 
-SqliteBus::SqliteBus(std::unique_ptr<SqliteConnection> connection, const Clock& clock)
-    : connection_(std::move(connection)), clock_(clock) {}
+SqliteBus::SqliteBus(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock)
+    : connection_(std::move(connection)), clock_(clock), store_clock_(std::move(store_clock)) {}
 
-std::int64_t SqliteBus::store_now_ms() const { return unix_millis(clock_.now_wall()); }
+std::int64_t SqliteBus::store_now_ms() { return store_clock_.now_ms(*connection_); }
 
 std::int64_t SqliteBus::QueueRef::max_delivery_count() const {
   return is_dead_letter ? kUnlimitedDeliveries : base_max_delivery_count;
@@ -223,7 +220,7 @@ Result<std::vector<ReceivedMessage>> SqliteBus::receive_in_transaction(const Que
       message.message.body = select.column_blob(6);
       message.delivery_count = static_cast<std::uint32_t>(select.column_int64(7) + 1);
       message.lock_token = lock_token_for(sequence, message.delivery_count);
-      message.locked_until = wall_time_from_millis(now_ms + lock_duration.count());
+      message.locked_until = store_clock_.to_wall(now_ms + lock_duration.count(), now_ms);
       message.dead_letter_reason = select.column_blob(8);
       sequences.push_back(sequence);
       received.push_back(std::move(message));
@@ -314,7 +311,9 @@ Result<WallTime> SqliteBus::renew_lock(std::string_view queue, std::string_view 
                                        Milliseconds lock_duration) {
   HADR_TRY(validate_ttl("lock duration", lock_duration, kMaxLockDuration));
   std::int64_t locked_until_ms = 0;
+  std::int64_t renewed_at_ms = 0;
   HADR_TRY(settle(queue, lock_token, [&](const QueueRef&, const LockedMessage& locked, std::int64_t now_ms) -> Status {
+    renewed_at_ms = now_ms;
     locked_until_ms = now_ms + lock_duration.count();
     HADR_ASSIGN_OR_RETURN(auto renew, connection_->query("UPDATE bus_messages SET locked_until_ms = ? "
                                                          "WHERE sequence = ?"));
@@ -322,7 +321,7 @@ Result<WallTime> SqliteBus::renew_lock(std::string_view queue, std::string_view 
     return renew.run();
   }));
   HADR_ASSERT(locked_until_ms > 0);
-  return wall_time_from_millis(locked_until_ms);
+  return store_clock_.to_wall(locked_until_ms, renewed_at_ms);
 }
 
 Result<QueueDepth> SqliteBus::depth(std::string_view queue) {

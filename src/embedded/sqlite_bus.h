@@ -18,7 +18,8 @@
 // processes) never get the same message under two live locks; synchronous=FULL makes a send
 // durable when it returns.
 //
-// Time: the injected clock's wall time, read in one place (store_now_ms).
+// Time: store time (store_clock.h: the host's monotonic clock, continued across reboots), read in
+// one place (store_now_ms); a wall-clock step expires nothing.
 // Ownership: owns its connection; borrows the clock, which must outlive the bus.
 // Thread-safety: safe from several threads (one mutex) and processes (SQLite locks).
 #pragma once
@@ -31,6 +32,7 @@
 
 #include "contracts/bus.h"
 #include "embedded/sqlite_connection.h"
+#include "embedded/store_clock.h"
 
 namespace hadr {
 
@@ -70,9 +72,9 @@ class SqliteBus final : public Bus {
     std::int64_t delivery_count = 0;
   };
 
-  SqliteBus(std::unique_ptr<SqliteConnection> connection, const Clock& clock);
+  SqliteBus(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock);
   // The one place this bus reads the time.
-  std::int64_t store_now_ms() const;
+  std::int64_t store_now_ms();
 
   // Helpers run inside a transaction.
   Result<QueueRef> find_queue(std::string_view queue);
@@ -88,6 +90,7 @@ class SqliteBus final : public Bus {
   std::mutex mutex_;
   std::unique_ptr<SqliteConnection> connection_;
   const Clock& clock_;
+  StoreClock store_clock_;  // every TTL decision (store_clock.h)
 };
 
 }  // namespace hadr

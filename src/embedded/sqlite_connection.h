@@ -45,6 +45,9 @@ struct SqliteOptions {
   // true: synchronous=FULL (a commit is durable when it returns). false: NORMAL (a power loss
   // may lose the last commits) — only for data that may be lost.
   bool durable_commits = true;
+  // The boot this process runs in, for the stores' clock (store_clock.h). Empty: the host's
+  // (/proc/sys/kernel/random/boot_id); tests set one to play a reboot.
+  std::string boot_id;
 };
 
 class SqliteConnection;

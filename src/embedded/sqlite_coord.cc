@@ -49,13 +49,14 @@ Result<std::unique_ptr<SqliteCoord>> SqliteCoord::open(const std::string& path, 
                                                        const SqliteOptions& options) {
   HADR_ASSIGN_OR_RETURN(auto connection, SqliteConnection::open(path, options));
   HADR_TRY(connection->transaction(Mode::kWrite, [&] { return connection->execute(kSchema); }));
-  return std::unique_ptr<SqliteCoord>(new SqliteCoord(std::move(connection), clock));
+  HADR_ASSIGN_OR_RETURN(StoreClock store_clock, StoreClock::open(*connection, clock, options.boot_id));
+  return std::unique_ptr<SqliteCoord>(new SqliteCoord(std::move(connection), clock, std::move(store_clock)));
 }
 
-SqliteCoord::SqliteCoord(std::unique_ptr<SqliteConnection> connection, const Clock& clock)
-    : connection_(std::move(connection)), clock_(clock) {}
+SqliteCoord::SqliteCoord(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock)
+    : connection_(std::move(connection)), clock_(clock), store_clock_(std::move(store_clock)) {}
 
-std::int64_t SqliteCoord::store_now_ms() const { return unix_millis(clock_.now_wall()); }
+std::int64_t SqliteCoord::store_now_ms() { return store_clock_.now_ms(*connection_); }
 
 Result<std::optional<CoordRecord>> SqliteCoord::read_live(std::string_view key, std::int64_t now_ms) {
   HADR_ASSIGN_OR_RETURN(auto query, connection_->query("SELECT " HADR_COORD_COLUMNS " FROM coord_records "

@@ -7,7 +7,8 @@
 // A put is one BEGIN IMMEDIATE transaction: read the live record, check the condition, write —
 // so compare-and-set is atomic across threads and processes.
 //
-// Time: the injected clock's wall time, read in one place (store_now_ms).
+// Time: store time (store_clock.h: the host's monotonic clock, continued across reboots), read in
+// one place (store_now_ms); a wall-clock step expires nothing.
 // Ownership: owns its connection; borrows the clock, which must outlive the store.
 // Thread-safety: safe from several threads (one mutex) and processes (SQLite locks).
 #pragma once
@@ -19,6 +20,7 @@
 
 #include "contracts/coord.h"
 #include "embedded/sqlite_connection.h"
+#include "embedded/store_clock.h"
 
 namespace hadr {
 
@@ -35,9 +37,9 @@ class SqliteCoord final : public Coord {
   Status remove(std::string_view key) override;
 
  private:
-  SqliteCoord(std::unique_ptr<SqliteConnection> connection, const Clock& clock);
+  SqliteCoord(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock);
   // The one place this store reads the time.
-  std::int64_t store_now_ms() const;
+  std::int64_t store_now_ms();
   Result<std::optional<CoordRecord>> read_live(std::string_view key, std::int64_t now_ms);
   // kAborted naming the current version and epoch when `write`'s condition fails.
   static Status check_condition(const CoordPut& write, const std::optional<CoordRecord>& current);
@@ -45,6 +47,7 @@ class SqliteCoord final : public Coord {
   std::mutex mutex_;
   std::unique_ptr<SqliteConnection> connection_;
   const Clock& clock_;
+  StoreClock store_clock_;  // every TTL decision (store_clock.h)
 };
 
 }  // namespace hadr

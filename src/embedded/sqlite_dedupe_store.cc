@@ -43,13 +43,14 @@ Result<std::unique_ptr<SqliteDedupeStore>> SqliteDedupeStore::open(const std::st
                                                                    const SqliteOptions& options) {
   HADR_ASSIGN_OR_RETURN(auto connection, SqliteConnection::open(path, options));
   HADR_TRY(connection->transaction(Mode::kWrite, [&] { return connection->execute(kSchema); }));
-  return std::unique_ptr<SqliteDedupeStore>(new SqliteDedupeStore(std::move(connection), clock));
+  HADR_ASSIGN_OR_RETURN(StoreClock store_clock, StoreClock::open(*connection, clock, options.boot_id));
+  return std::unique_ptr<SqliteDedupeStore>(new SqliteDedupeStore(std::move(connection), clock, std::move(store_clock)));
 }
 
-SqliteDedupeStore::SqliteDedupeStore(std::unique_ptr<SqliteConnection> connection, const Clock& clock)
-    : connection_(std::move(connection)), clock_(clock) {}
+SqliteDedupeStore::SqliteDedupeStore(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock)
+    : connection_(std::move(connection)), clock_(clock), store_clock_(std::move(store_clock)) {}
 
-std::int64_t SqliteDedupeStore::store_now_ms() const { return unix_millis(clock_.now_wall()); }
+std::int64_t SqliteDedupeStore::store_now_ms() { return store_clock_.now_ms(*connection_); }
 
 Result<std::optional<SqliteDedupeStore::Record>> SqliteDedupeStore::read_live_record(const MessageId& id,
                                                                                      std::int64_t now_ms) {

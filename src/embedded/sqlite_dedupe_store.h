@@ -12,7 +12,8 @@
 // have exactly one winner, and deletes at most kCleanupBatch expired rows (bounded cleanup;
 // expired rows are never trusted meanwhile).
 //
-// Time: the injected clock's wall time, read in one place (store_now_ms).
+// Time: store time (store_clock.h: the host's monotonic clock, continued across reboots), read in
+// one place (store_now_ms); a wall-clock step expires nothing.
 // Ownership: owns its connection; borrows the clock, which must outlive the store.
 // Thread-safety: safe from several threads (one mutex) and processes (SQLite locks).
 #pragma once
@@ -25,6 +26,7 @@
 
 #include "contracts/dedupe_store.h"
 #include "embedded/sqlite_connection.h"
+#include "embedded/store_clock.h"
 
 namespace hadr {
 
@@ -67,9 +69,9 @@ class SqliteDedupeStore final : public DedupeStore {
     std::int64_t expires_at_ms = 0;
   };
 
-  SqliteDedupeStore(std::unique_ptr<SqliteConnection> connection, const Clock& clock);
+  SqliteDedupeStore(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock);
   // The one place this store reads the time.
-  std::int64_t store_now_ms() const;
+  std::int64_t store_now_ms();
 
   // Helpers run inside a transaction.
   Result<std::optional<Record>> read_live_record(const MessageId& id, std::int64_t now_ms);
@@ -90,6 +92,7 @@ class SqliteDedupeStore final : public DedupeStore {
   std::mutex mutex_;
   std::unique_ptr<SqliteConnection> connection_;
   const Clock& clock_;
+  StoreClock store_clock_;  // every TTL decision (store_clock.h)
 };
 
 }  // namespace hadr

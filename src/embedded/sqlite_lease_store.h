@@ -8,8 +8,9 @@
 // Every call is one transaction (BEGIN IMMEDIATE for changes), so acquire races between
 // threads and processes have exactly one winner.
 //
-// Time: TTLs are absolute expiry timestamps in ms by the injected clock's wall time, read in
-// one place (store_now_ms). Processes sharing a file must share a clock source (the host's).
+// Time: TTLs are absolute expiry times in ms of store time (store_clock.h: the host's monotonic
+// clock, continued across reboots), read in one place (store_now_ms). A wall-clock step expires
+// no lease (issue 12, hole 6). Processes sharing a file must share one host.
 // Ownership: owns its connection; borrows the clock, which must outlive the store.
 // Thread-safety: safe from several threads (one mutex around the connection).
 #pragma once
@@ -20,6 +21,7 @@
 
 #include "contracts/lease_store.h"
 #include "embedded/sqlite_connection.h"
+#include "embedded/store_clock.h"
 
 namespace hadr {
 
@@ -42,9 +44,9 @@ class SqliteLeaseStore final : public LeaseStore {
     bool live(std::int64_t now_ms) const { return !holder.empty() && expires_at_ms > now_ms; }
   };
 
-  SqliteLeaseStore(std::unique_ptr<SqliteConnection> connection, const Clock& clock);
+  SqliteLeaseStore(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock);
   // The one place this store reads the time.
-  std::int64_t store_now_ms() const;
+  std::int64_t store_now_ms();
   Result<LeaseRow> read_row(std::string_view name);
   Status write_row(std::string_view name, const LeaseRow& row);
   // kAborted naming what the live grant is, when holder/epoch is not it.
@@ -54,6 +56,7 @@ class SqliteLeaseStore final : public LeaseStore {
   std::mutex mutex_;
   std::unique_ptr<SqliteConnection> connection_;
   const Clock& clock_;
+  StoreClock store_clock_;  // every TTL decision (store_clock.h)
 };
 
 }  // namespace hadr

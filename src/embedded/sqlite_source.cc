@@ -63,19 +63,20 @@ Result<std::unique_ptr<SqliteSource>> SqliteSource::open(const std::string& path
     release.bind_text(1, consumer);
     return release.run();
   }));
+  HADR_ASSIGN_OR_RETURN(StoreClock store_clock, StoreClock::open(*connection, clock, options.boot_id));
   return std::unique_ptr<SqliteSource>(
-      new SqliteSource(std::move(connection), std::string(consumer), visibility_timeout, clock));
+      new SqliteSource(std::move(connection), std::string(consumer), visibility_timeout, clock, std::move(store_clock)));
 }
 
 SqliteSource::SqliteSource(std::unique_ptr<SqliteConnection> connection, std::string consumer,
-                           Milliseconds visibility_timeout, const Clock& clock)
+                           Milliseconds visibility_timeout, const Clock& clock, StoreClock store_clock)
     : connection_(std::move(connection)),
       consumer_(std::move(consumer)),
       visibility_timeout_(visibility_timeout),
       source_name_(file_name_of(connection_->path())),
-      clock_(clock) {}
+      clock_(clock), store_clock_(std::move(store_clock)) {}
 
-std::int64_t SqliteSource::store_now_ms() const { return unix_millis(clock_.now_wall()); }
+std::int64_t SqliteSource::store_now_ms() { return store_clock_.now_ms(*connection_); }
 
 Status SqliteSource::put(std::span<const SourceMessage> batch) {
   if (batch.size() > kMaxBatch) {
@@ -84,14 +85,15 @@ Status SqliteSource::put(std::span<const SourceMessage> batch) {
   }
   for (std::size_t i = 0; i < batch.size(); ++i) HADR_TRY(validate_message(i, batch[i]));
   std::lock_guard lock(mutex_);
-  const std::int64_t now_ms = store_now_ms();
+  // A timestamp that leaves the store (SourceMessage::enqueued_at), not a TTL: wall time.
+  const std::int64_t enqueued_at_ms = unix_millis(clock_.now_wall());
   return connection_->transaction(Mode::kWrite, [&]() -> Status {
     for (const SourceMessage& message : batch) {
       HADR_ASSIGN_OR_RETURN(auto insert, connection_->query(
                                              "INSERT INTO source_messages (message_id, enqueued_at_ms, headers, body, "
                                              "consumer, ack_handle, invisible_until_ms, receive_count) "
                                              "VALUES (?, ?, ?, ?, NULL, NULL, 0, 0)"));
-      insert.bind_text(1, message.id.str()).bind(2, now_ms).bind_blob(3, encode_properties(message.headers));
+      insert.bind_text(1, message.id.str()).bind(2, enqueued_at_ms).bind_blob(3, encode_properties(message.headers));
       insert.bind_blob(4, message.body);
       HADR_TRY(insert.run());
     }

@@ -12,7 +12,8 @@
 // consumer makes what its earlier incarnation had in flight visible again at once.
 // source_ref is "<database file name>@<sequence>".
 //
-// Time: the injected clock's wall time, read in one place (store_now_ms).
+// Time: store time (store_clock.h: the host's monotonic clock, continued across reboots), read in
+// one place (store_now_ms); a wall-clock step expires nothing.
 // Ownership: owns its connection; borrows the clock, which must outlive the source.
 // Thread-safety: safe from several threads (one mutex) and processes (SQLite locks).
 #pragma once
@@ -23,6 +24,7 @@
 
 #include "contracts/source.h"
 #include "embedded/sqlite_connection.h"
+#include "embedded/store_clock.h"
 
 namespace hadr {
 
@@ -43,9 +45,9 @@ class SqliteSource final : public Source {
 
  private:
   SqliteSource(std::unique_ptr<SqliteConnection> connection, std::string consumer, Milliseconds visibility_timeout,
-               const Clock& clock);
+               const Clock& clock, StoreClock store_clock);
   // The one place this source reads the time.
-  std::int64_t store_now_ms() const;
+  std::int64_t store_now_ms();
   Status ack_one(const std::string& ack_handle, std::int64_t now_ms);
 
   std::mutex mutex_;
@@ -54,6 +56,7 @@ class SqliteSource final : public Source {
   const Milliseconds visibility_timeout_;
   const std::string source_name_;  // the database file name, for source_ref
   const Clock& clock_;
+  StoreClock store_clock_;  // every TTL decision (store_clock.h)
 };
 
 }  // namespace hadr

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +30,8 @@ constexpr Milliseconds kPollSliceMax{50};
 constexpr std::size_t kPollRoundsMax = 100'000'000;
 constexpr std::size_t kReadsPerRoundMax = 16;
 constexpr std::size_t kChunkBytes = 64 * 1024;
+// Descriptors marked close-on-exec one by one when close_range() is missing (kernels < 5.11).
+constexpr int kDescriptorsScannedMax = 4096;
 constexpr std::size_t kEnvironmentEntriesMax = 100'000;
 constexpr int kEintrRetriesMax = 1000;
 
@@ -153,47 +157,97 @@ class Child {
   bool reaped_ = false;
 };
 
+// The path execve() runs for `program`: as given when it names a file (has a '/'), else the
+// first executable match in the worker's PATH — what posix_spawnp did; resolved before fork()
+// because the PATH search allocates, which a forked child of a threaded process must not.
+Result<std::string> resolve_program(const std::string& program) {
+  const std::string fix = "; fix handler.exec_command";
+  if (program.find('/') != std::string::npos) {
+    if (::access(program.c_str(), F_OK) != 0) {
+      return not_found("exec command '" + program + "' was not found (not in PATH, or no such file)" + fix);
+    }
+    return program;
+  }
+  const char* path = ::getenv("PATH");
+  const std::string_view directories = path != nullptr && *path != '\0' ? path : "/usr/local/bin:/usr/bin:/bin";
+  for (std::size_t begin = 0; begin <= directories.size();) {
+    std::size_t end = directories.find(':', begin);
+    if (end == std::string_view::npos) end = directories.size();
+    const std::string_view directory = directories.substr(begin, end - begin);
+    const std::string candidate = (directory.empty() ? std::string(".") : std::string(directory)) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    begin = end + 1;
+  }
+  return not_found("exec command '" + program + "' was not found (not in PATH, or no such file)" + fix);
+}
+
+// In the forked child, before execve: only async-signal-safe calls. Never returns.
+[[noreturn]] void exec_child(pid_t worker, const char* program, char* const* argv, char* const* envp, int input,
+                             int output, int errors, int report) {
+  // Dies with the worker (hole 7, issue 12): a command must not outlive a SIGKILLed worker,
+  // whose restart would run it again beside this one. If the worker died before this line,
+  // the signal was never armed: give up.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != worker) ::_exit(127);
+  ::setpgid(0, 0);  // its own group, killed as one on timeout
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
+  ::signal(SIGPIPE, SIG_DFL);  // a parent that ignores SIGPIPE must not pass that on
+  if (::dup2(input, STDIN_FILENO) < 0 || ::dup2(output, STDOUT_FILENO) < 0 || ::dup2(errors, STDERR_FILENO) < 0) {
+    const int error = errno;
+    (void)!::write(report, &error, sizeof(error));
+    ::_exit(127);
+  }
+  // Descriptors the worker opened without O_CLOEXEC (sockets, files) stay with the worker.
+  if (::syscall(SYS_close_range, STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = STDERR_FILENO + 1; fd < kDescriptorsScannedMax; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  ::execve(program, argv, envp);
+  const int error = errno;
+  (void)!::write(report, &error, sizeof(error));
+  ::_exit(127);
+}
+
+// Starts the command. posix_spawn cannot arm PR_SET_PDEATHSIG, so the child is forked by hand;
+// an exec failure comes back as errno through a close-on-exec pipe.
 Result<pid_t> spawn(const std::vector<std::string>& command, const std::vector<std::string>& environment,
                     const Pipe& input, const Pipe& output, const Pipe& errors) {
   HADR_ASSERT(!command.empty());
+  HADR_ASSIGN_OR_RETURN(const std::string program, resolve_program(command[0]));
   std::vector<char*> argv;
   for (const std::string& argument : command) argv.push_back(const_cast<char*>(argument.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envp;
   for (const std::string& entry : environment) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, input.read_end.get(), STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, output.write_end.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, errors.write_end.get(), STDERR_FILENO);
-  // Descriptors the worker opened without O_CLOEXEC (sockets, files) stay with the worker.
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t no_signals;
-  sigemptyset(&no_signals);
-  posix_spawnattr_setsigmask(&attributes, &no_signals);
-  sigset_t default_signals;  // a parent that ignores SIGPIPE must not pass that on
-  sigemptyset(&default_signals);
-  sigaddset(&default_signals, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attributes, &default_signals);
-  posix_spawnattr_setpgroup(&attributes, 0);  // its own group, killed as one on timeout
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  const int result = ::posix_spawnp(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
-  posix_spawnattr_destroy(&attributes);
-  posix_spawn_file_actions_destroy(&actions);
-  if (result == ENOENT) {
+  HADR_ASSIGN_OR_RETURN(Pipe report, make_pipe());
+  const pid_t worker = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    return failed_precondition(system_error("exec command '" + command[0] + "' could not be started (fork)", errno));
+  }
+  if (pid == 0) {
+    exec_child(worker, program.c_str(), argv.data(), envp.data(), input.read_end.get(), output.write_end.get(),
+               errors.write_end.get(), report.write_end.get());
+  }
+  ::setpgid(pid, pid);  // also here, so that a kill of the group right after fork() finds it
+  report.write_end.reset();
+  int error = 0;
+  ssize_t got = -1;
+  for (int attempt = 0; attempt < kEintrRetriesMax && got < 0; ++attempt) {
+    got = ::read(report.read_end.get(), &error, sizeof(error));
+    if (got < 0 && errno != EINTR) break;
+  }
+  if (got == 0) return pid;  // the pipe closed at execve: the command runs
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (got != static_cast<ssize_t>(sizeof(error))) error = EIO;
+  if (error == ENOENT) {
     return not_found("exec command '" + command[0] +
                      "' was not found (not in PATH, or no such file); fix handler.exec_command");
   }
-  if (result != 0) {
-    return failed_precondition(system_error("exec command '" + command[0] + "' could not be started", result) +
-                               "; check handler.exec_command and the file's permissions");
-  }
-  return pid;
+  return failed_precondition(system_error("exec command '" + command[0] + "' could not be started", error) +
+                             "; check handler.exec_command and the file's permissions");
 }
 
 std::string reason_tail(const ExecRun& run) {

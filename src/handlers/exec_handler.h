@@ -5,7 +5,13 @@
 //
 // The child runs in its own process group; past the timeout the whole group gets SIGKILL and
 // the child is reaped before handle() returns (no zombies, no stray grandchildren holding
-// pipes). This is an adapter: it uses real time (a monotonic deadline) and real processes.
+// pipes). The child also dies with its worker (PR_SET_PDEATHSIG = SIGKILL, armed by the worker
+// thread that started it): a SIGKILLed worker leaves no command running that its restart would
+// run a second time (issue 12, hole 7). The signal reaches the command itself, not processes
+// the command forked: a command that starts helpers should `exec` into its last step or make
+// them die with it. A long command keeps its lock and claim alive: keep_alive runs every poll
+// round (at most kPollSliceMax apart). This is an adapter: it uses real time (a monotonic
+// deadline) and real processes.
 //
 // Ownership: owns its options; holds no process between calls.
 // Thread-safety: one instance per worker thread; several instances may run concurrently.

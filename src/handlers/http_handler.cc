@@ -14,6 +14,9 @@ namespace hadr {
 namespace {
 
 constexpr Milliseconds kConnectTimeoutMax{5'000};
+// keep_alive runs at least this often while a request is in flight or a backoff waits (libcurl
+// calls its progress function about once a second or more often; waits are cut in slices).
+constexpr Milliseconds kKeepAliveSliceMax{1'000};
 constexpr std::int64_t kRetryAfterSecondsMax = 24 * 3600;  // parsed value bound (then capped)
 
 // curl_global_init is not thread-safe: once per process, before the first handle.
@@ -89,7 +92,26 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 bool is_retryable_status(long status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
 
+// libcurl's progress function: keeps the message's lock and claim alive while the request is
+// in flight (hole 7, issue 12: one slow request used to outlive both). Rate-limited, because
+// libcurl may call it many times a second; returning 0 lets the transfer go on.
+struct InFlightKeepAlive {
+  HandlerKeepAlive* keep_alive = nullptr;
+  std::chrono::steady_clock::time_point last_call;
+};
+
+int on_progress(void* data, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* state = static_cast<InFlightKeepAlive*>(data);
+  const auto now = std::chrono::steady_clock::now();
+  if (state->keep_alive != nullptr && now - state->last_call >= kKeepAliveSliceMax / 4) {
+    state->last_call = now;
+    state->keep_alive->keep_alive();
+  }
+  return 0;
+}
+
 }  // namespace
+
 
 struct HttpHandler::Attempt {
   enum class Outcome { kDone, kRetry, kReject };
@@ -163,6 +185,10 @@ HttpHandler::Attempt HttpHandler::post_once(const HandlerInput& input) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &capture);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer.data());
+  InFlightKeepAlive in_flight{input.keep_alive, std::chrono::steady_clock::now()};
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &in_flight);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   const CURLcode code = curl_easy_perform(curl);
   curl_slist_free_all(headers);
 
@@ -194,11 +220,25 @@ Milliseconds HttpHandler::backoff_before(std::uint32_t next_attempt, const Attem
   return std::min(wait, options_.backoff_max);
 }
 
+void HttpHandler::wait_keeping_alive(Milliseconds wait, HandlerKeepAlive* keep_alive) {
+  if (keep_alive == nullptr) {
+    sleeper_(wait);
+    return;
+  }
+  // In slices, so that a long backoff (Retry-After, up to backoff_max) keeps the lock and claim.
+  while (wait > Milliseconds(0)) {
+    const Milliseconds slice = std::min(wait, kKeepAliveSliceMax);
+    sleeper_(slice);
+    wait -= slice;
+    keep_alive->keep_alive();
+  }
+}
+
 HandlerResult HttpHandler::handle(const HandlerInput& input) {
   Attempt last;
   std::uint32_t attempts = 0;
   for (std::uint32_t attempt = 1; attempt <= options_.attempts_max; ++attempt) {
-    if (attempt > 1) sleeper_(backoff_before(attempt, last));
+    if (attempt > 1) wait_keeping_alive(backoff_before(attempt, last), input.keep_alive);
     if (input.keep_alive != nullptr) input.keep_alive->keep_alive();  // retries keep the lock and claim
     last = post_once(input);
     attempts = attempt;

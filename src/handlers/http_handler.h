@@ -8,6 +8,9 @@
 // At-least-once: the effect may be repeated after a crash or a lost response; a downstream
 // that honours Idempotency-Key keeps it exactly once. URL credentials (user:pass@) never
 // appear in a reason: the URL is always shown redacted.
+// Keep-alive (issue 12, hole 7): input.keep_alive runs before each attempt, about every second
+// while a request is in flight (libcurl's progress function) and every second of a backoff
+// wait, so neither a slow request nor a long Retry-After outlives the lock or the claim.
 //
 // Ownership: owns one libcurl easy handle, reused for every request (keeps the connection).
 // Thread-safety: one instance per worker thread; instances are independent.
@@ -52,6 +55,8 @@ class HttpHandler final : public Handler {
   HttpHandler(HttpOptions options, RegionId region, Sleeper sleeper, void* curl);
   Attempt post_once(const HandlerInput& input);
   Milliseconds backoff_before(std::uint32_t next_attempt, const Attempt& failed) const;
+  // sleeper_(wait), in slices of at most a second with keep_alive between them when given.
+  void wait_keeping_alive(Milliseconds wait, HandlerKeepAlive* keep_alive);
 
   const HttpOptions options_;
   const RegionId region_;

@@ -29,6 +29,7 @@
 
 #include "contracts/dedupe_store.h"
 #include "core/clock.h"
+#include "memory/expiry.h"
 #include "memory/memory_client.h"
 
 namespace hadr {
@@ -64,7 +65,8 @@ class MemoryDedupeServer {
     Epoch highest_epoch_;
   };
 
-  explicit MemoryDedupeServer(const Clock& clock) : clock_(clock) {}
+  explicit MemoryDedupeServer(const Clock& clock, TtlClock ttl_clock = TtlClock::kMonotonic)
+      : clock_(clock), ttl_clock_(ttl_clock) {}
   MemoryDedupeServer(const MemoryDedupeServer&) = delete;
   MemoryDedupeServer& operator=(const MemoryDedupeServer&) = delete;
 
@@ -84,7 +86,7 @@ class MemoryDedupeServer {
   std::vector<DedupeRecordView> records() const;
 
  private:
-  WallTime now() const { return clock_.now_wall(); }
+  WallTime now() const { return ttl_now(clock_, ttl_clock_); }
   // mark_done and mark_dead_lettered: turn the live claim into a final record.
   Status finish_claim(const MessageId& id, std::string_view claim_token, RecordState final_state,
                       std::string_view reason, Milliseconds record_ttl);
@@ -92,6 +94,7 @@ class MemoryDedupeServer {
   Status make_room(WallTime time);
 
   const Clock& clock_;
+  const TtlClock ttl_clock_;
   mutable std::mutex mutex_;
   std::map<MessageId, Record> records_;
   Epoch highest_epoch_;

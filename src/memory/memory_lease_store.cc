@@ -38,7 +38,7 @@ Result<LeaseAcquireOutcome> MemoryLeaseServer::acquire(std::string_view name, st
   HADR_ASSERT(granted > lease.epoch);
   lease = Lease{.holder = std::string(holder), .epoch = granted, .expires_at = time + ttl, .released = false,
                 .highest_epoch = granted};
-  record_grant(name, lease, time);
+  record_grant(name, lease, clock_.now_wall());  // when, for checkers: wall time
   return LeaseAcquireOutcome{.granted = true, .epoch = granted, .holder = lease.holder, .remaining = ttl};
 }
 

@@ -3,7 +3,8 @@
 // MemoryLeaseServer is "the Redis": it holds every lease and its stored epoch counter. Several
 // MemoryLeaseStore clients (one per region or process) share one server, each with its own
 // connection state and optional FaultInjector (see memory_client.h). The contract is the one
-// in contracts/lease_store.h, exactly; TTLs are measured by the server's clock.
+// in contracts/lease_store.h, exactly; TTLs are measured by the server's TTL clock (expiry.h:
+// monotonic by default, the wall clock to model Redis).
 //
 // For the simulator's checkers and fault workloads the server also offers:
 //   - grant_history(): every grant (name, epoch, holder, granted_at) in grant order — kept
@@ -29,6 +30,7 @@
 
 #include "contracts/lease_store.h"
 #include "core/clock.h"
+#include "memory/expiry.h"
 #include "memory/memory_client.h"
 
 namespace hadr {
@@ -60,7 +62,8 @@ class MemoryLeaseServer {
     std::map<std::string, Lease, std::less<>> leases_;
   };
 
-  explicit MemoryLeaseServer(const Clock& clock) : clock_(clock) {}
+  explicit MemoryLeaseServer(const Clock& clock, TtlClock ttl_clock = TtlClock::kMonotonic)
+      : clock_(clock), ttl_clock_(ttl_clock) {}
   MemoryLeaseServer(const MemoryLeaseServer&) = delete;
   MemoryLeaseServer& operator=(const MemoryLeaseServer&) = delete;
 
@@ -77,12 +80,13 @@ class MemoryLeaseServer {
 
  private:
   // The store's one "now": every TTL decision reads it here.
-  WallTime now() const { return clock_.now_wall(); }
+  WallTime now() const { return ttl_now(clock_, ttl_clock_); }
   // The live grant of `name` held by holder/epoch, or kAborted saying who holds it instead.
   Result<Lease*> live_grant_of(std::string_view name, std::string_view holder, Epoch epoch, WallTime now);
   void record_grant(std::string_view name, const Lease& lease, WallTime now);
 
   const Clock& clock_;
+  const TtlClock ttl_clock_;
   mutable std::mutex mutex_;
   std::map<std::string, Lease, std::less<>> leases_;
   std::deque<LeaseGrant> history_;

@@ -64,6 +64,8 @@ void add_worker_stats(WorkerStats& total, const WorkerStats& more) {
 }
 
 const Clock& real_clock() { return RealClock::instance(); }
+// Worker owners "<region>/<process>-<n>#<16 hex>" stay within the stores' 128 bytes.
+constexpr std::size_t kProcessNameBytesMax = 64;
 
 std::uint32_t main_queue_delivery_limit(const WorkerOptions& worker) {
   return std::min<std::uint32_t>(worker.max_delivery_count * 2 + 1, 100'000);
@@ -145,7 +147,7 @@ struct RegionNode::WorkerSlot {
 };
 
 RegionNode::RegionNode(const RegionConfig& config, const NodeRoles& roles, CrashPoints& crash_points)
-    : config_(config), roles_(roles), crash_points_(crash_points) {}
+    : config_(config), roles_(roles), crash_points_(crash_points), incarnation_(random_incarnation()) {}
 
 RegionNode::~RegionNode() {
   stop_ = true;
@@ -232,8 +234,10 @@ std::string RegionNode::stats_path() const { return config_.data_dir + "/stats-"
 Result<std::unique_ptr<RegionNode>> RegionNode::open(const RegionConfig& config, const NodeRoles& roles,
                                                     CrashPoints& crash_points) {
   HADR_TRY(config.validate());
-  if (roles.process_name.empty() || roles.process_name.find('/') != std::string::npos) {
-    return invalid_argument("process name \"" + roles.process_name + "\" must be non-empty without '/'");
+  if (roles.process_name.empty() || roles.process_name.find('/') != std::string::npos ||
+      roles.process_name.size() > kProcessNameBytesMax) {
+    return invalid_argument("process name \"" + roles.process_name + "\" must be 1.." +
+                            std::to_string(kProcessNameBytesMax) + " characters without '/'; fix --instance");
   }
   std::unique_ptr<RegionNode> node(new RegionNode(config, roles, crash_points));
   Env& env = posix_env();
@@ -241,6 +245,12 @@ Result<std::unique_ptr<RegionNode>> RegionNode::open(const RegionConfig& config,
   HADR_ASSIGN_OR_RETURN(RegionBackends backends, RegionBackends::resolve(config, process_environment()));
   node->backends_ = std::make_unique<RegionBackends>(std::move(backends));
   HADR_ASSIGN_OR_RETURN(node->base_, read_stats_file(node->stats_path()));
+  if (roles.relay) {
+    // Before the WAL opens: a second process of this region is refused here, naming the first.
+    HADR_ASSIGN_OR_RETURN(auto coord, node->backends_->open_coord());
+    HADR_ASSIGN_OR_RETURN(node->membership_, RegionMembership::acquire(config.region, config.data_dir, roles.process_name,
+                                                                       std::move(coord), real_clock(), node->incarnation_));
+  }
   HADR_TRY(node->open_failover());
   HADR_TRY(node->open_control_roles());
   HADR_TRY(node->open_workers());
@@ -307,7 +317,7 @@ Status RegionNode::open_workers() {
     handler_context.record_ttl = config_.worker.record_ttl;
     HADR_ASSIGN_OR_RETURN(slot->handler, make_handler(config_.handler, handler_context));
     WorkerOptions options = config_.worker;
-    options.owner = config_.region.str() + "/" + roles_.process_name + "-" + std::to_string(index);
+    options.owner = config_.region.str() + "/" + roles_.process_name + "-" + std::to_string(index) + "#" + incarnation_;
     HADR_ASSIGN_OR_RETURN(slot->worker,
                           Worker::create(WorkerDependencies{.bus = *slot->bus,
                                                             .dedupe = *slot->dedupe.store,
@@ -320,6 +330,18 @@ Status RegionNode::open_workers() {
     workers_.push_back(std::move(slot));
   }
   return ok_status();
+}
+
+void RegionNode::run_membership_thread() {
+  // Bounded by the stop flag, set by run() after every other thread was joined.
+  while (!membership_stop_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const Status kept = membership_->renew_if_due();
+    if (!kept.ok()) {
+      record_failure("region membership", kept.error());
+      return;
+    }
+  }
 }
 
 void RegionNode::record_failure(std::string_view role, const Error& error) {
@@ -411,6 +433,8 @@ Status RegionNode::run() {
   if (lease_) lease_thread = std::thread([this] { run_lease_thread(); });
   std::thread control;
   if (relay_ || promoter_) control = std::thread([this] { run_control_thread(); });
+  std::thread membership;
+  if (membership_) membership = std::thread([this] { run_membership_thread(); });
   for (auto& slot : workers_) {
     WorkerSlot* raw = slot.get();
     slot->thread = std::thread([this, raw] { run_worker_thread(*raw); });
@@ -433,6 +457,8 @@ Status RegionNode::run() {
   stop_ = true;
   lease_thread_stop_ = true;
   if (lease_thread.joinable()) lease_thread.join();
+  membership_stop_ = true;  // renewed through the drain: the region stays ours until every thread stopped
+  if (membership.joinable()) membership.join();
   if (lease_) {
     // A clean stop hands the lease back at once: the peer need not wait for the TTL.
     const Status released = lease_->release();

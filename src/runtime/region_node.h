@@ -18,6 +18,10 @@
 // thread through NodeControl and answered on its next round. A clean stop releases the lease
 // after the drain, so the peer takes over at once instead of after the TTL.
 //
+// Membership (issue 12, hole 11): a process with the relay role first takes the region's
+// membership (region_membership.h) — a second process of the same region is refused at open —
+// and a fifth thread renews it until every other thread stopped; losing it fails the run.
+//
 // Stopping: run() returns when stop_requested() (SIGTERM/SIGINT) or a role's step failed.
 // On a stop request intake stops at once (the relay is no longer stepped; its unpublished
 // records are in the WAL and publication recovery republishes them on the next start), then
@@ -53,6 +57,7 @@
 #include "roles/watchdog.h"
 #include "runtime/alerting.h"
 #include "runtime/region_backends.h"
+#include "runtime/region_membership.h"
 #include "roles/crash_points.h"
 #include "roles/fence.h"
 #include "roles/promoter.h"
@@ -68,9 +73,11 @@ struct NodeRoles {
   bool relay = true;  // with the checkpointer
   bool promoter = true;
   bool workers = true;
-  // Names this process's stats file (stats-<process_name>.json) and, for workers, their
-  // owners ("<region>/<process_name>-<n>"): unique per process of a region, stable across
-  // restarts, so a restarted worker gets its own live claims back.
+  // Names this process's stats file (stats-<process_name>.json) and starts its workers'
+  // owners ("<region>/<process_name>-<n>#<incarnation>", the incarnation random per open):
+  // owners are unique per process incarnation, so a second process started with the same
+  // name, or this one restarted, never takes over a live claim whose handler may still run
+  // (issue 12, hole 7); it waits until that claim expires. At most 64 characters, no '/'.
   std::string process_name = "node";
 };
 
@@ -127,6 +134,8 @@ class RegionNode {
   Status serve_control_requests();
   std::vector<NamedHealth> health_snapshot() const;
   void run_worker_thread(WorkerSlot& slot);
+  // Renews the region's membership until membership_stop_; a lost membership fails the run.
+  void run_membership_thread();
   void record_failure(std::string_view role, const Error& error);
   bool draining() const;
   bool past_drain_deadline() const;
@@ -142,6 +151,9 @@ class RegionNode {
   NodeStats base_;  // counters of earlier runs of this process (from its stats file)
 
   std::unique_ptr<RegionBackends> backends_;  // opens every connection below
+  const std::string incarnation_;  // random per open: in worker owners and the membership record
+  // The process that opens the WAL holds the region's membership (hole 11); renewed by run().
+  std::unique_ptr<RegionMembership> membership_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Bus> bus_;
   DedupeConnection dedupe_;
@@ -172,6 +184,7 @@ class RegionNode {
 
   std::atomic<bool> stop_{false};            // every thread: stop now
   std::atomic<bool> lease_thread_stop_{false};  // the lease thread: after every other thread
+  std::atomic<bool> membership_stop_{false};    // the membership thread: last of all
   std::atomic<bool> stop_requested_here_{false};  // request_stop()
   std::atomic<bool> drain_{false};           // a stop was requested: no intake, finish in-flight work
   std::atomic<std::int64_t> drain_deadline_ns_{0};  // monotonic

@@ -48,7 +48,8 @@ void add_role_command(CLI::App& app, CommandContext& context, const std::string&
   command->add_option("--config", *config_path, "the region's TOML file")->required();
   if (name == "worker") {
     command->add_option("--instance", *instance,
-                        "name of this worker process, unique in the region and stable across restarts")
+                        "name of this worker process (its stats file; its workers' owners add a random "
+                        "incarnation per start, so two processes never share one)")
         ->capture_default_str();
   }
   command->callback([config_path, instance, roles, name, &context] {

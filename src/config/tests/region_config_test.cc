@@ -221,6 +221,17 @@ INSTANTIATE_TEST_SUITE_P(
                   "watchdog.check_every is not a known key"},
         BadConfig{"WebhookWithoutScheme", "peer = \"b\"\n[alerts]\nwebhook = \"alerts.example.com\"\n",
                   "alerts.webhook: must start with http:// or https://"},
+        // Hole 7 (issue 12): a handler's keep-alive must come often enough for the lock and
+        // claim it keeps (http: about once a second; exec: every 50 ms poll round).
+        BadConfig{"HttpHandlerWithALockShorterThanItsKeepAlive",
+                  "[handler]\nkind = \"http\"\nhttp_url = \"http://127.0.0.1:9/x\"\n[workers]\nlock_duration = \"2s\"\n",
+                  "workers.lock_duration: 2s is too short for the http handler"},
+        BadConfig{"HttpHandlerWithAClaimShorterThanItsKeepAlive",
+                  "[handler]\nkind = \"http\"\nhttp_url = \"http://127.0.0.1:9/x\"\n[workers]\nclaim_ttl = \"2s\"\n",
+                  "workers.claim_ttl: 2s is too short for the http handler"},
+        BadConfig{"ExecHandlerWithALockShorterThanItsKeepAlive",
+                  "[handler]\nkind = \"exec\"\nexec_command = [\"/bin/true\"]\n[workers]\nlock_duration = \"100ms\"\n",
+                  "workers.lock_duration: 100ms is too short for the exec handler"},
         BadConfig{"HookTimeoutTooShort", "peer = \"b\"\n[hook]\ncommand = [\"/bin/true\"]\ntimeout = \"10ms\"\n",
                   "hook.timeout"}),
     [](const ::testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });

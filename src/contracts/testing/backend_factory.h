@@ -37,6 +37,10 @@ class BackendFactory {
 
   // Lets `duration` of store time pass: moves a ManualClock, or sleeps for a real server.
   virtual void advance(Milliseconds duration) = 0;
+  // Steps the wall clock of the store's host by `offset` (an NTP correction, an operator's
+  // `date -s`) while no time passes. false: this backend cannot (a real server); the clock-step
+  // cases then skip. Stores whose TTLs run on a clock that can step must not offer this.
+  virtual bool step_wall_clock(Milliseconds /*offset*/) { return false; }
   // Whether instances can be made in a child after fork() (two-process race tests).
   virtual bool supports_fork() const { return true; }
 };

@@ -96,6 +96,35 @@ TEST_P(DedupeStoreConformance, OldTokenStopsWorkingAfterSameOwnerReclaim) {
   EXPECT_TRUE(succeeded(store_->mark_done(message_id("m1"), second, kLongTtl)));
 }
 
+// Hole 7 (issue 12): owners are unique per process incarnation ("<region>/<process>-<n>#<incarnation>",
+// contracts/dedupe_store.h), so a restarted worker, or a second process started with the same
+// process name, is another owner: its claim of a message whose claim is still live is kBusy
+// and never replaces the first claim, whose token keeps working.
+TEST_P(DedupeStoreConformance, ClaimByAnotherIncarnationOfTheSameWorkerIsBusy) {
+  const std::string first = claim_granted(message_id("m1"), "a/node-1#4f2a9c01", kEpoch, kLongTtl);
+  auto again = store_->claim(message_id("m1"), "a/node-1#77e0b3d5", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(again));
+  EXPECT_EQ(again->status, ClaimStatus::kBusy);
+  EXPECT_EQ(again->busy_owner, "a/node-1#4f2a9c01");
+  EXPECT_TRUE(again->claim_token.empty());
+  EXPECT_TRUE(succeeded(store_->mark_done(message_id("m1"), first, kLongTtl)));
+}
+
+// Hole 6 (issue 12): a step of the store host's wall clock is no time passing. Measured on
+// the wall clock, it expired every claim and done mark at once: a second worker claimed a
+// message whose handler still ran, and done messages could be claimed again.
+TEST_P(DedupeStoreConformance, WallClockStepOnTheStoreHostLeavesClaimsAndMarksAlive) {
+  const std::string claimed = claim_granted(message_id("m1"), "worker-a", kEpoch, kLongTtl);
+  const std::string done = claim_granted(message_id("m2"), "worker-a", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->mark_done(message_id("m2"), done, kLongTtl)));
+  if (!factory_->step_wall_clock(kLongTtl * 2)) GTEST_SKIP() << GetParam().name << " cannot step its wall clock";
+  EXPECT_EQ(claim_status(*store_, message_id("m1"), "worker-b", kEpoch, kLongTtl), ClaimStatus::kBusy)
+      << "a wall-clock step expired a live claim";
+  EXPECT_EQ(claim_status(*store_, message_id("m2"), "worker-b", kEpoch, kLongTtl), ClaimStatus::kAlreadyDone)
+      << "a wall-clock step expired a done mark";
+  EXPECT_TRUE(succeeded(store_->mark_done(message_id("m1"), claimed, kLongTtl)));
+}
+
 TEST_P(DedupeStoreConformance, ClaimAfterClaimExpiryIsGranted) {
   claim_granted(message_id("m1"), "worker-a", kEpoch, kShortTtl);
   factory_->advance(kPastShortTtl);

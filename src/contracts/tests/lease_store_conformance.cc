@@ -151,6 +151,27 @@ TEST_P(LeaseStoreConformance, RenewByHolderExtendsLease) {
   EXPECT_GT(state.remaining, kPastShortTtl);
 }
 
+// Hole 6 (issue 12): a step of the store host's wall clock (NTP, `date -s`) is no time
+// passing. A store that measured TTLs on the wall clock expired the lease here while its holder,
+// whose renew deadline is monotonic, still wrote: two writers. The lease must stay live, keep
+// its time left, refuse the peer and accept the holder's renew — forward and backward steps.
+TEST_P(LeaseStoreConformance, WallClockStepOnTheStoreHostLeavesLeaseAlive) {
+  const Epoch epoch = grant(kName, "region-a", kLongTtl);
+  if (!factory_->step_wall_clock(kLongTtl * 2)) GTEST_SKIP() << GetParam().name << " cannot step its wall clock";
+  const LeaseState state = read_lease(kName);
+  EXPECT_TRUE(state.held) << "a wall-clock step expired the lease";
+  EXPECT_EQ(state.epoch, epoch);
+  EXPECT_GT(state.remaining, kLongTtl / 2);
+  auto peer = store_->acquire(kName, "region-b", kLongTtl);
+  ASSERT_TRUE(succeeded(peer));
+  EXPECT_FALSE(peer->granted) << "the peer was granted a live lease after a wall-clock step";
+  EXPECT_TRUE(succeeded(store_->renew(kName, "region-a", epoch, kShortTtl)));
+  ASSERT_TRUE(factory_->step_wall_clock(-kLongTtl * 4));
+  EXPECT_TRUE(read_lease(kName).held);
+  factory_->advance(kPastShortTtl);  // time passing still expires it, whatever the wall clock did
+  EXPECT_FALSE(read_lease(kName).held) << "a backward wall-clock step kept the lease alive past its TTL";
+}
+
 TEST_P(LeaseStoreConformance, RenewKeepsEpoch) {
   const Epoch epoch = grant(kName, "region-a", kLongTtl);
   ASSERT_TRUE(succeeded(store_->renew(kName, "region-a", epoch, kLongTtl)));

@@ -4,14 +4,19 @@
 // a command past its timeout has its process group killed and reaped; output beyond the bound
 // is truncated to its tail; descriptors the worker opened stay closed in the child; a missing
 // binary fails with a reason that names it; a running command calls keep_alive while it runs.
+// Hole 7 (issue 12): a command outlived a SIGKILL of its worker, and the restarted worker ran
+// it again beside the first: the command must die with the worker process.
 #include "handlers/exec_handler.h"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -148,6 +153,45 @@ TEST(ExecHandlerTest, TimeoutKillsTheProcessGroupAndReapsIt) {
     if (!grandchild_gone) ::usleep(10'000);  // init's reaping is outside our control
   }
   EXPECT_TRUE(grandchild_gone);
+}
+
+// True while `pid` exists and is not a zombie (a zombie's command has ended).
+bool process_alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string pid_field, name, state;
+  if (!(stat >> pid_field >> name >> state)) return false;
+  return state != "Z" && state != "X";
+}
+
+TEST(ExecHandlerTest, CommandDiesWithItsWorkerProcess) {
+  char pattern[] = "/tmp/hadr-exec-orphan-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::string pid_file = std::string(pattern) + "/pid";
+  // The worker: a child of the test that runs the handler and is SIGKILLed mid-command.
+  const pid_t worker = fork();
+  ASSERT_GE(worker, 0);
+  if (worker == 0) {
+    const BusMessage message = test_message("m-1");
+    (void)shell_handler("echo $$ > " + pid_file + ".tmp && mv " + pid_file + ".tmp " + pid_file + " && exec sleep 30")
+        .handle(test_input(message));
+    _exit(0);
+  }
+  pid_t command = 0;
+  for (int waited = 0; waited < 5'000 && command == 0; waited += 10) {
+    std::ifstream(pid_file) >> command;
+    if (command == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(command, 0) << "the command never started";
+  ASSERT_EQ(::kill(worker, SIGKILL), 0);
+  ASSERT_EQ(::waitpid(worker, nullptr, 0), worker);
+  bool alive = true;
+  for (int waited = 0; waited < 3'000 && alive; waited += 10) {
+    alive = process_alive(command);
+    if (alive) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (alive) ::kill(command, SIGKILL);  // leave nothing behind
+  EXPECT_FALSE(alive) << "the exec command outlived its SIGKILLed worker";
+  std::filesystem::remove_all(pattern);
 }
 
 TEST(ExecHandlerTest, BigOutputIsTruncatedToItsTail) {

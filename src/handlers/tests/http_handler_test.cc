@@ -209,6 +209,47 @@ TEST(HttpHandlerTest, SlowServerTimesOutAndIsRetryLater) {
   EXPECT_NE(result.reason.find("timed out"), std::string::npos) << result.reason;
 }
 
+// Hole 7 (issue 12): the http handler called keep_alive only before each attempt, so one
+// request slower than the bus lock (or a third of the claim TTL) ran with both expired and a
+// second worker ran the same effect. keep_alive must run while the request is in flight.
+class CountingKeepAlive final : public HandlerKeepAlive {
+ public:
+  void keep_alive() override { ++calls; }
+  int calls = 0;
+};
+
+TEST(HttpHandlerTest, SlowRequestKeepsItsMessageAliveWhileInFlight) {
+  TestServer server([&](int, httplib::Response& response) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2'500));
+    respond(response, 200);
+  });
+  Fixture fixture;
+  const BusMessage message = test_message("m-1");
+  CountingKeepAlive keep_alive;
+  HandlerInput input = test_input(message);
+  input.keep_alive = &keep_alive;
+  const HandlerResult result = fixture.make(server.url(), 1)->handle(input);
+  EXPECT_EQ(result.verdict, HandlerVerdict::kDone) << result.reason;
+  EXPECT_GE(keep_alive.calls, 2) << "a 2.5 s request must keep its lock and claim alive while it runs";
+}
+
+TEST(HttpHandlerTest, BackoffBetweenAttemptsKeepsItsMessageAlive) {
+  TestServer server([](int number, httplib::Response& response) {
+    respond(response, number == 1 ? 429 : 200);
+    if (number == 1) response.set_header("Retry-After", "3");
+  });
+  Fixture fixture;
+  const BusMessage message = test_message("m-1");
+  CountingKeepAlive keep_alive;
+  HandlerInput input = test_input(message);
+  input.keep_alive = &keep_alive;
+  EXPECT_EQ(fixture.make(server.url())->handle(input).verdict, HandlerVerdict::kDone);
+  Milliseconds slept{0};
+  for (const Milliseconds sleep : fixture.sleeps) slept += sleep;
+  EXPECT_EQ(slept, Milliseconds(3'000));
+  EXPECT_GE(keep_alive.calls, 4) << "a 3 s backoff must keep the lock and claim alive while it waits";
+}
+
 TEST(HttpHandlerTest, CredentialsNeverAppearInReasons) {
   TestServer server([](int, httplib::Response& response) { respond(response, 503); });
   Fixture fixture;

@@ -39,6 +39,10 @@ class MemoryBackendFactory final : public testing::BackendFactory {
   std::unique_ptr<Coord> make_coord() override { return std::make_unique<MemoryCoord>(coord_server); }
 
   void advance(Milliseconds duration) override { clock.advance(duration); }
+  bool step_wall_clock(Milliseconds offset) override {
+    clock.jump_wall(offset);
+    return true;
+  }
   // The state lives in this process's memory: a forked child would work on a copy.
   bool supports_fork() const override { return false; }
 

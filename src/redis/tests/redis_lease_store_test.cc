@@ -1,7 +1,9 @@
 // Proves RedisLeaseStore against a real redis-server: grants carry epochs that only grow, a
 // live lease is never granted again, renew/release are compare-and-set on holder AND epoch,
 // leases expire by Redis's clock, bad input is kInvalidArgument and changes nothing, and two
-// key prefixes (clusters) on one server never see each other's leases.
+// key prefixes (clusters) on one server never see each other's leases. Hole 6 (issue 12): a
+// renewal whose Redis TIME disagrees with the holder's monotonic clock is fenced (kAborted
+// "store clock step"); renewals on agreeing clocks are not.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -36,6 +38,23 @@ bool wait_until_not_held(LeaseStore& store, std::string_view name) {
     std::this_thread::sleep_for(Milliseconds(5));
   }
   return false;
+}
+
+// The holder's monotonic clock is a ManualClock moved 30 s while Redis's TIME moves only the
+// real milliseconds: to the holder, Redis's clock stepped back 30 s — its expiry can no longer
+// be trusted, and the renewal must fence the holder.
+TEST(RedisLeaseStore, RenewWhenRedisClockDisagreesWithOursIsFenced) {
+  ManualClock holder_clock;
+  auto opened = RedisLeaseStore::open(RedisTestEnvironment::instance().options("lease"), holder_clock);
+  ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+  auto& store = **opened;
+  auto granted = store.acquire("active_dc", "region-a", kLongTtl);
+  ASSERT_TRUE(granted.ok() && granted->granted);
+  ASSERT_TRUE(store.renew("active_dc", "region-a", granted->epoch, kLongTtl).ok()) << "agreeing clocks";
+  holder_clock.advance(std::chrono::seconds(30));
+  const Status renewed = store.renew("active_dc", "region-a", granted->epoch, kLongTtl);
+  ASSERT_EQ(renewed.code(), ErrorCode::kAborted);
+  EXPECT_NE(renewed.error().detail.find("store clock step"), std::string::npos) << renewed.error().detail;
 }
 
 TEST(RedisLeaseStore, FirstAcquireGrantsEpochOne) {

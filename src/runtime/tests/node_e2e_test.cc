@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <thread>
@@ -117,6 +118,30 @@ TEST_F(NodeE2eTest, NodeDrainsAndStopsOnSigterm) {
   EXPECT_EQ(final_report->lost, 0u);
   EXPECT_EQ(final_report->duplicate_effects, 0u);
   EXPECT_EQ(final_report->effects, 2000u);
+}
+
+// Hole 11 (issue 12), as reported: two `hadr node` processes named `a` on the same backends,
+// each with its own data dir, both wrote epoch-1 WALs with overlapping LSNs. The second must
+// exit at once naming the first, and the first keeps delivering everything exactly once.
+TEST_F(NodeE2eTest, SecondNodeOfTheSameRegionOnAnotherDataDirIsRefused) {
+  ChildProcess first = start_node();
+  send(200);
+  ASSERT_EQ(wait_until_drained(std::chrono::seconds(30)).lost, 0u);
+  const std::string other_config = dir_ + "/region-other-host.toml";
+  std::ofstream(other_config) << "[region]\nname = \"a\"\ndata_dir = \"data-other-host\"\n"
+                                 "[backends]\ndir = \"shared\"\n";
+  ChildProcess second = start_hadr({"node", "--config", other_config}, dir_ + "/second.log");
+  auto status = second.wait_for(std::chrono::seconds(15));
+  ASSERT_TRUE(status.has_value()) << "a second process of region a kept running";
+  EXPECT_NE(status->code, 0);
+  std::ifstream log(dir_ + "/second.log");
+  const std::string output((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(output.find("region a is already run by pid " + std::to_string(first.pid())), std::string::npos) << output;
+  stop_and_expect_clean_exit(first);
+  auto report = verify_region(config_);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->lost, 0u);
+  EXPECT_EQ(report->duplicate_effects, 0u);
 }
 
 TEST_F(NodeE2eTest, UnknownCrashPointRefusesToStart) {

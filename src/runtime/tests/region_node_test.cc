@@ -2,12 +2,16 @@
 // every sent message to the ledger exactly once and stops cleanly on request (writing its
 // stats file), and that verify counts what it claims: a message not applied is lost, an extra
 // ledger row is a duplicate effect, a message the handler refuses is dead-lettered, and an id
-// sent twice is one sent id.
+// sent twice is one sent id. Hole 11 (issue 12): a second process that opens the WAL of a
+// region already run on the same backends — from the same data dir or from another one — is
+// refused at open with an error naming the running process; before, both wrote epoch-1 WALs
+// with overlapping LSNs.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "embedded/sqlite_connection.h"
@@ -142,6 +146,89 @@ TEST_F(RegionNodeTest, RefusedMessagesAreDeadLetteredNotLost) {
   EXPECT_EQ(report.dead_lettered, 5u);
   EXPECT_EQ(report.lost, 0u);
   EXPECT_EQ(report.effects, 0u);
+}
+
+// The second RegionNode of region a, opened while the first runs, must be refused and say who
+// runs the region; once the first is gone, the region opens again at once from its data dir.
+void expect_refused_as_already_running(const Result<std::unique_ptr<RegionNode>>& second) {
+  ASSERT_FALSE(second.ok()) << "a second process opened the WAL of a running region";
+  EXPECT_EQ(second.error().code, ErrorCode::kFailedPrecondition) << second.error().to_string();
+  EXPECT_NE(second.error().detail.find("already run"), std::string::npos) << second.error().to_string();
+  EXPECT_NE(second.error().detail.find("pid"), std::string::npos) << second.error().to_string();
+}
+
+TEST_F(RegionNodeTest, SecondProcessOnTheSameDataDirIsRefused) {
+  const RegionConfig config = load();
+  NoCrashPoints crash_points;
+  auto first = RegionNode::open(config, NodeRoles{}, crash_points);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  expect_refused_as_already_running(RegionNode::open(config, NodeRoles{}, crash_points));
+  first->reset();
+  auto again = RegionNode::open(config, NodeRoles{}, crash_points);
+  EXPECT_TRUE(again.ok()) << "a restart on the same data dir must not wait: " << again.error().to_string();
+}
+
+TEST_F(RegionNodeTest, SecondProcessOnAnotherDataDirWithTheSameBackendsIsRefused) {
+  const RegionConfig config = load();
+  RegionConfig other = config;
+  other.data_dir = dir_ + "/data-of-another-host";
+  NoCrashPoints crash_points;
+  auto first = RegionNode::open(config, NodeRoles{}, crash_points);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  expect_refused_as_already_running(RegionNode::open(other, NodeRoles{}, crash_points));
+}
+
+// Hole 7 (issue 12): every process started with one process name had the same worker owners
+// ("a/node-1"), and a live claim is granted again to its owner, so two such processes (or a
+// restart beside a still-running command) both ran one handler. Owners carry a random
+// incarnation per start: "<region>/<process>-<n>#<16 hex>", different at each start.
+std::set<std::string> claim_owners(const RegionConfig& config) {
+  std::set<std::string> owners;
+  auto connection = SqliteConnection::open(config.embedded.dedupe_path(), SqliteOptions{});
+  EXPECT_TRUE(connection.ok());
+  if (!connection.ok()) return owners;
+  auto query = (*connection)->query("SELECT DISTINCT owner FROM dedupe_records");
+  EXPECT_TRUE(query.ok());
+  if (!query.ok()) return owners;
+  while (true) {
+    auto row = query->next_row();
+    if (!row.ok() || !*row) break;
+    owners.insert(query->column_text(0));
+  }
+  return owners;
+}
+
+TEST_F(RegionNodeTest, WorkerOwnersAreUniquePerProcessIncarnation) {
+  const RegionConfig config = load();
+  send(config, 5);
+  ASSERT_EQ(run_until_drained(config).effects, 5u);
+  const std::set<std::string> first = claim_owners(config);
+  ASSERT_FALSE(first.empty());
+  SendOptions more;
+  more.count = 5;
+  more.first_number = 6;
+  ASSERT_TRUE(send_messages(config, more, [] { return false; }).ok());
+  ASSERT_EQ(run_until_drained(config).effects, 10u);
+  const std::set<std::string> both = claim_owners(config);
+  for (const std::string& owner : both) {
+    const std::size_t hash = owner.find('#');
+    ASSERT_NE(hash, std::string::npos) << owner << " names no incarnation";
+    EXPECT_EQ(owner.substr(0, hash).rfind("a/node-", 0), 0u) << owner;
+    EXPECT_EQ(owner.size() - hash - 1, 16u) << owner;
+  }
+  std::set<std::string> incarnations;
+  for (const std::string& owner : both) incarnations.insert(owner.substr(owner.find('#') + 1));
+  EXPECT_EQ(incarnations.size(), 2u) << "two starts of one process name must be two owners";
+}
+
+TEST_F(RegionNodeTest, WorkerOnlyProcessesBesideTheRelayAreAllowed) {
+  const RegionConfig config = load();
+  NoCrashPoints crash_points;
+  auto node = RegionNode::open(config, NodeRoles{}, crash_points);
+  ASSERT_TRUE(node.ok()) << node.error().to_string();
+  NodeRoles workers_only{.relay = false, .promoter = false, .workers = true, .process_name = "w2"};
+  auto workers = RegionNode::open(config, workers_only, crash_points);
+  EXPECT_TRUE(workers.ok()) << workers.error().to_string();
 }
 
 }  // namespace
