@@ -13,6 +13,9 @@
 //     by META's highest segment sequence.
 //   - CutAboveEveryMarkIsStillATornTail: an unacknowledged torn write is still cut (and logged
 //     in the report), so the floor does not turn every crash into a halt.
+//   - Version1CheckpointFileAlsoSetsTheFloor: the same cut under a CHECKPOINT written before
+//     incarnations existed (a log upgraded in place) — the exact probe that failed on the old
+//     code with "torn_tail, 88 bytes cut" and "opened at LSN 190; the next append gets 191".
 //   - IncarnationIsMadeOnceAndKept: a new log gets a random incarnation; reopening keeps it.
 // Logs are written by the real Wal on a MemEnv, then damaged in place.
 #include <gtest/gtest.h>
@@ -149,6 +152,29 @@ TEST_F(WalIntegrityTest, MidSegmentCutBelowCheckpointIsDataLossNotTornTail) {
   EXPECT_FALSE(Wal::open(env_, dir_, options_).ok());
   (void)before_cut;
   (void)written;
+}
+
+TEST_F(WalIntegrityTest, Version1CheckpointFileAlsoSetsTheFloor) {
+  write_log(533);
+  std::string bytes = std::string("HADRCKPT", 8);
+  const auto put = [&bytes](auto value) { bytes.append(reinterpret_cast<const char*>(&value), sizeof value); };
+  put(std::uint32_t{1});
+  put(std::uint32_t{0});
+  put(std::uint64_t{533});
+  put(std::uint64_t{1});
+  put(XXH3_64bits(bytes.data(), bytes.size()));
+  auto file = env_.new_writable_file(join_path(dir_, kWalCheckpointFileName));
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->append(bytes).ok());
+  ASSERT_TRUE((*file)->sync().ok());
+  (void)cut_inside(Lsn{191}, 88);
+  auto inspected = inspect_wal(env_, dir_, options_);
+  ASSERT_TRUE(inspected.ok());
+  EXPECT_TRUE(inspected->fatal()) << "hadr wal verify would exit 0: " << recovery_case_name(inspected->recovery_case)
+                                  << ", " << inspected->bytes_truncated << " bytes cut";
+  auto wal = Wal::open(env_, dir_, options_);
+  ASSERT_FALSE(wal.ok()) << "opened at LSN " << (*wal)->durable_lsn().value;
+  EXPECT_NE(wal.error().detail.find("LSNs 191..533"), std::string::npos) << wal.error().detail;
 }
 
 TEST_F(WalIntegrityTest, MidSegmentCutIsRestoredFromTheBackup) {
