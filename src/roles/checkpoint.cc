@@ -69,6 +69,11 @@ Result<Lsn> read_file_checkpoint(Env& env, std::string_view wal_dir) {
     if (checkpoint.code() == ErrorCode::kNotFound) return Lsn{0};
     return std::move(checkpoint).take_error();
   }
+  if (checkpoint->incarnation != 0) {
+    // A CHECKPOINT left by a replaced log counts other LSNs: it says nothing about this one.
+    Result<WalMeta> meta = read_wal_meta(env, std::string(wal_dir));
+    if (meta.ok() && meta->incarnation != checkpoint->incarnation) return Lsn{0};
+  }
   return checkpoint->lsn;
 }
 

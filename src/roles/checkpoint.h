@@ -52,7 +52,8 @@ Result<CheckpointValue> parse_checkpoint_value(std::string_view text, std::strin
 Result<Lsn> read_coord_checkpoint(Coord& coord, const RegionId& region);
 // {0, 0} when the record is absent.
 Result<CheckpointValue> read_coord_checkpoint_value(Coord& coord, const RegionId& region);
-// Lsn{0} when the file is absent; kDataLoss when it is damaged.
+// Lsn{0} when the file is absent or counts another WAL incarnation than the META beside it;
+// kDataLoss when it is damaged.
 Result<Lsn> read_file_checkpoint(Env& env, std::string_view wal_dir);
 
 }  // namespace hadr

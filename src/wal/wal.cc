@@ -63,6 +63,33 @@ Lsn restore_start(const RecoveryReport& found, Lsn backup_first) {
   return std::max(Lsn{1}, backup_first);
 }
 
+// The backup must continue THIS log: its copy of the log's last good record must be that
+// record (a backup of a replaced log numbers other records with the same LSNs). When the
+// backup no longer holds that LSN (retention) there is nothing to compare; a note says so.
+Status check_backup_continues_log(Env& env, const WalOptions& options, RecoveryReport& found,
+                                  WalBackupSource& backup) {
+  if (found.segments.empty() || found.last_lsn.value == 0) return ok_status();
+  HADR_ASSIGN_OR_RETURN(const std::vector<WalRecord> theirs, backup.read(found.last_lsn, 1));
+  if (theirs.empty() || theirs.front().lsn != found.last_lsn) {
+    found.notes.push_back(backup.describe() + " no longer holds LSN " + std::to_string(found.last_lsn.value) +
+                          ": the restore could not be checked against the log's last good record");
+    return ok_status();
+  }
+  WalReader reader = WalReader::over_segments(env, found.segments, options, found.last_lsn, found.last_lsn);
+  HADR_ASSIGN_OR_RETURN(const std::optional<WalRecord> ours, reader.next());
+  HADR_ASSERT(ours.has_value() && ours->lsn == found.last_lsn);
+  const WalRecord& copy = theirs.front();
+  if (copy.epoch != ours->epoch || copy.type != ours->type || copy.message_id != ours->message_id ||
+      copy.payload != ours->payload) {
+    Error error = found.to_error();
+    error.detail += "; " + backup.describe() + " holds a different record at LSN " +
+                    std::to_string(found.last_lsn.value) + " (it is the backup of another log, e.g. one this "
+                    "WAL replaced): nothing was restored; move that backup away or restore this WAL from it by hand";
+    return error;
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Wal>> Wal::open(Env& env, const std::string& dir, const WalOptions& options,
@@ -90,6 +117,7 @@ Result<std::unique_ptr<Wal>> Wal::open(Env& env, const std::string& dir, const W
                       (covered < from ? " none" : " only through " + std::to_string(covered.value));
       return error;
     }
+    HADR_TRY(check_backup_continues_log(env, options, found, *backup));
     restore_through = covered;
     found.restored_first_lsn = from;
   } else if (found.fatal()) {
@@ -102,7 +130,9 @@ Result<std::unique_ptr<Wal>> Wal::open(Env& env, const std::string& dir, const W
     if (report != nullptr) *report = found;
     HADR_TRY(restored);
   }
-  HADR_TRY(wal->write_meta());
+  // META is written at open only when it is missing (a new log, or one from before META) or a
+  // restore moved the log: an ordinary open adds no fsync (a failed one would stop the region).
+  if (!found.meta || restore_through) HADR_TRY(wal->write_meta());
   return wal;
 }
 
@@ -142,9 +172,6 @@ Status Wal::recover(const RecoveryReport& report) {
   durable_lsn_ = segments_.back().last_lsn;
   HADR_ASSIGN_OR_RETURN(active_, env_->new_appendable_file(segments_.back().path));
   HADR_ASSERT(active_->size() == segments_.back().bytes);
-  // Bytes that survived a process crash may still be only in the page cache; they are about to
-  // count as issued (META's high-water), so they are made durable first.
-  if (Status synced = active_->sync(); !synced.ok()) return poison(std::move(synced).take_error());
   return ok_status();
 }
 

@@ -23,8 +23,8 @@
 //     checks the scan against the acknowledged floor (recovery.h: META, CHECKPOINT, backup). A
 //     log cut below it is repaired from the backup when one is given and holds the missing
 //     records (logged in the report), else open() stops with kDataLoss; it never truncates an
-//     acknowledged record. META's high-water LSN is rewritten (durably) at open and at every
-//     segment roll.
+//     acknowledged record. META's high-water LSN is rewritten (durably) at every segment roll,
+//     and at open when META is missing or a restore moved the log.
 //   - Each log has an incarnation (META), made when the directory's log is created: checkpoints
 //     name it, so a checkpoint of a replaced log is never applied to this one.
 //   - The directory is locked (Env::lock_file on DIR/LOCK) while the Wal lives.

@@ -7,8 +7,9 @@
 //   incarnation       random, non-zero, made when the log is created; names this log in every
 //                     checkpoint (a replaced WAL has a different one, so an old checkpoint is
 //                     never applied to it);
-//   high_water_lsn    an LSN the log had made durable when the file was written (at open and
-//                     at every segment roll): the log may never end below it;
+//   high_water_lsn    an LSN the log had made durable when the file was written (at every
+//                     segment roll; at open when META was missing or a restore moved the log):
+//                     the log may never end below it;
 //   highest_sequence  the highest segment sequence created: no segment up to it may be missing.
 // Written with write_file_atomically, so after a crash it holds the old or the new value.
 // Thread-safety: free functions; the Wal that owns the directory serializes writes.

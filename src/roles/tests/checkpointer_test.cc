@@ -219,6 +219,23 @@ TEST(CheckpointerTest, OwnCheckpointPastTheDurableLsnIsDataLoss) {
   EXPECT_NE(outcome.error().detail.find("past this WAL's durable LSN 5"), std::string::npos) << outcome.error().detail;
 }
 
+// The relay reads the CHECKPOINT file through read_file_checkpoint: one of another incarnation
+// (left beside a replaced log) must not make it skip this log's records.
+TEST(CheckpointerTest, CheckpointFileOfAnotherIncarnationReadsAsNone) {
+  RegionHarness harness;
+  append_records(harness, 1, 5);
+  const std::uint64_t other = harness.wal().incarnation() ^ 1;
+  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{4}, Epoch{1}, other}).ok());
+  EXPECT_EQ(read_file_checkpoint(harness.env, kWalDir).value(), Lsn{0});
+  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir),
+                                    WalCheckpoint{Lsn{4}, Epoch{1}, harness.wal().incarnation()})
+                  .ok());
+  EXPECT_EQ(read_file_checkpoint(harness.env, kWalDir).value(), Lsn{4});
+  mark(harness, {1});
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{4});
+}
+
 TEST(CheckpointerTest, CheckpointValuesRoundTripAndTheOldFormatParses) {
   auto parsed = parse_checkpoint_value(encode_checkpoint_value(Lsn{533}, 0xabcdef0123456789ull), "k");
   ASSERT_TRUE(parsed.ok());

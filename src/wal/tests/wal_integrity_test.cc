@@ -9,6 +9,8 @@
 //     open() restores them byte for byte and says so in its report.
 //   - DamagedLastSyncedFrameIsRestoredFromTheBackup (hole 5): a bit flip in the last synced
 //     frame looks like a torn write; the backup holds it, so it is restored, not dropped.
+//   - BackupOfAnotherLogIsNotRestoredFrom: a backup whose record at the log's last LSN differs
+//     (the backup of a log this WAL replaced) stops open() instead of mixing two logs.
 //   - LostLastSegmentIsDataLoss: a whole last segment deleted (no damage left to see) is caught
 //     by META's highest segment sequence.
 //   - CutAboveEveryMarkIsStillATornTail: an unacknowledged torn write is still cut (and logged
@@ -247,6 +249,25 @@ TEST_F(WalIntegrityTest, DamagedLastFrameWithABackupThatLacksItStopsAndChangesNo
   EXPECT_EQ(*env_.contents(path), damaged);
 }
 
+// A backup of another log (this WAL replaced an older one whose backup is still there) is never
+// used to "restore" this one: its record at the log's last good LSN differs.
+TEST_F(WalIntegrityTest, BackupOfAnotherLogIsNotRestoredFrom) {
+  write_log(20);
+  std::vector<WalRecord> other_log = read_all(env_, dir_, options_);
+  for (WalRecord& record : other_log) record.payload = "another log's payload";
+  WalRecord extra = other_log.back();
+  for (std::uint64_t lsn = 21; lsn <= 30; ++lsn) {
+    extra.lsn = Lsn{lsn};
+    other_log.push_back(extra);
+  }
+  VectorBackup backup(other_log);
+  auto wal = Wal::open(env_, dir_, options_, nullptr, &backup);
+  ASSERT_FALSE(wal.ok()) << "restored another log's LSNs 21..30 into this one";
+  EXPECT_EQ(wal.code(), ErrorCode::kDataLoss);
+  EXPECT_NE(wal.error().detail.find("different record at LSN 20"), std::string::npos) << wal.error().detail;
+  EXPECT_EQ(read_all(env_, dir_, options_).size(), 20u);
+}
+
 TEST_F(WalIntegrityTest, LostLastSegmentIsDataLoss) {
   options_ = testing_support::small_options();
   write_log(60);  // several 4 KiB segments
@@ -283,7 +304,6 @@ TEST_F(WalIntegrityTest, IncarnationIsMadeOnceAndKept) {
   auto reopened = Wal::open(env_, dir_, options_);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ((*reopened)->incarnation(), incarnation_);
-  EXPECT_EQ(read_wal_meta(env_, dir_)->high_water_lsn, Lsn{3}) << "open records what it recovered as issued";
   MemEnv other;
   auto fresh = Wal::open(other, dir_, options_);
   ASSERT_TRUE(fresh.ok());
