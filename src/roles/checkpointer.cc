@@ -6,6 +6,7 @@
 
 #include "roles/checkpoint.h"
 #include "wal/checkpoint_file.h"
+#include "wal/wal_meta.h"
 
 namespace hadr {
 namespace {
@@ -84,34 +85,52 @@ Result<StepOutcome> Checkpointer::step() {
 
 Status Checkpointer::load() {
   Lsn start{0};
-  Result<Lsn> from_file = read_file_checkpoint(deps_.env, deps_.wal.dir());
+  Result<WalCheckpoint> from_file = read_checkpoint_file(deps_.env, checkpoint_file_path(deps_.wal.dir()));
   if (from_file.ok()) {
-    start = *from_file;
-  } else {
+    HADR_TRY(consider("the CHECKPOINT file", CheckpointValue{from_file->lsn, from_file->incarnation}, start));
+  } else if (from_file.code() != ErrorCode::kNotFound) {
     // A damaged file is a lost lower bound, not lost data: coord (or 0) still gives a safe
     // start, and the next write replaces the file whole.
     health_.record_error("checkpointer reading the checkpoint file", from_file.error());
   }
-  Result<Lsn> from_coord = read_coord_checkpoint(deps_.coord, options_.region);
+  Result<CheckpointValue> from_coord = read_coord_checkpoint_value(deps_.coord, options_.region);
   if (!from_coord.ok()) {
     if (from_coord.code() != ErrorCode::kDataLoss) return std::move(from_coord).take_error();
     health_.record_error("checkpointer reading the coord checkpoint", from_coord.error());
-  } else {
-    start = std::max(start, *from_coord);
-  }
-  if (start > deps_.wal.durable_lsn()) {
-    health_.record_error("checkpointer load",
-                         failed_precondition("stored checkpoint " + std::to_string(start.value) +
-                                             " is past the WAL's durable LSN " +
-                                             std::to_string(deps_.wal.durable_lsn().value) +
-                                             "; starting from the durable LSN"));
-    start = deps_.wal.durable_lsn();
+  } else if (*from_coord != CheckpointValue{}) {
+    HADR_TRY(consider("coord record " + checkpoint_coord_key(options_.region), *from_coord, start));
   }
   start = std::max(start, checkpoint_);  // never backwards within a run
   window_.clear();
   set_checkpoint(start);
   examined_until_ = start;
   loaded_ = true;
+  return ok_status();
+}
+
+Status Checkpointer::consider(const std::string& source, CheckpointValue value, Lsn& start) {
+  const std::uint64_t incarnation = deps_.wal.incarnation();
+  const std::string what = source + " (LSN " + std::to_string(value.lsn.value) + ", WAL incarnation " +
+                           (value.incarnation == 0 ? std::string("unknown") : incarnation_text(value.incarnation)) + ")";
+  if (value.incarnation != 0 && value.incarnation != incarnation) {
+    // Another log's LSNs: applying it would declare this log's records done unverified.
+    health_.record_error("checkpointer load", failed_precondition(what + " counts another WAL than this one (" +
+                                                                  incarnation_text(incarnation) +
+                                                                  "): not applied; the checkpoint restarts from "
+                                                                  "what this WAL's records verify"));
+    return ok_status();
+  }
+  if (value.lsn > deps_.wal.durable_lsn()) {
+    const std::string past = " is past this WAL's durable LSN " + std::to_string(deps_.wal.durable_lsn().value);
+    if (value.incarnation == 0) {
+      // Written before incarnations existed: it may count a replaced log. Never clamped down.
+      health_.record_error("checkpointer load", failed_precondition(what + past + ": not applied"));
+      return ok_status();
+    }
+    return data_loss(what + past + ": the WAL lost records it had acknowledged; restore it from its backup "
+                     "(a checkpoint is never lowered silently)");
+  }
+  start = std::max(start, value.lsn);
   return ok_status();
 }
 
@@ -173,7 +192,7 @@ Result<std::optional<Lsn>> Checkpointer::advance_over_done() {
 Result<bool> Checkpointer::persist(Lsn checkpoint, Epoch epoch) {
   HADR_ASSERT(checkpoint > checkpoint_ && checkpoint <= deps_.wal.durable_lsn());
   Result<CoordRecord> written = deps_.coord.put(CoordPut{.key = checkpoint_coord_key(options_.region),
-                                                         .value = encode_checkpoint_value(checkpoint),
+                                                         .value = encode_checkpoint_value(checkpoint, deps_.wal.incarnation()),
                                                          .epoch = epoch,
                                                          .condition = CoordCondition::kEpochAtLeast});
   if (!written.ok()) {
@@ -182,7 +201,8 @@ Result<bool> Checkpointer::persist(Lsn checkpoint, Epoch epoch) {
     return false;
   }
   const Status filed = write_checkpoint_file(deps_.env, checkpoint_file_path(deps_.wal.dir()),
-                                             WalCheckpoint{.lsn = checkpoint, .epoch = epoch});
+                                             WalCheckpoint{.lsn = checkpoint, .epoch = epoch,
+                                                           .incarnation = deps_.wal.incarnation()});
   if (!filed.ok()) {
     HADR_TRY(absorb_failure("checkpointer file write", filed.error(), backoff_, health_));
     return false;

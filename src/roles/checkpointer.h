@@ -8,8 +8,8 @@
 //   - looks the window's ids up in the dedupe store in one batch;
 //   - advances over the records that are done or dead-lettered (seal records count as done)
 //     up to the first that is not;
-//   - persists a new checkpoint: Coord key "checkpoint/<region>" with kEpochAtLeast under the
-//     current epoch (a region fenced by a higher epoch writes nothing), then the CHECKPOINT
+//   - persists a new checkpoint, naming the WAL's incarnation (roles/checkpoint.h): Coord key
+//     "checkpoint/<region>" with kEpochAtLeast under the current epoch (a region fenced by a higher epoch writes nothing), then the CHECKPOINT
 //     file in the WAL directory; then crash point "checkpointer.after_checkpoint_before_retention".
 // While the window was full and fully done it steps again at once, to catch up a backlog.
 // Without a writable epoch it does nothing (a checkpoint write is a fenced write).
@@ -33,6 +33,7 @@
 #include "roles/crash_points.h"
 #include "roles/fence.h"
 #include "roles/role.h"
+#include "roles/checkpoint.h"
 #include "roles/role_support.h"
 #include "wal/wal.h"
 
@@ -83,8 +84,13 @@ class Checkpointer final : public Role {
 
   Checkpointer(const CheckpointerDependencies& dependencies, CheckpointerOptions options);
 
-  // The start point: the larger of the file and the coord record. Transient errors are returned.
+  // The start point: the larger of the file and the coord record among those that count this
+  // WAL's LSNs (same incarnation; an old-format value only up to the durable LSN). Never clamps
+  // a checkpoint down: one of this WAL past its durable LSN is kDataLoss. Transient errors are
+  // returned.
   Status load();
+  // Takes `value` into `start` when it belongs to this WAL (see load()).
+  Status consider(const std::string& source, CheckpointValue value, Lsn& start);
   // Reads records after the last examined one until the window holds chunk_max.
   Status fill_window();
   // The highest LSN the window lets the checkpoint reach, or nullopt (store unreachable).

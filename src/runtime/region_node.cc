@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -12,6 +13,7 @@
 #include "handlers/handler_factory.h"
 #include "runtime/fault_switch.h"
 #include "runtime/stop_signal.h"
+#include "roles/wal_backup_source.h"
 
 namespace hadr {
 
@@ -69,6 +71,29 @@ constexpr std::size_t kProcessNameBytesMax = 64;
 
 std::uint32_t main_queue_delivery_limit(const WorkerOptions& worker) {
   return std::min<std::uint32_t>(worker.max_delivery_count * 2 + 1, 100'000);
+}
+
+// Every repair the WAL's recovery made, and every fatal finding, goes to the log: a cut tail or
+// a restore from the backup is never silent.
+void log_wal_recovery(const std::string& dir, const RecoveryReport& report) {
+  for (const std::string& note : report.notes) std::fprintf(stderr, "hadr: wal %s: %s\n", dir.c_str(), note.c_str());
+  if (report.fatal() && report.restored_records == 0) {
+    std::fprintf(stderr, "hadr: wal %s: %s\n", dir.c_str(), report.to_error().to_string().c_str());
+    return;
+  }
+  if (report.bytes_truncated > 0 || report.recovery_case == RecoveryCase::kTornSegmentHeader) {
+    std::fprintf(stderr, "hadr: wal %s: %s at %s offset %" PRIu64 ": %s; cut %" PRIu64
+                         " unacknowledged bytes (log ends at LSN %" PRIu64 ", acknowledged floor %" PRIu64 " by %s)\n",
+                 dir.c_str(), std::string(recovery_case_name(report.recovery_case)).c_str(), report.file.c_str(),
+                 report.offset, report.detail.c_str(), report.bytes_truncated, report.last_lsn.value,
+                 report.acknowledged_lsn.value, report.acknowledged_by.empty() ? "none" : report.acknowledged_by.c_str());
+  }
+  if (report.restored_records > 0) {
+    std::fprintf(stderr, "hadr: wal %s: RESTORED %" PRIu64 " acknowledged records (LSN %" PRIu64 "..%" PRIu64
+                         ") from the backup: %s\n",
+                 dir.c_str(), report.restored_records, report.restored_first_lsn.value,
+                 report.restored_last_lsn.value, report.detail.c_str());
+  }
 }
 
 }  // namespace
@@ -274,13 +299,24 @@ Status RegionNode::open_control_roles() {
   HADR_ASSIGN_OR_RETURN(source_, backends_->open_source(consumer));
   HADR_ASSIGN_OR_RETURN(dedupe_, backends_->open_dedupe());
   HADR_ASSIGN_OR_RETURN(coord_, backends_->open_coord());
+  const bool own_backup = config_.two_regions() && config_.backup_mode != BackupMode::kOff;
+  if (config_.two_regions()) {
+    // Before the WAL: its own backup is checked at open; the replayer reads the peer's.
+    HADR_ASSIGN_OR_RETURN(blobs_, backends_->open_blob_store());
+  }
   RecoveryReport report;
-  HADR_ASSIGN_OR_RETURN(wal_, Wal::open(posix_env(), config_.wal_dir(), config_.wal, &report));
+  // The backup is where the WAL's acknowledged floor is checked and lost records come back from.
+  std::optional<BlobWalBackupSource> backup_source;
+  if (own_backup) backup_source.emplace(*blobs_, config_.region);
+  Result<std::unique_ptr<Wal>> opened = Wal::open(posix_env(), config_.wal_dir(), config_.wal, &report,
+                                                  backup_source ? &*backup_source : nullptr);
+  log_wal_recovery(config_.wal_dir(), report);
+  if (!opened.ok()) return std::move(opened).take_error();
+  wal_ = std::move(opened).value();
   RelayDependencies relay_dependencies{*source_, *wal_, posix_env(), *bus_, *dedupe_.store, *intake_fence_, clock, crash_points_};
   relay_dependencies.coord = coord_.get();
   RelayOptions relay_options = config_.relay;
-  if (config_.two_regions() && config_.backup_mode != BackupMode::kOff) {
-    HADR_ASSIGN_OR_RETURN(blobs_, backends_->open_blob_store());
+  if (own_backup) {
     WalBackupOptions backup_options;
     backup_options.region = config_.region;
     HADR_ASSIGN_OR_RETURN(shipper_, WalShipper::create(WalShipperDependencies{*wal_, *blobs_}, backup_options));
@@ -289,9 +325,6 @@ Status RegionNode::open_control_roles() {
       relay_dependencies.backup_async = shipper_.get();
       relay_options.backup_lag_max = config_.backup_lag_max;
     }
-  } else if (config_.two_regions()) {
-    // No backup of our own, but the replayer still reads the peer's from the blob store.
-    HADR_ASSIGN_OR_RETURN(blobs_, backends_->open_blob_store());
   }
   HADR_ASSIGN_OR_RETURN(relay_, Relay::create(relay_dependencies, relay_options));
   HADR_ASSIGN_OR_RETURN(checkpointer_,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "wal/checkpoint_file.h"
+
 namespace hadr {
 
 Error wal_damage_error(RecoveryCase recovery_case, const std::string& file, std::uint64_t offset,
@@ -83,10 +85,88 @@ RecoveryReport& summarize(RecoveryReport& report) {
   return report;
 }
 
+
+// Raises the floor to `lsn` when it is higher, remembering which mark set it.
+void raise_floor(RecoveryReport& report, Lsn lsn, std::string_view source) {
+  if (lsn <= report.acknowledged_lsn) return;
+  report.acknowledged_lsn = lsn;
+  report.acknowledged_by = std::string(source);
+}
+
+// Reads META and the CHECKPOINT file into the floor. A CHECKPOINT of another incarnation (a
+// replaced log) or a damaged one says nothing about this log: it is noted, not used.
+Status read_acknowledged_marks(Env& env, const std::string& dir, Lsn backup_lsn, RecoveryReport& report) {
+  Result<WalMeta> meta = read_wal_meta(env, dir);
+  if (meta.ok()) {
+    report.meta = *meta;
+    raise_floor(report, meta->high_water_lsn, "META high-water");
+  } else if (meta.code() != ErrorCode::kNotFound) {
+    return std::move(meta).take_error();
+  }
+  const std::string checkpoint_path = join_path(dir, kWalCheckpointFileName);
+  Result<WalCheckpoint> checkpoint = env.file_exists(checkpoint_path)
+                                         ? read_checkpoint_file(env, checkpoint_path)
+                                         : Result<WalCheckpoint>(not_found(checkpoint_path));
+  if (checkpoint.ok()) {
+    const bool other_log = report.meta && checkpoint->incarnation != 0 &&
+                           checkpoint->incarnation != report.meta->incarnation;
+    if (other_log) {
+      report.notes.push_back(checkpoint_path + " belongs to WAL incarnation " +
+                             incarnation_text(checkpoint->incarnation) + ", not this log's " +
+                             incarnation_text(report.meta->incarnation) + ": ignored");
+    } else {
+      raise_floor(report, checkpoint->lsn, "CHECKPOINT file");
+    }
+  } else if (checkpoint.code() == ErrorCode::kDataLoss) {
+    report.notes.push_back("ignored: " + checkpoint.error().detail);
+  } else if (checkpoint.code() != ErrorCode::kNotFound) {
+    return std::move(checkpoint).take_error();
+  }
+  raise_floor(report, backup_lsn, "backup");
+  return ok_status();
+}
+
+// Turns a readable log that ends below its acknowledged floor (or lost a segment META says was
+// created) into kAcknowledgedLost: cutting it there would lose acknowledged records and let
+// their LSNs be issued again.
+void check_acknowledged_floor(const std::string& dir, RecoveryReport& report) {
+  if (report.fatal()) return;
+  const std::uint64_t last_sequence = report.segments.empty() ? 0 : report.segments.back().sequence;
+  const bool segment_gone = report.meta && last_sequence < report.meta->highest_sequence;
+  if (report.last_lsn >= report.acknowledged_lsn && !segment_gone) return;
+  const RecoveryCase tail_case = report.recovery_case;
+  const std::uint64_t tail_bytes = report.bytes_truncated;
+  std::string detail = "the log ends at LSN " + std::to_string(report.last_lsn.value);
+  if (!report.file.empty()) {
+    detail += " (" + std::string(recovery_case_name(tail_case)) + " at offset " + std::to_string(report.offset) +
+              ": " + report.detail + ")";
+  }
+  if (report.last_lsn < report.acknowledged_lsn) {
+    detail += " but LSN " + std::to_string(report.acknowledged_lsn.value) + " was acknowledged (" +
+              report.acknowledged_by + "): LSNs " + std::to_string(report.last_lsn.value + 1) + ".." +
+              std::to_string(report.acknowledged_lsn.value) + " are missing";
+  }
+  if (segment_gone) {
+    detail += "; META says segment " + std::to_string(report.meta->highest_sequence) +
+              " was created but the last segment file is " + std::to_string(last_sequence);
+  }
+  if (report.file.empty()) {
+    report.file = report.segments.empty() ? dir : report.segments.back().path;
+    report.offset = report.segments.empty() ? 0 : report.segments.back().bytes;
+  }
+  report.recovery_case = RecoveryCase::kAcknowledgedLost;
+  report.detail = std::move(detail);
+  report.tail_case = tail_case;
+  report.tail_bytes = tail_bytes;
+  report.bytes_truncated = 0;  // nothing acknowledged is ever cut
+}
+
 }  // namespace
 
-Result<RecoveryReport> inspect_wal(Env& env, const std::string& dir, const WalOptions& options) {
-  HADR_TRY(options.validate());
+namespace {
+
+// The segments alone: the recovery table of segment_scan.h, without the acknowledged floor.
+Result<RecoveryReport> scan_wal(Env& env, const std::string& dir, const WalOptions& options) {
   HADR_ASSIGN_OR_RETURN(const auto files, list_segment_files(env, dir));
   RecoveryReport report;
   if (files.empty()) return report;
@@ -123,6 +203,16 @@ Result<RecoveryReport> inspect_wal(Env& env, const std::string& dir, const WalOp
     }
   }
   return summarize(report);
+}
+
+}  // namespace
+
+Result<RecoveryReport> inspect_wal(Env& env, const std::string& dir, const WalOptions& options, Lsn backup_lsn) {
+  HADR_TRY(options.validate());
+  HADR_ASSIGN_OR_RETURN(RecoveryReport report, scan_wal(env, dir, options));
+  HADR_TRY(read_acknowledged_marks(env, dir, backup_lsn, report));
+  check_acknowledged_floor(dir, report);
+  return report;
 }
 
 }  // namespace hadr

@@ -1,9 +1,16 @@
 // inspect_wal: reads a WAL directory without changing it and classifies what it finds with the
 // recovery table of segment_scan.h. Wal::open() then applies the case's action (truncate a torn
-// tail, remove a torn segment creation, or stop with kDataLoss); `hadr wal verify` only reports.
+// tail, remove a torn segment creation, restore acknowledged records from the backup, or stop
+// with kDataLoss); `hadr wal verify` only reports.
 //
-// A WAL directory holds `LOCK` and segment files `wal-<12-digit sequence>.seg`; other names are
-// ignored. Segments are read one at a time, each at most segment_bytes_max bytes.
+// The acknowledged floor: segment bytes alone cannot tell a torn tail from a log cut below what
+// it acknowledged (a truncated file looks exactly like a torn write). So the scan is checked
+// against marks kept outside the segments: META's high-water LSN and highest segment sequence
+// (wal_meta.h), the CHECKPOINT file of the same incarnation, and, when given, the highest LSN in
+// the blob backup. A log that ends below any of them is kAcknowledgedLost, never a torn tail.
+//
+// A WAL directory holds `LOCK`, `META`, `CHECKPOINT` and segment files
+// `wal-<12-digit sequence>.seg`; other names are ignored. Segments are read one at a time, each at most segment_bytes_max bytes.
 // Thread-safety: a free function; safe to call concurrently with a writer (it then may see the
 // writer's in-flight batch as a torn tail, which it only reports).
 #pragma once
@@ -15,6 +22,7 @@
 
 #include "core/env.h"
 #include "wal/segment_scan.h"
+#include "wal/wal_meta.h"
 #include "wal/wal_options.h"
 
 namespace hadr {
@@ -42,6 +50,19 @@ struct RecoveryReport {
   std::optional<Epoch> sealed_epoch;
   std::vector<WalSegmentInfo> segments;  // good segments, oldest first (a torn creation excluded)
 
+  // The acknowledged floor (see above): the log may not end below acknowledged_lsn.
+  std::optional<WalMeta> meta;           // absent for a new log or one written before META existed
+  Lsn acknowledged_lsn;                  // the highest of the marks; 0 when there are none
+  std::string acknowledged_by;           // which mark: "META high-water", "CHECKPOINT file", "backup"
+  // For kAcknowledgedLost: how the segment bytes themselves ended (clean_end, torn_tail,
+  // torn_segment_header) and the bytes after the last good frame that a repair replaces.
+  RecoveryCase tail_case = RecoveryCase::kCleanEnd;
+  std::uint64_t tail_bytes = 0;
+  std::vector<std::string> notes;        // findings that change nothing (a damaged CHECKPOINT file, …)
+  // Set by Wal::open when it restored acknowledged records from the backup.
+  std::uint64_t restored_records = 0;
+  Lsn restored_first_lsn, restored_last_lsn;
+
   bool fatal() const { return recovery_case_is_fatal(recovery_case); }
   // kDataLoss "wal <file> offset <n>: <case>: <detail>" for a fatal case.
   Error to_error() const;
@@ -66,6 +87,23 @@ std::optional<std::pair<RecoveryCase, std::string>> check_segment_follows(std::u
                                                                            std::uint64_t sequence, Lsn first_lsn);
 
 // Never modifies anything. An I/O error is an error; a damaged log is a report with a fatal case.
-Result<RecoveryReport> inspect_wal(Env& env, const std::string& dir, const WalOptions& options);
+// `backup_lsn`: the highest LSN the log's blob backup holds (0: no backup, or not consulted).
+// A damaged META file is an error (kDataLoss): without it the log cannot prove what it acked.
+Result<RecoveryReport> inspect_wal(Env& env, const std::string& dir, const WalOptions& options,
+                                   Lsn backup_lsn = Lsn{0});
+
+// Where Wal::open finds records the local log lost: the region's blob backup (implemented over
+// a BlobStore in roles/wal_backup_source.h; a vector in tests). Errors are the store's.
+class WalBackupSource {
+ public:
+  virtual ~WalBackupSource() = default;
+  virtual std::string describe() const = 0;  // e.g. "blob backup wal/a/", for messages
+  // The lowest and highest LSN any object of the backup holds; {0, 0} when it is empty.
+  virtual Result<std::pair<Lsn, Lsn>> extent() = 0;
+  // The highest L such that the backup holds every LSN from..L (from - 1 when it lacks `from`).
+  virtual Result<Lsn> contiguous_through(Lsn from) = 0;
+  // Up to `records_max` consecutive records starting at `from` (fewer at a gap or the end).
+  virtual Result<std::vector<WalRecord>> read(Lsn from, std::size_t records_max) = 0;
+};
 
 }  // namespace hadr

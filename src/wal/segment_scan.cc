@@ -132,6 +132,7 @@ std::string_view recovery_case_name(RecoveryCase recovery_case) {
     case RecoveryCase::kMissingSegment: return "missing_segment";
     case RecoveryCase::kLsnGap: return "lsn_gap";
     case RecoveryCase::kRecordTooLarge: return "record_too_large";
+    case RecoveryCase::kAcknowledgedLost: return "acknowledged_lost";
   }
   return "unknown";
 }
@@ -146,7 +147,10 @@ RecoveryAction recovery_action(RecoveryCase recovery_case) {
     case RecoveryCase::kBadSegmentHeader:
     case RecoveryCase::kMissingSegment:
     case RecoveryCase::kLsnGap:
-    case RecoveryCase::kRecordTooLarge: return RecoveryAction::kStop;
+    case RecoveryCase::kRecordTooLarge:
+    // Wal::open restores the missing records from a backup that holds them before it applies
+    // this action; as a case on its own it stops.
+    case RecoveryCase::kAcknowledgedLost: return RecoveryAction::kStop;
   }
   HADR_UNREACHABLE();
 }

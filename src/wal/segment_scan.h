@@ -16,6 +16,10 @@
 //   kLsnGap              a frame's LSN is not the previous one + 1, or a    stop
 //                        segment does not start where the previous ended
 //   kRecordTooLarge      a frame longer than record_bytes_max, not torn     stop (reopen with a larger limit)
+//   kAcknowledgedLost    the log (after any torn-tail cut) ends below an    restore the missing records from
+//                        LSN it had acknowledged (META high-water, the      the blob backup when it holds them,
+//                        CHECKPOINT file, the backup), or a segment META    else stop (recovery.h; never
+//                        says was created is gone                           truncate, never reuse an LSN)
 //
 // Torn tail vs corruption (docs/wal-format.md): a damaged frame at offset P of the LAST segment
 // is a torn tail when no frame after P decodes, or when every frame after P belongs to one
@@ -46,6 +50,7 @@ enum class RecoveryCase : std::uint8_t {
   kMissingSegment,
   kLsnGap,
   kRecordTooLarge,
+  kAcknowledgedLost,
 };
 
 enum class RecoveryAction : std::uint8_t {

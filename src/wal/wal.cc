@@ -43,25 +43,101 @@ Wal::~Wal() {
   if (active_) (void)active_->close();
 }
 
+namespace {
+
+// The backup's extent, or {0, 0} with a note when it cannot be read: the floor then comes from
+// META and CHECKPOINT alone, and the shipper's start() still refuses a backup past the log.
+std::pair<Lsn, Lsn> backup_extent(WalBackupSource* backup, std::vector<std::string>& notes) {
+  if (backup == nullptr) return {};
+  Result<std::pair<Lsn, Lsn>> extent = backup->extent();
+  if (extent.ok()) return *extent;
+  notes.push_back(backup->describe() + " could not be read, the log was not checked against it: " +
+                  extent.error().to_string());
+  return {};
+}
+
+// Where a restore starts: after the last good record, or, for a log with no segment left, at
+// the backup's first LSN (what is below it was removed by retention: done).
+Lsn restore_start(const RecoveryReport& found, Lsn backup_first) {
+  if (!found.segments.empty()) return found.last_lsn.next();
+  return std::max(Lsn{1}, backup_first);
+}
+
+// The backup must continue THIS log: its copy of the log's last good record must be that
+// record (a backup of a replaced log numbers other records with the same LSNs). When the
+// backup no longer holds that LSN (retention) there is nothing to compare; a note says so.
+Status check_backup_continues_log(Env& env, const WalOptions& options, RecoveryReport& found,
+                                  WalBackupSource& backup) {
+  if (found.segments.empty() || found.last_lsn.value == 0) return ok_status();
+  HADR_ASSIGN_OR_RETURN(const std::vector<WalRecord> theirs, backup.read(found.last_lsn, 1));
+  if (theirs.empty() || theirs.front().lsn != found.last_lsn) {
+    found.notes.push_back(backup.describe() + " no longer holds LSN " + std::to_string(found.last_lsn.value) +
+                          ": the restore could not be checked against the log's last good record");
+    return ok_status();
+  }
+  WalReader reader = WalReader::over_segments(env, found.segments, options, found.last_lsn, found.last_lsn);
+  HADR_ASSIGN_OR_RETURN(const std::optional<WalRecord> ours, reader.next());
+  HADR_ASSERT(ours.has_value() && ours->lsn == found.last_lsn);
+  const WalRecord& copy = theirs.front();
+  if (copy.epoch != ours->epoch || copy.type != ours->type || copy.message_id != ours->message_id ||
+      copy.payload != ours->payload) {
+    Error error = found.to_error();
+    error.detail += "; " + backup.describe() + " holds a different record at LSN " +
+                    std::to_string(found.last_lsn.value) + " (it is the backup of another log, e.g. one this "
+                    "WAL replaced): nothing was restored; move that backup away or restore this WAL from it by hand";
+    return error;
+  }
+  return ok_status();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Wal>> Wal::open(Env& env, const std::string& dir, const WalOptions& options,
-                                       RecoveryReport* report) {
+                                       RecoveryReport* report, WalBackupSource* backup) {
   HADR_TRY(options.validate());
   if (!env.file_exists(dir)) {
     HADR_TRY(env.create_dirs(dir));
     HADR_TRY(env.sync_dir(parent_dir(dir)));  // the new directory's name must survive a crash
   }
   HADR_ASSIGN_OR_RETURN(auto lock, env.lock_file(join_path(dir, "LOCK")));
-  HADR_ASSIGN_OR_RETURN(RecoveryReport found, inspect_wal(env, dir, options));
+  std::vector<std::string> notes;
+  const auto [backup_first, backup_last] = backup_extent(backup, notes);
+  HADR_ASSIGN_OR_RETURN(RecoveryReport found, inspect_wal(env, dir, options, backup_last));
+  found.notes.insert(found.notes.begin(), notes.begin(), notes.end());
   if (report != nullptr) *report = found;
-  if (found.fatal()) return found.to_error();
+  std::optional<Lsn> restore_through;
+  if (found.recovery_case == RecoveryCase::kAcknowledgedLost && backup != nullptr) {
+    // Checked before anything on disk changes: a backup that cannot fill the hole leaves the
+    // damaged log exactly as it was for the operator.
+    const Lsn from = restore_start(found, backup_first);
+    HADR_ASSIGN_OR_RETURN(const Lsn covered, backup->contiguous_through(from));
+    if (covered < found.acknowledged_lsn || covered < from) {
+      Error error = found.to_error();
+      error.detail += "; " + backup->describe() + " holds LSNs from " + std::to_string(from.value) +
+                      (covered < from ? " none" : " only through " + std::to_string(covered.value));
+      return error;
+    }
+    HADR_TRY(check_backup_continues_log(env, options, found, *backup));
+    restore_through = covered;
+    found.restored_first_lsn = from;
+  } else if (found.fatal()) {
+    return found.to_error();
+  }
   std::unique_ptr<Wal> wal(new Wal(env, dir, options, std::move(lock)));
   HADR_TRY(wal->recover(found));
+  if (restore_through) {
+    const Status restored = wal->restore_from(*backup, *restore_through, found);
+    if (report != nullptr) *report = found;
+    HADR_TRY(restored);
+  }
+  // META is written at open only when it is missing (a new log, or one from before META) or a
+  // restore moved the log: an ordinary open adds no fsync (a failed one would stop the region).
+  if (!found.meta || restore_through) HADR_TRY(wal->write_meta());
   return wal;
 }
 
-Status Wal::recover(const RecoveryReport& report) {
-  HADR_ASSERT(!report.fatal());
-  switch (recovery_action(report.recovery_case)) {
+Status Wal::apply_tail_action(RecoveryCase tail_case, const RecoveryReport& report) {
+  switch (recovery_action(tail_case)) {
     case RecoveryAction::kNone: break;
     case RecoveryAction::kTruncateTail:
       HADR_ASSERT(!report.segments.empty() && report.segments.back().path == report.file);
@@ -73,16 +149,85 @@ Status Wal::recover(const RecoveryReport& report) {
       break;
     case RecoveryAction::kStop: HADR_UNREACHABLE();
   }
+  return ok_status();
+}
+
+Status Wal::recover(const RecoveryReport& report) {
+  // kAcknowledgedLost reaches here only when open() will restore the missing records: the
+  // bytes after the last good frame are replaced, so the tail's own action applies first.
+  const bool restoring = report.recovery_case == RecoveryCase::kAcknowledgedLost;
+  const RecoveryCase tail_case = restoring ? report.tail_case : report.recovery_case;
+  HADR_ASSERT(!recovery_case_is_fatal(tail_case));
+  HADR_TRY(apply_tail_action(tail_case, report));
   segments_ = report.segments;
   highest_epoch_ = report.highest_epoch;
   sealed_epoch_ = report.sealed_epoch;
+  incarnation_ = report.meta ? report.meta->incarnation : new_wal_incarnation();
+  highest_sequence_ = report.meta ? report.meta->highest_sequence : 0;
   if (segments_.empty()) {
-    durable_lsn_ = Lsn{0};
-    return create_segment(1, Lsn{1});
+    // A log that lost every segment continues from where the backup's restore starts.
+    durable_lsn_ = restoring ? Lsn{report.restored_first_lsn.value - 1} : Lsn{0};
+    return create_segment(highest_sequence_ + 1, durable_lsn_.next());
   }
   durable_lsn_ = segments_.back().last_lsn;
   HADR_ASSIGN_OR_RETURN(active_, env_->new_appendable_file(segments_.back().path));
   HADR_ASSERT(active_->size() == segments_.back().bytes);
+  return ok_status();
+}
+
+Status Wal::write_meta() {
+  highest_sequence_ = std::max(highest_sequence_, segments_.back().sequence);
+  const WalMeta meta{incarnation_, durable_lsn_, highest_sequence_};
+  return write_wal_meta(*env_, dir_, meta);
+}
+
+Status Wal::restore_from(WalBackupSource& backup, Lsn through, RecoveryReport& report) {
+  HADR_ASSERT(through > durable_lsn_);
+  if (through.value - durable_lsn_.value > kRestoreRecordsMax) {
+    return data_loss(report.to_error().detail + "; restoring " + std::to_string(through.value - durable_lsn_.value) +
+                     " records from " + backup.describe() + " is more than one open does (" +
+                     std::to_string(kRestoreRecordsMax) + "): restore the log by hand");
+  }
+  HADR_ASSERT(report.restored_first_lsn == durable_lsn_.next());
+  // Each pass appends at least one record or fails, so it ends within through - durable passes.
+  while (durable_lsn_ < through) {
+    const std::size_t want = std::min<std::uint64_t>(through.value - durable_lsn_.value, options_.batch_records_max);
+    HADR_ASSIGN_OR_RETURN(const std::vector<WalRecord> records, backup.read(durable_lsn_.next(), want));
+    if (records.empty()) {
+      return unavailable(backup.describe() + " no longer returns LSN " + std::to_string(durable_lsn_.next().value) +
+                         " while restoring the log; the records restored so far are kept: reopen to continue");
+    }
+    HADR_TRY(append_restored(records));
+    report.restored_records += records.size();
+    report.restored_last_lsn = durable_lsn_;
+  }
+  return ok_status();
+}
+
+Status Wal::append_restored(const std::vector<WalRecord>& records) {
+  std::vector<WalAppend> run;
+  std::uint64_t run_bytes = 0;
+  // Runs of one record type, each within the batch limits, keep the original LSN order.
+  for (std::size_t index = 0; index < records.size(); ++index) {
+    const WalRecord& record = records[index];
+    if (record.lsn != Lsn{durable_lsn_.value + run.size() + 1}) {
+      return data_loss("restoring the log: the backup returned LSN " + std::to_string(record.lsn.value) +
+                       " where LSN " + std::to_string(durable_lsn_.value + run.size() + 1) + " was expected");
+    }
+    WalAppend append{record.epoch, record.message_id, record.source_ref, record.enqueued_at, record.headers,
+                     record.payload};
+    run_bytes += kFrameHeaderBytes + encoded_body_bytes(append);
+    run.push_back(std::move(append));
+    const bool last = index + 1 == records.size();
+    const bool type_changes = !last && records[index + 1].type != record.type;
+    const bool full = run.size() >= options_.batch_records_max ||
+                      run_bytes + kFrameHeaderBytes + options_.record_bytes_max > options_.batch_bytes_max;
+    if (last || type_changes || full) {
+      HADR_TRY(append_records(run, record.type));
+      run.clear();
+      run_bytes = 0;
+    }
+  }
   return ok_status();
 }
 
@@ -103,7 +248,10 @@ Status Wal::roll_segment() {
   HADR_ASSERT(!segments_.empty() && segments_.back().records > 0);
   HADR_TRY(active_->close());
   active_.reset();
-  return create_segment(segments_.back().sequence + 1, durable_lsn_.next());
+  HADR_TRY(create_segment(segments_.back().sequence + 1, durable_lsn_.next()));
+  // After the new header is durable: META then proves that every segment up to this one, and
+  // every LSN through the previous segment's last, existed (a later cut below them is loss).
+  return write_meta();
 }
 
 Error Wal::poison(Error error) {

@@ -19,6 +19,14 @@
 //     sealed epoch, fails with kAborted and writes nothing.
 //   - open() recovers with the table of segment_scan.h: a torn tail is truncated (it was never
 //     acknowledged), anything else damaged stops with kDataLoss naming file and offset.
+//   - The log never ends below what it acknowledged, and an LSN is never issued twice: open()
+//     checks the scan against the acknowledged floor (recovery.h: META, CHECKPOINT, backup). A
+//     log cut below it is repaired from the backup when one is given and holds the missing
+//     records (logged in the report), else open() stops with kDataLoss; it never truncates an
+//     acknowledged record. META's high-water LSN is rewritten (durably) at every segment roll,
+//     and at open when META is missing or a restore moved the log.
+//   - Each log has an incarnation (META), made when the directory's log is created: checkpoints
+//     name it, so a checkpoint of a replaced log is never applied to this one.
 //   - The directory is locked (Env::lock_file on DIR/LOCK) while the Wal lives.
 // Ownership: owns its files and the lock. Thread-safety: none; one owner drives it (the relay).
 // Readers (read_from) may be used from other threads: they only read synced bytes.
@@ -41,9 +49,14 @@ namespace hadr {
 class Wal {
  public:
   // Creates `dir` if needed, locks it, recovers. `report` (optional) receives what recovery
-  // found, also when open() fails with kDataLoss.
+  // found and repaired, also when open() fails with kDataLoss. `backup` (optional): the log's
+  // blob backup, consulted for the acknowledged floor and to restore acknowledged records the
+  // local log lost; when it cannot be read the floor comes from META and CHECKPOINT alone (a
+  // note in the report) and the shipper's own check still refuses to mix logs.
   static Result<std::unique_ptr<Wal>> open(Env& env, const std::string& dir, const WalOptions& options,
-                                           RecoveryReport* report = nullptr);
+                                           RecoveryReport* report = nullptr, WalBackupSource* backup = nullptr);
+  // Records one open() restores from the backup at most; more is kDataLoss (restore by hand).
+  static constexpr std::uint64_t kRestoreRecordsMax = 10'000'000;
   ~Wal();
   Wal(const Wal&) = delete;
   Wal& operator=(const Wal&) = delete;
@@ -68,6 +81,7 @@ class Wal {
   Lsn next_lsn() const { return durable_lsn_.next(); }
   Lsn first_lsn() const;                             // oldest LSN still kept
   Epoch highest_epoch() const { return highest_epoch_; }
+  std::uint64_t incarnation() const { return incarnation_; }  // never 0 once open() returned
   std::optional<Epoch> sealed_epoch() const { return sealed_epoch_; }
   bool poisoned() const { return poison_.has_value(); }
   // The segments, oldest first, each with its durable size (what a backup may ship).
@@ -77,6 +91,11 @@ class Wal {
  private:
   Wal(Env& env, std::string dir, const WalOptions& options, std::unique_ptr<FileLock> lock);
   Status recover(const RecoveryReport& report);
+  Status apply_tail_action(RecoveryCase tail_case, const RecoveryReport& report);
+  // Appends the backup's records durable_lsn()+1..through, keeping their LSNs, epochs and types.
+  Status restore_from(WalBackupSource& backup, Lsn through, RecoveryReport& report);
+  Status append_restored(const std::vector<WalRecord>& records);
+  Status write_meta();
   Status check_batch(std::span<const WalAppend> batch, WalRecordType type);
   Result<Lsn> append_records(std::span<const WalAppend> batch, WalRecordType type);
   Status write_chunk(std::span<const WalAppend> batch, std::size_t first, std::size_t count, WalRecordType type);
@@ -93,6 +112,8 @@ class Wal {
   Lsn durable_lsn_;
   Epoch highest_epoch_;
   std::optional<Epoch> sealed_epoch_;
+  std::uint64_t incarnation_ = 0;
+  std::uint64_t highest_sequence_ = 0;  // written to META; never lowered
   std::optional<Error> poison_;
   std::string write_buffer_;               // reused for every write: no per-batch allocation
   std::vector<std::uint64_t> body_bytes_;  // encoded body size of each record of the batch

@@ -1,8 +1,11 @@
 // hadr wal verify|dump — operator commands over a WAL directory. Both only read: they take no
 // lock and never truncate or remove anything (a torn tail is reported, not repaired), so they
 // are safe next to a running node.
-//   hadr wal verify DIR [--json]   checks every record; exit 0 clean (or torn tail only),
-//                                  1 corruption (file and byte offset printed)
+//   hadr wal verify DIR [--json]   checks every record and, like Wal::open, checks where the log
+//                                  ends against what it acknowledged (META high-water, the
+//                                  CHECKPOINT file); exit 0 clean (or a torn tail above that
+//                                  floor), 1 corruption or acknowledged records missing (file
+//                                  and byte offset printed)
 //   hadr wal dump DIR [--from LSN] [--limit N] [--json]   one line per record (JSON lines)
 #include <cstdio>
 #include <memory>
@@ -43,6 +46,11 @@ nlohmann::json report_json(const RecoveryReport& report) {
                       {"highest_epoch", report.highest_epoch.value},
                       {"segments", segments}};
   json["sealed_epoch"] = report.sealed_epoch ? nlohmann::json(report.sealed_epoch->value) : nlohmann::json(nullptr);
+  json["incarnation"] = report.meta ? nlohmann::json(incarnation_text(report.meta->incarnation)) : nlohmann::json(nullptr);
+  json["acknowledged_lsn"] = report.acknowledged_lsn.value;
+  json["acknowledged_by"] = report.acknowledged_by;
+  json["notes"] = report.notes;
+  if (report.recovery_case == RecoveryCase::kAcknowledgedLost) json["tail_case"] = recovery_case_name(report.tail_case);
   if (!report.file.empty()) {
     json["file"] = report.file;
     json["offset"] = report.offset;
@@ -65,6 +73,11 @@ void print_report(const std::string& dir, const RecoveryReport& report) {
               static_cast<unsigned long long>(report.first_lsn.value),
               static_cast<unsigned long long>(report.last_lsn.value),
               static_cast<unsigned long long>(report.highest_epoch.value));
+  std::printf("  acknowledged through LSN %llu (%s), incarnation %s\n",
+              static_cast<unsigned long long>(report.acknowledged_lsn.value),
+              report.acknowledged_by.empty() ? "no mark yet" : report.acknowledged_by.c_str(),
+              report.meta ? incarnation_text(report.meta->incarnation).c_str() : "none (no META file)");
+  for (const std::string& note : report.notes) std::printf("  note: %s\n", note.c_str());
   if (report.fatal()) {
     std::printf("CORRUPT: %s offset %llu: %s\n", report.file.c_str(), static_cast<unsigned long long>(report.offset),
                 report.detail.c_str());

@@ -1,6 +1,8 @@
 // Proves the Checkpointer on one in-memory region: it advances over WAL records that are done,
 // dead-lettered or seals and stops at the first that is not; it persists the checkpoint to
-// coord ("checkpoint/a", decimal text, under the epoch) and to the CHECKPOINT file; a higher
+// coord ("checkpoint/a", "<LSN>@<WAL incarnation>", under the epoch) and to the CHECKPOINT
+// file; a checkpoint of another WAL incarnation (a replaced WAL) is never applied, and one of
+// this WAL past its durable LSN is never clamped down (issue 12 hole 9); a higher
 // epoch on the coord key fences it (nothing written, file untouched); a fenced region writes
 // nothing; it resumes from the persisted checkpoint after a restart and past segments that
 // retention removed; it catches up a backlog in chunks without waiting for its interval; an
@@ -35,6 +37,11 @@ StepOutcome step_checkpointer(RegionHarness& harness) {
   return outcome.ok() ? *outcome : StepOutcome::kIdle;
 }
 
+// The coord value the checkpointer writes for `lsn` of the harness's WAL.
+std::string value_of(RegionHarness& harness, std::uint64_t lsn) {
+  return encode_checkpoint_value(Lsn{lsn}, harness.wal().incarnation());
+}
+
 std::optional<std::string> coord_value(RegionHarness& harness) {
   auto record = harness.coord_server.get(checkpoint_coord_key(harness.options.checkpointer.region));
   EXPECT_TRUE(record.ok());
@@ -48,10 +55,10 @@ TEST(CheckpointerTest, AdvancesOverDoneRecordsAndStopsAtTheFirstNotDone) {
   mark(harness, {1, 2, 3, 4, 6});
   EXPECT_EQ(step_checkpointer(harness), StepOutcome::kProgress);
   EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{4});
-  EXPECT_EQ(coord_value(harness), "4");
+  EXPECT_EQ(coord_value(harness), value_of(harness, 4));
   auto file = read_checkpoint_file(harness.env, checkpoint_file_path(kWalDir));
   ASSERT_TRUE(file.ok()) << file.error().to_string();
-  EXPECT_EQ(*file, (WalCheckpoint{Lsn{4}, Epoch{1}}));
+  EXPECT_EQ(*file, (WalCheckpoint{Lsn{4}, Epoch{1}, harness.wal().incarnation()}));
   EXPECT_EQ(harness.checkpointer().health().lag, 6);
   mark(harness, {5});
   EXPECT_EQ(step_checkpointer(harness), StepOutcome::kIdle);  // not before the interval
@@ -141,7 +148,7 @@ TEST(CheckpointerTest, ResumesFromThePersistedCheckpointAfterARestart) {
 TEST(CheckpointerTest, TakesTheLargerOfCoordAndFile) {
   RegionHarness harness;
   append_records(harness, 1, 8);
-  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{3}, Epoch{1}}).ok());
+  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{3}, Epoch{1}, harness.wal().incarnation()}).ok());
   ASSERT_TRUE(harness.coord_server
                   .put(CoordPut{.key = checkpoint_coord_key(harness.options.checkpointer.region), .value = "6",
                                 .epoch = Epoch{1}})
@@ -161,8 +168,82 @@ TEST(CheckpointerTest, GarbageInTheCoordRecordIsReportedNotTrusted) {
   mark(harness, {1});
   step_checkpointer(harness);
   EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{1});
-  EXPECT_EQ(coord_value(harness), "1");
+  EXPECT_EQ(coord_value(harness), value_of(harness, 1));
   EXPECT_GE(harness.checkpointer().health().errors_total, 1u);
+}
+
+// Hole 9: the WAL was replaced (a new incarnation, LSNs counted from 1 again) while coord still
+// holds the old log's checkpoint 8. Before: load() clamped 8 down to the new durable LSN 5 and
+// declared the new records 1..5 done though none was; the peer's replay then skipped them.
+TEST(CheckpointerTest, CheckpointOfAnotherWalIncarnationIsNotApplied) {
+  RegionHarness harness;
+  append_records(harness, 1, 5);
+  const std::uint64_t replaced_log = harness.wal().incarnation() ^ 0x5a5a5a5a5a5a5a5aull;
+  ASSERT_TRUE(harness.coord_server
+                  .put(CoordPut{.key = checkpoint_coord_key(harness.options.checkpointer.region),
+                                .value = encode_checkpoint_value(Lsn{8}, replaced_log), .epoch = Epoch{1}})
+                  .ok());
+  mark(harness, {1, 2});
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{2}) << "only the records verified done";
+  EXPECT_EQ(coord_value(harness), value_of(harness, 2));
+  EXPECT_GE(harness.checkpointer().health().errors_total, 1u);
+}
+
+// The same with the old value format (no incarnation): a value past the durable LSN cannot be
+// this log's, so it is not applied either (before: clamped to 5).
+TEST(CheckpointerTest, OldFormatCheckpointPastTheDurableLsnIsNotClamped) {
+  RegionHarness harness;
+  append_records(harness, 1, 5);
+  ASSERT_TRUE(harness.coord_server
+                  .put(CoordPut{.key = checkpoint_coord_key(harness.options.checkpointer.region), .value = "8",
+                                .epoch = Epoch{1}})
+                  .ok());
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{0});
+  EXPECT_EQ(coord_value(harness), "8") << "nothing verified, nothing written";
+}
+
+// A checkpoint of this very WAL past its durable LSN means the WAL lost acknowledged records:
+// the region stops (kDataLoss) instead of lowering the checkpoint.
+TEST(CheckpointerTest, OwnCheckpointPastTheDurableLsnIsDataLoss) {
+  RegionHarness harness;
+  append_records(harness, 1, 5);
+  ASSERT_TRUE(harness.coord_server
+                  .put(CoordPut{.key = checkpoint_coord_key(harness.options.checkpointer.region),
+                                .value = value_of(harness, 8), .epoch = Epoch{1}})
+                  .ok());
+  Result<StepOutcome> outcome = harness.checkpointer().step();
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(outcome.code(), ErrorCode::kDataLoss);
+  EXPECT_NE(outcome.error().detail.find("past this WAL's durable LSN 5"), std::string::npos) << outcome.error().detail;
+}
+
+// The relay reads the CHECKPOINT file through read_file_checkpoint: one of another incarnation
+// (left beside a replaced log) must not make it skip this log's records.
+TEST(CheckpointerTest, CheckpointFileOfAnotherIncarnationReadsAsNone) {
+  RegionHarness harness;
+  append_records(harness, 1, 5);
+  const std::uint64_t other = harness.wal().incarnation() ^ 1;
+  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{4}, Epoch{1}, other}).ok());
+  EXPECT_EQ(read_file_checkpoint(harness.env, kWalDir).value(), Lsn{0});
+  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir),
+                                    WalCheckpoint{Lsn{4}, Epoch{1}, harness.wal().incarnation()})
+                  .ok());
+  EXPECT_EQ(read_file_checkpoint(harness.env, kWalDir).value(), Lsn{4});
+  mark(harness, {1});
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{4});
+}
+
+TEST(CheckpointerTest, CheckpointValuesRoundTripAndTheOldFormatParses) {
+  auto parsed = parse_checkpoint_value(encode_checkpoint_value(Lsn{533}, 0xabcdef0123456789ull), "k");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, (CheckpointValue{Lsn{533}, 0xabcdef0123456789ull}));
+  EXPECT_EQ(*parse_checkpoint_value("533", "k"), (CheckpointValue{Lsn{533}, 0}));
+  for (const char* bad : {"", "12x", "5@", "5@0x12", "5@0x0000000000000000", "@0xabcdef0123456789", "5@abcdef0123456789ab"}) {
+    EXPECT_EQ(parse_checkpoint_value(bad, "k").code(), ErrorCode::kDataLoss) << bad;
+  }
 }
 
 TEST(CheckpointerTest, CatchesUpABacklogInChunksWithoutWaitingForTheInterval) {
@@ -202,7 +283,7 @@ TEST(CheckpointerTest, SkipsRecordsThatRetentionRemoved) {
   harness.run_rounds(2);
   ASSERT_GT(harness.wal().first_lsn(), Lsn{2});
   // Both stored checkpoints are older than what retention removed (e.g. restored from a backup).
-  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{1}, Epoch{1}}).ok());
+  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{1}, Epoch{1}, harness.wal().incarnation()}).ok());
   ASSERT_TRUE(harness.coord_server.remove(checkpoint_coord_key(harness.options.checkpointer.region)).ok());
   harness.crash_now();
   harness.put_messages(3);

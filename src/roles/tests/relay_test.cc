@@ -234,7 +234,7 @@ TEST(RelayTest, PublicationRecoveryStartsAfterTheCheckpointFile) {
   harness.relay_bus().set_connected(false);
   harness.put_messages(10);
   step_relay_until(harness, [&] { return harness.source_server.acked_count() == 10; });
-  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{5}, Epoch{1}}).ok());
+  ASSERT_TRUE(write_checkpoint_file(harness.env, checkpoint_file_path(kWalDir), WalCheckpoint{Lsn{5}, Epoch{1}, harness.wal().incarnation()}).ok());
   harness.crash_now();
   step_relay(harness, 2);
   EXPECT_EQ(harness.relay().stats().recovered, 5u);

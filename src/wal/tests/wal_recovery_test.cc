@@ -314,7 +314,7 @@ TEST_F(WalRecoveryTest, EveryCaseHasOneAction) {
   EXPECT_EQ(recovery_action(RecoveryCase::kTornTail), RecoveryAction::kTruncateTail);
   EXPECT_EQ(recovery_action(RecoveryCase::kTornSegmentHeader), RecoveryAction::kRemoveSegment);
   for (auto fatal : {RecoveryCase::kCorruption, RecoveryCase::kBadSegmentHeader, RecoveryCase::kMissingSegment,
-                     RecoveryCase::kLsnGap, RecoveryCase::kRecordTooLarge}) {
+                     RecoveryCase::kLsnGap, RecoveryCase::kRecordTooLarge, RecoveryCase::kAcknowledgedLost}) {
     EXPECT_EQ(recovery_action(fatal), RecoveryAction::kStop) << recovery_case_name(fatal);
   }
 }
