@@ -12,6 +12,10 @@ function(hadr_test)
   endif()
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_LIBRARIES} GTest::gtest GTest::gtest_main GTest::gmock)
+  # What the sanitizer stage runs (scripts/test): every label but whole-process drills and benches.
+  if(NOT ARG_LABEL STREQUAL "e2e" AND NOT ARG_LABEL STREQUAL "bench")
+    set_property(GLOBAL APPEND PROPERTY HADR_SANITIZER_TEST_TARGETS ${ARG_NAME})
+  endif()
   gtest_discover_tests(${ARG_NAME}
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
     DISCOVERY_TIMEOUT 60)

@@ -162,6 +162,10 @@ Status Replayer::load_start(Epoch epoch) {
   std::optional<Error> damaged;
   HADR_ASSIGN_OR_RETURN(const Lsn floor, read_settled_floor(deps_.coord, &deps_.blobs, from_region_, &damaged));
   if (damaged) health_.record_error("replayer reading the settled floor", *damaged);
+  // The floor this replay writes names the failed region's WAL incarnation as its own
+  // checkpointer last wrote it (unknown: the old format), so that region's checkpointer takes it.
+  Result<CheckpointValue> named = read_coord_checkpoint_value(deps_.coord, from_region_);
+  from_incarnation_ = named.ok() ? named->incarnation : 0;
   const std::string key = replay_progress_key(from_region_);
   HADR_ASSIGN_OR_RETURN(const std::optional<CoordRecord> record, deps_.coord.get(key));
   if (record) {
@@ -398,7 +402,10 @@ Result<StepOutcome> Replayer::settle(Epoch epoch) {
   // Under this replay's epoch, never lower than what it read: the failed region's own
   // checkpointer is fenced (a lower epoch), and a later epoch's writer refuses ours (kAborted).
   Result<CoordRecord> written = deps_.coord.put(CoordPut{.key = checkpoint_coord_key(from_region_),
-                                                         .value = encode_checkpoint_value(settle_reached_),
+                                                         .value = from_incarnation_ != 0
+                                                                      ? encode_checkpoint_value(settle_reached_,
+                                                                                                from_incarnation_)
+                                                                      : std::to_string(settle_reached_.value),
                                                          .epoch = epoch,
                                                          .condition = CoordCondition::kEpochAtLeast});
   if (!written.ok()) {

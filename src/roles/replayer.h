@@ -186,6 +186,7 @@ class Replayer final : public Role {
   std::deque<SettleEntry> settle_window_;  // LSN order, consecutive after settle_reached_
   Lsn settle_reached_;                     // every record at or below it is known settled
   Lsn settle_persisted_;                   // the floor in Coord as this replay wrote (or read) it
+  std::uint64_t from_incarnation_ = 0;     // the failed region's WAL incarnation (0: unknown)
   MonoTime next_settle_at_{};
   Backoff backoff_;
   HealthRecorder health_;

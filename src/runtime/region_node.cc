@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/env.h"
+#include "roles/checkpoint.h"
 #include "handlers/handler_factory.h"
 #include "runtime/fault_switch.h"
 #include "runtime/stop_signal.h"
@@ -313,6 +314,7 @@ Status RegionNode::open_control_roles() {
   log_wal_recovery(config_.wal_dir(), report);
   if (!opened.ok()) return std::move(opened).take_error();
   wal_ = std::move(opened).value();
+  HADR_TRY(check_wal_reaches_settled_floor());
   RelayDependencies relay_dependencies{*source_, *wal_, posix_env(), *bus_, *dedupe_.store, *intake_fence_, clock, crash_points_};
   relay_dependencies.coord = coord_.get();
   RelayOptions relay_options = config_.relay;
@@ -332,6 +334,21 @@ Status RegionNode::open_control_roles() {
                                                                       clock, crash_points_},
                                              config_.checkpointer));
   return ok_status();
+}
+
+// Workers complete every message of this region at or below its settled floor without running
+// it, and relay recovery starts above it (roles/settled_floor.h). A log whose LSNs end below
+// the floor (a data dir lost and recreated without a backup to restore it from) would issue
+// LSNs that the floor already covers: its new messages would be taken as settled. Refuse.
+Status RegionNode::check_wal_reaches_settled_floor() {
+  HADR_ASSIGN_OR_RETURN(const Lsn floor, read_coord_checkpoint(*coord_, config_.region));
+  if (floor <= wal_->durable_lsn()) return ok_status();
+  return data_loss("the WAL in " + config_.wal_dir() + " ends at LSN " + std::to_string(wal_->durable_lsn().value) +
+                   " but region " + config_.region.str() + "'s settled floor (coord record checkpoint/" +
+                   config_.region.str() + ") is " + std::to_string(floor.value) +
+                   ": this log is not the one the floor describes, and new records would reuse settled LSNs. "
+                   "Restore the data dir (or its blob backup), or, once every record of the old log is known "
+                   "settled, remove that coord record");
 }
 
 Status RegionNode::open_workers() {

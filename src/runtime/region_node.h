@@ -127,6 +127,7 @@ class RegionNode {
   Status open_failover();
   Status open_failover_control_roles();
   Status open_control_roles();
+  Status check_wal_reaches_settled_floor();
   Status open_workers();
   void run_control_thread();
   void run_lease_thread();
