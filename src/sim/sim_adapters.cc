@@ -10,6 +10,8 @@ constexpr double kDroppedMainSendProbability = 0.2;
 // With kHandlerFailure on: the chance a handler call fails, and the share of those that reject.
 constexpr double kHandlerFailureProbability = 0.15;
 constexpr double kHandlerRejectShare = 0.1;
+// One claim in this many is delayed in the network (every run's fault phase).
+constexpr std::uint64_t kLateClaimOneIn = 20;
 // With late_write on: the chance one bus send or fenced coord put is delayed, and the delay.
 constexpr std::uint64_t kLateWriteOneIn = 30;
 constexpr std::int64_t kLateWriteDelayMinMs = 500;
@@ -144,7 +146,10 @@ void SimDedupe::deliver_late_claims() {
     }
     const LateClaim claim = late[i];
     late.erase(late.begin() + static_cast<std::ptrdiff_t>(i));
-    Result<ClaimOutcome> outcome = world_.dedupe_server.claim(claim.id, claim.owner, claim.epoch, claim.ttl);
+    // BROKEN variant claim_ignores_epoch: the store takes the claim under its own highest epoch
+    // when it lands, so it cannot refuse it as stale.
+    const Epoch landing_epoch = ignore_epoch_ ? std::max(claim.epoch, world_.dedupe_server.highest_epoch()) : claim.epoch;
+    Result<ClaimOutcome> outcome = world_.dedupe_server.claim(claim.id, claim.owner, landing_epoch, claim.ttl);
     world_.note("late claim of " + claim.id.str() + " by " + claim.region + " under epoch " +
                 std::to_string(claim.caller_epoch.value) + " reached the store");
     if (outcome.ok()) record_claim(claim.region, claim.caller_epoch, *outcome, /*orphaned=*/true);
@@ -156,7 +161,8 @@ Result<ClaimOutcome> SimDedupe::claim(const MessageId& id, std::string_view owne
   Epoch sent_epoch = epoch;
   // BROKEN on purpose: never below the store's highest epoch, so the store cannot refuse it.
   if (ignore_epoch_) sent_epoch = std::max(epoch, world_.dedupe_server.highest_epoch());
-  if (world_.faults_active() && world_.late_claims.size() < SimWorld::kLateClaimsMax && world_.random.uniform(50) == 0) {
+  if (world_.faults_active() && world_.late_claims.size() < SimWorld::kLateClaimsMax &&
+      world_.random.uniform(kLateClaimOneIn) == 0) {
     // Delayed in the network: the caller times out; the store sees it 1..4 s later.
     world_.late_claims.push_back(LateClaim{.id = id, .owner = std::string(owner), .region = region_,
                                            .epoch = sent_epoch, .caller_epoch = epoch, .ttl = ttl,

@@ -20,6 +20,7 @@
 #include "roles/crash_points.h"
 #include "roles/fence.h"
 #include "roles/handler.h"
+#include "roles/lease_manager.h"
 #include "roles/region_control.h"
 #include "roles/relay.h"
 #include "roles/replayer.h"
@@ -164,6 +165,21 @@ class HalfSpeedClock final : public Clock {
  private:
   const Clock& inner_;
   const MonoTime origin_;
+};
+
+// Broken variant kRelayIgnoresIntakeGate: the relay's fence answers the lease's epoch as soon
+// as it is granted and within its deadline — no intake gate, so no wait for the watchdog's
+// epoch check (confirm) and replay start.
+class UngatedFence final : public RegionFence {
+ public:
+  explicit UngatedFence(const LeaseManager& lease) : lease_(lease) {}
+  std::optional<Epoch> writable_epoch() const override {
+    if (!lease_.holding() || lease_.time_to_deadline() <= Milliseconds(0)) return std::nullopt;
+    return lease_.epoch();
+  }
+
+ private:
+  const LeaseManager& lease_;
 };
 
 // Crash points of one simulated process: an armed point kills the process at its next hit.

@@ -9,7 +9,8 @@ constexpr std::array<std::string_view, kSimFaultCount> kFaultNames = {
     "store", "crash", "crash_point", "worker_crash", "fsync", "drift", "clock_jump",
     "partition", "flapping", "pause", "lease_restore", "switchover", "handler",
     "store_rollback", "coord_loss", "blob_loss", "store_clock", "long_outage", "async_backup",
-    "blob_cut", "coord_cut", "late_write", "synced_corruption", "bus_loss", "nontx_handler"};
+    "blob_cut", "coord_cut", "late_write", "synced_corruption", "bus_loss", "nontx_handler",
+    "epoch_regress"};
 
 constexpr std::array<std::string_view, kBrokenVariantCount> kBrokenNames = {
     "none", "ack_before_fsync", "claim_ignores_epoch", "staging_completed_before_main",

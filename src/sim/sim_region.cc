@@ -53,6 +53,7 @@ struct SimRegion::Process {
   std::unique_ptr<MemoryBus> lease_bus;
   std::unique_ptr<LeaseManager> lease;
   std::unique_ptr<GatedFence> intake;
+  std::unique_ptr<UngatedFence> ungated;  // broken variant relay_ignores_intake_gate only
   // Control side (the runtime's control thread).
   std::unique_ptr<MemorySource> source_client;
   std::unique_ptr<SimSource> source;
@@ -152,10 +153,9 @@ Status SimRegion::open_control_side(Process& p) {
   p.add(p.source_client, take(MemorySource::open(world_.source_server, spec_.name + "/relay",
                                                  SimTimings::kSourceVisibility, &world_.faults),
                               "source"));
-  // BROKEN variant relay_ignores_intake_gate: the relay is fenced by the bare lease.
-  const RegionFence& relay_fence =
-      world_.options.broken == BrokenVariant::kRelayIgnoresIntakeGate ? static_cast<const RegionFence&>(*p.lease)
-                                                                       : *p.intake;
+  // BROKEN variant relay_ignores_intake_gate: the relay writes as soon as the lease is granted.
+  if (world_.options.broken == BrokenVariant::kRelayIgnoresIntakeGate) p.ungated = std::make_unique<UngatedFence>(*p.lease);
+  const RegionFence& relay_fence = p.ungated != nullptr ? static_cast<const RegionFence&>(*p.ungated) : *p.intake;
   p.source = std::make_unique<SimSource>(*p.source_client, world_, spec_.name, relay_fence, broken_ack);
   p.add(p.control_bus_client, std::make_unique<MemoryBus>(*spec_.bus_server, &world_.faults));
   // The promoter sends to main through this client: the broken "staging completed before main"

@@ -26,6 +26,11 @@ constexpr std::int64_t kFailoverSlackMs = 2 * SimTimings::kCheckInterval.count()
 constexpr std::string_view kLeaseName = "active_dc";
 constexpr std::uint64_t kEpochRaiseMax = 100'000;
 constexpr std::uint64_t kOperatorInterventionsMax = 20;
+// The failover drill's burst of messages, and how long it waits for some to be acknowledged.
+constexpr std::uint64_t kDrillBurstMin = 4;
+constexpr std::uint64_t kDrillBurstMax = 16;
+constexpr std::int64_t kDrillBurstWaitMs = 5'000;
+constexpr std::uint64_t kDrillExtraStepsMax = 40;
 
 }  // namespace
 
@@ -107,16 +112,42 @@ void Simulation::put_due_messages() {
   while (!workload_.empty() && workload_.begin()->first <= world_->now_ms()) {
     const std::size_t count = workload_.begin()->second;
     workload_.erase(workload_.begin());
-    std::vector<SourceMessage> batch;
-    for (std::size_t i = 0; i < count; ++i) {
-      char name[32];
-      std::snprintf(name, sizeof(name), "m-%05zu", put_ids_.size() + 1);
-      put_ids_.emplace_back(name);
-      batch.push_back(SourceMessage{.id = *MessageId::parse(name), .body = std::string("payload of ") + name});
-    }
-    HADR_ASSERT(world_->source_server.put(batch).ok());
-    world_->note("put " + std::to_string(count) + " messages (total " + std::to_string(put_ids_.size()) + ")");
+    put_messages(count);
   }
+}
+
+void Simulation::put_messages(std::size_t count) {
+  std::vector<SourceMessage> batch;
+  for (std::size_t i = 0; i < count; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "m-%05zu", put_ids_.size() + 1);
+    put_ids_.emplace_back(name);
+    batch.push_back(SourceMessage{.id = *MessageId::parse(name), .body = std::string("payload of ") + name});
+  }
+  HADR_ASSERT(world_->source_server.put(batch).ok());
+  world_->note("put " + std::to_string(count) + " messages (total " + std::to_string(put_ids_.size()) + ")");
+}
+
+void Simulation::strike_mid_flow() {
+  // The drill strikes while work is in flight: a burst of messages, and the active region dies
+  // as soon as some of them are acknowledged (before they all took effect), so the survivor
+  // must find them in the backup — what checkpoints, replay and acks are for.
+  const std::size_t burst = world_->random.between(kDrillBurstMin, kDrillBurstMax);
+  const std::size_t first = put_ids_.size();
+  put_messages(burst);
+  const std::size_t acked_target = world_->random.between(1, burst);
+  const auto enough_acked = [&] {
+    std::size_t acked = burst;
+    for (const SourceMessage& message : world_->source_server.messages()) {
+      const std::string id = message.id.str();
+      if (std::find(put_ids_.begin() + static_cast<std::ptrdiff_t>(first), put_ids_.end(), id) != put_ids_.end()) --acked;
+    }
+    return acked >= acked_target;
+  };
+  (void)run_until(enough_acked, world_->now_ms() + kDrillBurstWaitMs);
+  // ... and a few steps later, so that it may die anywhere between the ack and the effect.
+  const std::uint64_t until_step = steps_ + world_->random.uniform(kDrillExtraStepsMax + 1);
+  (void)run_until([&] { return steps_ >= until_step; }, world_->now_ms() + kDrillBurstWaitMs);
 }
 
 // ---- the loop --------------------------------------------------------------------------------
@@ -186,6 +217,7 @@ void Simulation::advance_time() {
   }
   steps_this_instant_ = 0;
   for (auto& flags : idle_) std::fill(flags.begin(), flags.end(), false);
+  apply_pending_epoch_regress();
 }
 
 void Simulation::run_due_actions() {
@@ -279,6 +311,7 @@ void Simulation::fire(SimFault fault) {
     case SimFault::kCoordCut: fire_cut(r, TimedAction::Kind::kConnectCoord); break;
     case SimFault::kSyncedCorruption: region.crash_with_synced_corruption(); break;
     case SimFault::kBusLoss: fire_bus_loss(r); break;
+    case SimFault::kEpochRegress: fire_epoch_regress(); break;
   }
   HADR_ASSERT(actions_.size() <= kTimedActionsMax);
 }
@@ -407,6 +440,28 @@ void Simulation::fire_bus_loss(std::size_t r) {
   if (bus.lose_message(queue, world_->random.uniform(1'000))) {
     world_->note("a message vanished from " + bus.namespace_name() + "/" + std::string(queue));
   }
+}
+
+void Simulation::fire_epoch_regress() {
+  if (regress_snapshot_ == nullptr) {
+    regress_snapshot_ = std::make_unique<LeaseSnapshot>(LeaseSnapshot{world_->lease_server.snapshot()});
+    world_->note("lease store snapshot taken (epoch_regress)");
+    return;
+  }
+  regress_pending_ = true;
+  apply_pending_epoch_regress();
+}
+
+void Simulation::apply_pending_epoch_regress() {
+  // Only while nobody holds the lease: a restore then forgets no live holder's renewals (that
+  // is lease_restore, awaiting hole 3), only the epochs granted since the snapshot.
+  if (!regress_pending_ || !world_->fault_phase) return;
+  const auto lease = world_->lease_server.read(kLeaseName);
+  HADR_ASSERT(lease.ok());
+  if (lease->held) return;
+  regress_pending_ = false;
+  world_->lease_server.restore(regress_snapshot_->snapshot);
+  world_->note("lease store restarted from its old snapshot while free (the epoch counter goes back)");
 }
 
 void Simulation::fire_switchover() {
@@ -590,8 +645,12 @@ SimResult Simulation::run() {
   (void)run_until([] { return false; }, options_.fault_phase.count());
   heal_everything();
   const bool active = run_until([&] { return active_region().has_value(); }, world_->now_ms() + kBecomeActiveMs);
-  if (!active) report_no_active_region();
-  else failover_drill(*active_region());
+  if (!active) {
+    report_no_active_region();
+  } else {
+    strike_mid_flow();
+    if (const std::optional<std::size_t> still = active_region()) failover_drill(*still);
+  }
   if (!run_until([&] { return drained_all(nullptr); }, world_->now_ms() + kFinalDrainMs)) {
     std::vector<std::string> missing;
     drained_all(&missing);

@@ -82,6 +82,8 @@ class Simulation {
   void advance_time();
   void run_due_actions();
   void put_due_messages();
+  void put_messages(std::size_t count);
+  void strike_mid_flow();
   void fault_tick();
   void fire(SimFault fault);
   void fire_partition(std::size_t region, bool flapping);
@@ -93,6 +95,9 @@ class Simulation {
   void fire_long_outage(std::size_t region);
   void fire_cut(std::size_t region, TimedAction::Kind reconnect);
   void fire_bus_loss(std::size_t region);
+  void fire_epoch_regress();
+  // epoch_regress: applies a restore taken earlier once no region holds the lease.
+  void apply_pending_epoch_regress();
   void deliver_late_writes();
   void fire_switchover();
   // Liveness phase.
@@ -122,6 +127,8 @@ class Simulation {
   struct StoresSnapshot;
   std::unique_ptr<StoresSnapshot> stores_snapshot_;  // store_rollback: lease, coord, dedupe together
   bool long_outage_fired_ = false;
+  std::unique_ptr<LeaseSnapshot> regress_snapshot_;  // epoch_regress: taken at the first firing
+  bool regress_pending_ = false;
   std::int64_t store_clock_put_back_ms_ = 0;  // how far NTP set the store clock back at the heal
   std::uint64_t steps_ = 0;
   std::uint64_t steps_this_instant_ = 0;

@@ -135,14 +135,33 @@ TEST(SimCheckers, RealTimeI5FlagsAWriteUnderASupersededEpoch) {
   history.add_write(WriteEvent{.kind = WriteEvent::Kind::kPublish, .region = "a", .epoch = Epoch{1}, .at_ms = 900});
   history.add_write(WriteEvent{.kind = WriteEvent::Kind::kPromote, .region = "b", .epoch = Epoch{2}, .at_ms = 1'100});
   std::vector<Violation> clean;
-  check_writes_in_real_time(history, grants, clean);
+  std::uint64_t known = 0;
+  check_writes_in_real_time(history, grants, /*strict=*/true, clean, known);
   EXPECT_TRUE(clean.empty());
   history.add_write(WriteEvent{.kind = WriteEvent::Kind::kCoordPut, .region = "a", .epoch = Epoch{1}, .at_ms = 1'200});
   std::vector<Violation> caught;
-  check_writes_in_real_time(history, grants, caught);
+  check_writes_in_real_time(history, grants, /*strict=*/true, caught, known);
   ASSERT_EQ(caught.size(), 1u);
   EXPECT_EQ(caught[0].invariant, "I5");
   EXPECT_NE(caught[0].detail.find("coord_put by a under epoch 1 at 1200 ms"), std::string::npos) << caught[0].detail;
+  EXPECT_EQ(known, 0u);
+}
+
+// A real-time finding awaiting its fix (the watchdog's takeover writes) is only counted in the
+// default mix, and judged everywhere else.
+TEST(SimCheckers, RealTimeChecksAwaitingAFixAreCountedNotJudgedInTheDefaultMix) {
+  const std::vector<TimedGrant> grants = {{Epoch{1}, "a", 0}, {Epoch{2}, "b", 1'000}};
+  SimHistory history;
+  history.add_write(WriteEvent{.kind = WriteEvent::Kind::kCoordPut, .region = "a", .epoch = Epoch{1}, .at_ms = 1'200,
+                               .writer = "watchdog"});
+  std::vector<Violation> lenient;
+  std::uint64_t known = 0;
+  check_writes_in_real_time(history, grants, /*strict=*/false, lenient, known);
+  EXPECT_TRUE(lenient.empty());
+  EXPECT_EQ(known, 1u);
+  std::vector<Violation> strict;
+  check_writes_in_real_time(history, grants, /*strict=*/true, strict, known);
+  EXPECT_EQ(strict.size(), 1u);
 }
 
 // A non-transactional handler re-run after a crash between effect and mark is at-least-once
@@ -194,6 +213,47 @@ TEST(SimFoundBugs, RegressedLeaseEpochIsNeverWrittenByTwoRegions) {
     const SimResult result = run_simulation(SimOptions{.seed = seed});
     EXPECT_TRUE(result.violations.empty()) << "seed " << seed << ": " << result.violations.front().detail;
   }
+}
+
+// Holes of issue 12 the new fault categories find (kFaultsAwaitingFix, kRealTimeChecksAwaitingFix):
+// each seed FAILS on today's code with `hadr sim --seed S --faults NAME --trace`. Each test is
+// DISABLED_ until its fix lands: then enable it, and delete the entry from the awaiting list so
+// the category joins the default mix.
+void expect_seeds_pass(std::string_view faults, std::initializer_list<std::uint64_t> seeds) {
+  SimOptions options;
+  options.faults = *FaultSelection::parse(faults);
+  for (std::uint64_t seed : seeds) {
+    options.seed = seed;
+    const SimResult result = run_simulation(options);
+    EXPECT_TRUE(result.ok()) << describe_failure(result, options);
+  }
+}
+
+// Hole 1: failback after the dedupe record TTL re-applies stranded messages (I2).
+TEST(SimFaultsAwaitingFix, DISABLED_Hole01FailbackAfterRecordTtl) {
+  expect_seeds_pass("long_outage", {5, 24, 41, 46, 57, 71, 74, 88, 94, 98});
+}
+// Hole 2: a lost checkpoint/<peer> makes the survivor's replay stop on data_loss (step_error).
+TEST(SimFaultsAwaitingFix, DISABLED_Hole02LostCoordCheckpoint) {
+  expect_seeds_pass("coord_loss", {48, 69, 72, 81, 82});
+}
+// Holes 3 and 12: lease, coord and dedupe rolled back together: replay data_loss (step_error),
+// duplicate effects (I2), writes under a superseded epoch (I5).
+TEST(SimFaultsAwaitingFix, DISABLED_Hole03And12StoreRollback) {
+  expect_seeds_pass("store_rollback", {1, 3, 5, 6, 7, 8, 9, 10, 11, 15, 19, 22, 32});
+}
+// Hole 3: a lease store restored from a snapshot forgets the holder's renewals and grants the
+// next epoch while the holder still writes inside its deadline (real-time I5).
+TEST(SimFaultsAwaitingFix, DISABLED_Hole03LeaseRestoreForgetsRenewals) {
+  expect_seeds_pass("lease_restore", {1, 6, 8, 11, 12, 13, 15, 16});
+}
+// Hole 6: a store clock step expires the lease in the store while the holder writes (real-time I5).
+TEST(SimFaultsAwaitingFix, DISABLED_Hole06StoreClockStep) {
+  expect_seeds_pass("store_clock", {6, 13, 25, 29, 46, 66, 72, 73});
+}
+// Holes 5 and 10: damaged synced WAL bytes are cut as a torn tail: durable records lost (I7).
+TEST(SimFaultsAwaitingFix, DISABLED_Hole05And10SyncedCorruption) {
+  expect_seeds_pass("synced_corruption", {2, 3, 4, 5, 6, 7, 8, 9});
 }
 
 TEST(SimArguments, FaultListNamesTheUnknownCategory) {
