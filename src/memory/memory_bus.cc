@@ -182,6 +182,29 @@ void MemoryBusServer::expire_lock_early(std::string_view queue, std::string_view
   if (sequence.ok()) end_lock(**opened, *sequence, time);
 }
 
+bool MemoryBusServer::lose_message(std::string_view queue, std::uint64_t index) {
+  const std::lock_guard lock(mutex_);
+  auto opened = open_queue(queue, now());
+  if (!opened.ok() || (*opened)->messages.empty()) return false;
+  Queue& source = **opened;
+  auto victim = source.messages.begin();
+  std::advance(victim, static_cast<std::ptrdiff_t>(index % source.messages.size()));
+  if (!victim->second.lock_token.empty()) drop_lock(source, victim->second);
+  source.available.erase(victim->first);
+  source.messages.erase(victim);
+  return true;
+}
+
+void MemoryBusServer::restart_empty() {
+  const std::lock_guard lock(mutex_);
+  for (auto& [name, queue] : queues_) {
+    queue.messages.clear();
+    queue.available.clear();
+    queue.locks_by_expiry.clear();
+    queue.sequence_by_token.clear();
+  }
+}
+
 std::vector<BusQueueCounts> MemoryBusServer::queue_counts() {
   const std::lock_guard lock(mutex_);
   const WallTime time = now();

@@ -89,6 +89,13 @@ class MemoryBusServer {
   // Fault hook: if `lock_token` is a live lock in `queue`, the lock expires now (the message
   // becomes available, or moves to the dead-letter queue past max deliveries). Else nothing.
   void expire_lock_early(std::string_view queue, std::string_view lock_token);
+  // Fault hooks (the simulator's bus_loss): the message at position `index` (send order, taken
+  // modulo the queue's size) of `queue` vanishes, locked or not; false when the queue is empty
+  // or unknown. restart_empty(): the namespace comes back with its queues but no message in
+  // any of them (dead-letter queues included); the dead-letter log, a record of what
+  // happened, is kept.
+  bool lose_message(std::string_view queue, std::uint64_t index);
+  void restart_empty();
 
   const std::string& namespace_name() const { return namespace_name_; }
   // Every queue (dead-letter queues included) in name order, after applying due expiries.

@@ -106,6 +106,12 @@ void MemoryLeaseServer::record_grant(std::string_view name, const Lease& lease, 
   history_.push_back(LeaseGrant{.name = std::string(name), .epoch = lease.epoch, .holder = lease.holder,
                                 .granted_at = time});
   HADR_ASSERT(history_.size() <= kMaxGrantHistory);
+  if (grant_observer_) grant_observer_(history_.back());
+}
+
+void MemoryLeaseServer::set_grant_observer(std::function<void(const LeaseGrant&)> observer) {
+  const std::lock_guard lock(mutex_);
+  grant_observer_ = std::move(observer);
 }
 
 MemoryLeaseServer::Snapshot MemoryLeaseServer::snapshot() const {

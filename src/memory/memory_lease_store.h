@@ -76,6 +76,9 @@ class MemoryLeaseServer {
   void restore(const Snapshot& snapshot);
 
   std::vector<LeaseGrant> grant_history() const;
+  // Called (under the server's lock: it must not call back into the server) with every grant
+  // as it is made, so a checker can stamp it with its own reference time.
+  void set_grant_observer(std::function<void(const LeaseGrant&)> observer);
   std::uint64_t grant_history_dropped() const;
 
  private:
@@ -90,6 +93,7 @@ class MemoryLeaseServer {
   mutable std::mutex mutex_;
   std::map<std::string, Lease, std::less<>> leases_;
   std::deque<LeaseGrant> history_;
+  std::function<void(const LeaseGrant&)> grant_observer_;
   std::uint64_t history_dropped_ = 0;
 };
 

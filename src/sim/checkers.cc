@@ -1,5 +1,6 @@
 #include "sim/checkers.h"
 
+#include <algorithm>
 #include <map>
 
 namespace hadr::sim {
@@ -30,10 +31,17 @@ void check_no_loss(const std::set<std::string>& acked, const SimHistory& history
 
 void check_no_duplicate_effect(const SimHistory& history, std::vector<Violation>& out) {
   std::map<std::string, std::vector<std::string>> regions_by_id;
-  for (const EffectEvent& effect : history.effects()) regions_by_id[effect.id].push_back(effect.region);
+  std::set<std::string> rerun_after_mark;
+  for (const EffectEvent& effect : history.effects()) {
+    regions_by_id[effect.id].push_back(effect.region);
+    if (effect.after_acknowledged_mark) rerun_after_mark.insert(effect.id);
+  }
   std::vector<std::string> duplicated;
   for (const auto& [id, regions] : regions_by_id) {
     if (regions.size() < 2) continue;
+    // Every effect of one run is transactional or none is (the handler kind is per run).
+    const bool transactional = history.effects().empty() || history.effects().front().transactional;
+    if (!transactional && !rerun_after_mark.contains(id)) continue;
     std::string where;
     for (const std::string& region : regions) {
       if (!where.empty()) where += '+';
@@ -84,6 +92,56 @@ void check_one_writer_per_epoch(const SimHistory& history, const std::vector<Lea
   if (problems.empty()) return;
   out.push_back(Violation{"I5", std::to_string(problems.size()) + " fenced write(s) broke one-writer-per-epoch: " +
                                     list_ids(problems)});
+}
+
+namespace {
+
+bool awaiting_fix(const WriteEvent& write) {
+  for (const RealTimeCheckAwaitingFix& entry : kRealTimeChecksAwaitingFix) {
+    if (entry.kind == write.kind && entry.writer == write.writer) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void check_writes_in_real_time(const SimHistory& history, const std::vector<TimedGrant>& grants, bool strict,
+                               std::vector<Violation>& out, std::uint64_t& known_out) {
+  // Both lists are in time order: sweep the grants along the writes.
+  std::vector<std::string> problems;
+  std::size_t next_grant = 0;
+  std::uint64_t highest = 0;
+  std::string highest_holder;
+  std::int64_t highest_at_ms = 0;
+  for (const WriteEvent& write : history.writes()) {
+    while (next_grant < grants.size() && grants[next_grant].at_ms < write.at_ms) {
+      if (grants[next_grant].epoch.value > highest) {
+        highest = grants[next_grant].epoch.value;
+        highest_holder = grants[next_grant].holder;
+        highest_at_ms = grants[next_grant].at_ms;
+      }
+      ++next_grant;
+    }
+    if (write.epoch.value >= highest) continue;
+    if (!strict && awaiting_fix(write)) {
+      ++known_out;
+      continue;
+    }
+    std::string what(write_kind_name(write.kind));
+    what += " by ";
+    what += write.region;
+    if (!write.writer.empty()) {
+      what += ' ';
+      what += write.writer;
+    }
+    what += " under epoch " + std::to_string(write.epoch.value) + " at " + std::to_string(write.at_ms) +
+            " ms, after epoch " + std::to_string(highest) + " was granted to " + highest_holder + " at " +
+            std::to_string(highest_at_ms) + " ms";
+    problems.push_back(std::move(what));
+  }
+  if (problems.empty()) return;
+  out.push_back(Violation{"I5", std::to_string(problems.size()) +
+                                    " fenced write(s) made under a superseded epoch (real time): " + list_ids(problems)});
 }
 
 void check_wal_integrity(const SimHistory& history, std::vector<Violation>& out) {

@@ -10,6 +10,21 @@ constexpr double kDroppedMainSendProbability = 0.2;
 // With kHandlerFailure on: the chance a handler call fails, and the share of those that reject.
 constexpr double kHandlerFailureProbability = 0.15;
 constexpr double kHandlerRejectShare = 0.1;
+// One claim in this many is delayed in the network (every run's fault phase).
+constexpr std::uint64_t kLateClaimOneIn = 20;
+// With late_write on: the chance one bus send or fenced coord put is delayed, and the delay.
+constexpr std::uint64_t kLateWriteOneIn = 30;
+constexpr std::int64_t kLateWriteDelayMinMs = 500;
+constexpr std::int64_t kLateWriteDelaySpreadMs = 3'500;
+
+bool delay_this_write(SimWorld& world) {
+  return world.late_writes_on && world.faults_active() && world.room_for_late_write() &&
+         world.random.uniform(kLateWriteOneIn) == 0;
+}
+
+std::int64_t late_write_delay_ms(SimWorld& world) {
+  return kLateWriteDelayMinMs + static_cast<std::int64_t>(world.random.uniform(kLateWriteDelaySpreadMs));
+}
 
 }  // namespace
 
@@ -29,7 +44,15 @@ Result<std::vector<SourceMessage>> SimSource::receive(std::size_t max) {
 
 Status SimSource::ack(std::span<const std::string> ack_handles) {
   if (ack_at_receive_) return ok_status();  // already acked at receive
-  return inner_.ack(ack_handles);
+  // The relay acks under the epoch its fence gives now (it checked it just before).
+  const std::optional<Epoch> epoch = fence_.writable_epoch();
+  Status acked = inner_.ack(ack_handles);
+  if ((acked.ok() || acked.code() == ErrorCode::kDeadlineExceeded) && !ack_handles.empty()) {
+    world_.history.add_write(WriteEvent{.kind = WriteEvent::Kind::kSourceAck, .region = region_,
+                                        .epoch = epoch.value_or(Epoch{0}), .at_ms = world_.now_ms(),
+                                        .writer = "relay"});
+  }
+  return acked;
 }
 
 // ---- SimBus ----------------------------------------------------------------------------------
@@ -42,25 +65,73 @@ Status SimBus::send(std::string_view queue, std::span<const BusMessage> batch) {
     world_.note("broken: dropped a send of " + std::to_string(batch.size()) + " to main in region " + region_);
     return ok_status();
   }
+  const Epoch fence_epoch = fence_.writable_epoch().value_or(Epoch{0});
+  if (delay_this_write(world_)) {
+    // Late: the caller gives up now; the namespace takes the batch later, as it was sent.
+    std::vector<BusMessage> copy(batch.begin(), batch.end());
+    world_.delay_write("send of " + std::to_string(batch.size()) + " to " + std::string(queue) + " by " + region_,
+                       late_write_delay_ms(world_),
+                       // The process may be gone by then: nothing of this adapter is captured.
+                       [&world = world_, &server = server_, region = region_, queue = std::string(queue),
+                        copy = std::move(copy), fence_epoch] {
+                         if (server.send(queue, copy).ok()) record_send(world, region, queue, copy, fence_epoch);
+                       });
+    return deadline_exceeded("sim: send delayed in the network (it may still reach the namespace)");
+  }
   Status sent = inner_.send(queue, batch);
   // On the in-memory bus kDeadlineExceeded is a lost confirm: the send was applied.
-  if (sent.ok() || sent.code() == ErrorCode::kDeadlineExceeded) {
-    const std::optional<Epoch> fence_epoch = fence_.writable_epoch();
-    const Epoch epoch = to_main ? fence_epoch.value_or(Epoch{0}) : batch.front().epoch;
-    world_.history.add_write(WriteEvent{.kind = to_main ? WriteEvent::Kind::kPromote : WriteEvent::Kind::kPublish,
-                                       .region = region_, .epoch = epoch, .at_ms = world_.now_ms()});
-  }
+  if (sent.ok() || sent.code() == ErrorCode::kDeadlineExceeded) record_send(world_, region_, queue, batch, fence_epoch);
   return sent;
+}
+
+void SimBus::record_send(SimWorld& world, const std::string& region, std::string_view queue,
+                         std::span<const BusMessage> batch, Epoch fence_epoch) {
+  const bool to_main = queue == kMainQueue;
+  const Epoch epoch = to_main ? fence_epoch : batch.front().epoch;
+  world.history.add_write(WriteEvent{.kind = to_main ? WriteEvent::Kind::kPromote : WriteEvent::Kind::kPublish,
+                                     .region = region, .epoch = epoch, .at_ms = world.now_ms()});
+}
+
+// ---- SimCoord --------------------------------------------------------------------------------
+
+void SimCoord::record_put(SimWorld& world, const std::string& region, std::string_view writer,
+                          const CoordPut& write) {
+  if (write.condition != CoordCondition::kEpochAtLeast) return;  // heartbeats, requests: not fenced
+  world.history.add_write(WriteEvent{.kind = WriteEvent::Kind::kCoordPut, .region = region, .epoch = write.epoch,
+                                     .at_ms = world.now_ms(), .writer = writer});
+}
+
+Result<CoordRecord> SimCoord::put(const CoordPut& write) {
+  CoordPut sent = write;
+  if (durable_lsn_ && write.key == "checkpoint/" + region_) {
+    // BROKEN on purpose: the checkpoint claims every durable record settled.
+    sent.value = std::to_string(std::max<std::uint64_t>(durable_lsn_(), 0));
+  }
+  if (write.condition == CoordCondition::kEpochAtLeast && delay_this_write(world_)) {
+    world_.delay_write("coord put " + write.key + " by " + region_ + " under epoch " + std::to_string(write.epoch.value),
+                       late_write_delay_ms(world_), [&world = world_, region = region_, writer = writer_, sent] {
+                         if (world.coord_server.put(sent).ok()) record_put(world, region, writer, sent);
+                       });
+    return deadline_exceeded("sim: coord put delayed in the network (it may still reach the store)");
+  }
+  Result<CoordRecord> put = inner_.put(sent);
+  if (put.ok() || put.code() == ErrorCode::kDeadlineExceeded) record_put(world_, region_, writer_, sent);
+  return put;
 }
 
 // ---- SimDedupe -------------------------------------------------------------------------------
 
-void SimDedupe::record_claim(const std::string& region, Epoch caller_epoch, const ClaimOutcome& outcome) {
+void SimDedupe::record_claim(const std::string& region, Epoch caller_epoch, const ClaimOutcome& outcome,
+                             bool orphaned) {
   world_.history.add_claim(ClaimEvent{.region = region, .caller_epoch = caller_epoch, .status = outcome.status,
                                       .at_ms = world_.now_ms()});
-  if (outcome.status == ClaimStatus::kClaimed) {
+  // An orphaned claim (its caller gave up before it landed) can lead to no effect; in the
+  // default mix it is judged by the store's epoch order only. With late_write on it counts as
+  // a fenced write in real time too: the store granted it after a higher epoch was granted
+  // whenever the new writer had not claimed yet (finding, see docs/simulation.md).
+  if (outcome.status == ClaimStatus::kClaimed && (!orphaned || world_.late_writes_on)) {
     world_.history.add_write(WriteEvent{.kind = WriteEvent::Kind::kClaim, .region = region, .epoch = caller_epoch,
-                                        .at_ms = world_.now_ms()});
+                                        .at_ms = world_.now_ms(), .writer = "worker"});
   } else if (outcome.status == ClaimStatus::kStaleEpoch) {
     ++world_.history.rare.stale_epoch_rejection;
   }
@@ -75,10 +146,13 @@ void SimDedupe::deliver_late_claims() {
     }
     const LateClaim claim = late[i];
     late.erase(late.begin() + static_cast<std::ptrdiff_t>(i));
-    Result<ClaimOutcome> outcome = world_.dedupe_server.claim(claim.id, claim.owner, claim.epoch, claim.ttl);
+    // BROKEN variant claim_ignores_epoch: the store takes the claim under its own highest epoch
+    // when it lands, so it cannot refuse it as stale.
+    const Epoch landing_epoch = ignore_epoch_ ? std::max(claim.epoch, world_.dedupe_server.highest_epoch()) : claim.epoch;
+    Result<ClaimOutcome> outcome = world_.dedupe_server.claim(claim.id, claim.owner, landing_epoch, claim.ttl);
     world_.note("late claim of " + claim.id.str() + " by " + claim.region + " under epoch " +
                 std::to_string(claim.caller_epoch.value) + " reached the store");
-    if (outcome.ok()) record_claim(claim.region, claim.caller_epoch, *outcome);
+    if (outcome.ok()) record_claim(claim.region, claim.caller_epoch, *outcome, /*orphaned=*/true);
   }
 }
 
@@ -87,7 +161,8 @@ Result<ClaimOutcome> SimDedupe::claim(const MessageId& id, std::string_view owne
   Epoch sent_epoch = epoch;
   // BROKEN on purpose: never below the store's highest epoch, so the store cannot refuse it.
   if (ignore_epoch_) sent_epoch = std::max(epoch, world_.dedupe_server.highest_epoch());
-  if (world_.faults_active() && world_.late_claims.size() < SimWorld::kLateClaimsMax && world_.random.uniform(50) == 0) {
+  if (world_.faults_active() && world_.late_claims.size() < SimWorld::kLateClaimsMax &&
+      world_.random.uniform(kLateClaimOneIn) == 0) {
     // Delayed in the network: the caller times out; the store sees it 1..4 s later.
     world_.late_claims.push_back(LateClaim{.id = id, .owner = std::string(owner), .region = region_,
                                            .epoch = sent_epoch, .caller_epoch = epoch, .ttl = ttl,
@@ -96,7 +171,7 @@ Result<ClaimOutcome> SimDedupe::claim(const MessageId& id, std::string_view owne
   }
   Result<ClaimOutcome> outcome = inner_.claim(id, owner, sent_epoch, ttl);
   if (!outcome.ok()) return outcome;
-  record_claim(region_, epoch, *outcome);
+  record_claim(region_, epoch, *outcome, /*orphaned=*/false);
   return outcome;
 }
 
@@ -129,13 +204,23 @@ HandlerResult SimHandler::handle(const HandlerInput& input) {
   // A dead process applies nothing.
   if (crash_points_.crashed()) return HandlerResult{.verdict = HandlerVerdict::kRetryLater, .reason = "process died"};
   if (std::optional<HandlerResult> failure = injected_failure()) return *failure;
-  const Status marked = dedupe_.mark_done(input.message.id, input.claim_token, kDefaultDedupeRecordTtl);
+  const std::string id = input.message.id.str();
+  if (!transactional_) {
+    // The effect happens now, whatever the mark does next.
+    world_.history.add_effect(EffectEvent{.id = id, .region = region_, .claim_epoch = input.claim_epoch,
+                                          .at_ms = world_.now_ms(), .transactional = false,
+                                          .after_acknowledged_mark = world_.history.mark_acknowledged(id)});
+  }
+  // Not transactional: the worker marks done after the call (SimDedupe notes the ack).
+  if (!transactional_) return HandlerResult{.verdict = HandlerVerdict::kDone, .marked_done = false};
+  const Status marked = dedupe_.mark_done(input.message.id, input.claim_token, world_.record_ttl);
   const bool committed = marked.ok() || marked.code() == ErrorCode::kDeadlineExceeded;
+  if (marked.ok()) world_.history.add_acknowledged_mark(id);
   if (!committed) {
     return HandlerResult{.verdict = HandlerVerdict::kRetryLater,
                          .reason = "ledger transaction rolled back: " + marked.error().to_string()};
   }
-  world_.history.add_effect(EffectEvent{.id = input.message.id.str(), .region = region_,
+  world_.history.add_effect(EffectEvent{.id = id, .region = region_,
                                         .claim_epoch = input.claim_epoch, .at_ms = world_.now_ms()});
   return HandlerResult{.verdict = HandlerVerdict::kDone, .marked_done = true};
 }

@@ -10,6 +10,8 @@ std::string_view write_kind_name(WriteEvent::Kind kind) {
     case WriteEvent::Kind::kPublish: return "publish";
     case WriteEvent::Kind::kPromote: return "promote";
     case WriteEvent::Kind::kClaim: return "claim";
+    case WriteEvent::Kind::kSourceAck: return "source_ack";
+    case WriteEvent::Kind::kCoordPut: return "coord_put";
   }
   HADR_UNREACHABLE();
 }
@@ -21,6 +23,7 @@ void RarePathCounts::add(const RarePathCounts& other) {
   replay += other.replay;
   dead_letter += other.dead_letter;
   switchover += other.switchover;
+  known_finding += other.known_finding;
 }
 
 void SimHistory::add_write(WriteEvent event) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,13 +21,15 @@
 
 namespace hadr::sim {
 
-// A write that a fenced store or log accepted, and under which epoch.
+// A write that a fenced store or log accepted, and under which epoch, at the run's reference
+// time (the store's time; the real-time I5 check compares it with the lease grants).
 struct WriteEvent {
-  enum class Kind : unsigned char { kWalAppend, kPublish, kPromote, kClaim };
+  enum class Kind : unsigned char { kWalAppend, kPublish, kPromote, kClaim, kSourceAck, kCoordPut };
   Kind kind = Kind::kWalAppend;
   std::string region;
   Epoch epoch;
   std::int64_t at_ms = 0;
+  std::string_view writer;  // the role or client that wrote (a literal), e.g. "watchdog"
 };
 std::string_view write_kind_name(WriteEvent::Kind kind);
 
@@ -35,6 +38,11 @@ struct EffectEvent {
   std::string region;
   Epoch claim_epoch;
   std::int64_t at_ms = 0;
+  // A non-transactional handler's effect is counted at the call, before its done mark; a
+  // second call is only a duplicate when it came after a done mark that was acknowledged
+  // (a crash between effect and mark re-runs the handler: at-least-once, by contract).
+  bool transactional = true;
+  bool after_acknowledged_mark = false;
 };
 
 // A claim the dedupe store answered (any outcome), with the epoch the caller asked under.
@@ -70,6 +78,8 @@ struct RarePathCounts {
   std::uint64_t replay = 0;       // records republished by a replayer
   std::uint64_t dead_letter = 0;  // messages moved to main's dead-letter queue
   std::uint64_t switchover = 0;   // planned handovers completed
+  // Real-time I5 findings on kRealTimeChecksAwaitingFix, not judged in the default mix.
+  std::uint64_t known_finding = 0;
 
   void add(const RarePathCounts& other);
 };
@@ -80,6 +90,11 @@ class SimHistory {
 
   void add_write(WriteEvent event);
   void add_effect(EffectEvent event);
+  // A done mark the dedupe store acknowledged (non-transactional handlers: see EffectEvent).
+  void add_acknowledged_mark(const std::string& id) {
+    if (marked_.size() < kEventsMax) marked_.insert(id);
+  }
+  bool mark_acknowledged(const std::string& id) const { return marked_.contains(id); }
   void add_claim(ClaimEvent event);
   void add_recovery(RecoveryEvent event);
   void add_alert(std::string region, std::string event, std::int64_t at_ms);
@@ -108,6 +123,7 @@ class SimHistory {
 
   std::vector<WriteEvent> writes_;
   std::vector<EffectEvent> effects_;
+  std::set<std::string> marked_;
   std::vector<ClaimEvent> claims_;
   std::vector<RecoveryEvent> recoveries_;
   std::vector<std::pair<std::string, std::string>> alerts_;

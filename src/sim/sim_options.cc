@@ -7,10 +7,18 @@ namespace {
 
 constexpr std::array<std::string_view, kSimFaultCount> kFaultNames = {
     "store", "crash", "crash_point", "worker_crash", "fsync", "drift", "clock_jump",
-    "partition", "flapping", "pause", "lease_restore", "switchover", "handler"};
+    "partition", "flapping", "pause", "lease_restore", "switchover", "handler",
+    "store_rollback", "coord_loss", "blob_loss", "store_clock", "long_outage", "async_backup",
+    "blob_cut", "coord_cut", "late_write", "synced_corruption", "bus_loss", "nontx_handler",
+    "epoch_regress"};
+
+constexpr std::array<std::string_view, kBrokenVariantCount> kBrokenNames = {
+    "none", "ack_before_fsync", "claim_ignores_epoch", "staging_completed_before_main",
+    "relay_ignores_intake_gate", "checkpoint_past_unsettled", "replay_stops_before_seal",
+    "renew_without_deadline", "claim_regranted_to_stale_owner"};
 
 std::string valid_fault_names() {
-  std::string names = "all, none";
+  std::string names = "all, everything, none";
   for (std::string_view name : kFaultNames) names += ", " + std::string(name);
   return names;
 }
@@ -29,8 +37,22 @@ std::array<SimFault, kSimFaultCount> all_sim_faults() {
   return faults;
 }
 
+bool awaiting_fix(SimFault fault) {
+  for (const AwaitingFix& entry : kFaultsAwaitingFix) {
+    if (entry.fault == fault) return true;
+  }
+  return false;
+}
+
+std::array<BrokenVariant, kBrokenVariantCount> all_broken_variants() {
+  std::array<BrokenVariant, kBrokenVariantCount> variants{};
+  for (std::size_t i = 0; i < kBrokenVariantCount; ++i) variants[i] = static_cast<BrokenVariant>(i);
+  return variants;
+}
+
 Result<FaultSelection> FaultSelection::parse(std::string_view text) {
   if (text == "all") return FaultSelection{};
+  if (text == "everything") return FaultSelection{.include_awaiting = true};
   if (text == "none") return FaultSelection{.mode = Mode::kNone};
   FaultSelection selection{.mode = Mode::kForced};
   constexpr std::size_t kEntriesMax = 64;  // more entries than categories is a typo
@@ -57,7 +79,7 @@ Result<FaultSelection> FaultSelection::parse(std::string_view text) {
 }
 
 std::string FaultSelection::describe() const {
-  if (mode == Mode::kBuggify) return "all";
+  if (mode == Mode::kBuggify) return include_awaiting ? "everything" : "all";
   if (mode == Mode::kNone) return "none";
   std::string text;
   for (std::size_t i = 0; i < kSimFaultCount; ++i) {
@@ -69,22 +91,18 @@ std::string FaultSelection::describe() const {
 }
 
 std::string_view broken_variant_name(BrokenVariant variant) {
-  switch (variant) {
-    case BrokenVariant::kNone: return "none";
-    case BrokenVariant::kAckBeforeFsync: return "ack_before_fsync";
-    case BrokenVariant::kClaimIgnoresEpoch: return "claim_ignores_epoch";
-    case BrokenVariant::kStagingCompletedBeforeMain: return "staging_completed_before_main";
-  }
-  HADR_UNREACHABLE();
+  const auto index = static_cast<std::size_t>(variant);
+  HADR_ASSERT(index < kBrokenVariantCount);
+  return kBrokenNames[index];
 }
 
 Result<BrokenVariant> parse_broken_variant(std::string_view text) {
-  for (BrokenVariant variant : {BrokenVariant::kNone, BrokenVariant::kAckBeforeFsync, BrokenVariant::kClaimIgnoresEpoch,
-                                BrokenVariant::kStagingCompletedBeforeMain}) {
+  std::string names;
+  for (BrokenVariant variant : all_broken_variants()) {
     if (broken_variant_name(variant) == text) return variant;
+    names += (names.empty() ? "" : ", ") + std::string(broken_variant_name(variant));
   }
-  return invalid_argument("--broken: unknown variant \"" + std::string(text) +
-                          "\"; use none, ack_before_fsync, claim_ignores_epoch or staging_completed_before_main");
+  return invalid_argument("--broken: unknown variant \"" + std::string(text) + "\"; use one of: " + names);
 }
 
 }  // namespace hadr::sim

@@ -46,18 +46,23 @@ struct SimRegion::Process {
   bool step_failed = false;
 
   // Lease side (the runtime's lease thread).
+  std::unique_ptr<HalfSpeedClock> lease_clock;  // broken variant renew_without_deadline only
   std::unique_ptr<MemoryLeaseStore> lease_store;
-  std::unique_ptr<MemoryCoord> lease_coord;
+  std::unique_ptr<MemoryCoord> lease_coord_client;
+  std::unique_ptr<SimCoord> lease_coord;
   std::unique_ptr<MemoryBus> lease_bus;
   std::unique_ptr<LeaseManager> lease;
   std::unique_ptr<GatedFence> intake;
+  std::unique_ptr<UngatedFence> ungated;  // broken variant relay_ignores_intake_gate only
   // Control side (the runtime's control thread).
   std::unique_ptr<MemorySource> source_client;
   std::unique_ptr<SimSource> source;
   std::unique_ptr<MemoryBus> control_bus_client;
   std::unique_ptr<SimBus> control_bus;
   std::unique_ptr<MemoryDedupeStore> dedupe;
-  std::unique_ptr<MemoryCoord> coord;
+  std::unique_ptr<MemoryCoord> coord_client;
+  std::unique_ptr<SimCoord> coord;             // replayer and watchdog epoch checks
+  std::unique_ptr<SimCoord> checkpoint_coord;  // the checkpointer's (broken checkpoint variant)
   std::unique_ptr<MemoryBlobStore> blobs;
   std::unique_ptr<Wal> wal;
   std::unique_ptr<WalShipper> shipper;
@@ -77,6 +82,7 @@ struct SimRegion::Process {
   std::unique_ptr<Promoter> promoter;
   std::unique_ptr<Checkpointer> checkpointer;
   std::unique_ptr<Replayer> replayer;
+  std::unique_ptr<WalBackup> backup;  // async backup only
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<HeartbeatWriter> heartbeat;
   std::unique_ptr<Watchdog> watchdog;
@@ -99,12 +105,14 @@ struct SimRegion::Process {
         {"relay", relay.get()},       {"promoter", promoter.get()},   {"checkpointer", checkpointer.get()},
         {"replayer", replayer.get()}};
     for (std::size_t i = 0; i < workers.size(); ++i) list.emplace_back("worker-" + std::to_string(i + 1), workers[i].get());
+    if (backup != nullptr) list.emplace_back("backup", backup.get());
     return list;
   }
 };
 
-SimRegion::SimRegion(SimWorld& world, RegionSpec spec, std::bitset<kSimFaultCount> enabled_faults)
-    : world_(world), spec_(std::move(spec)), enabled_faults_(enabled_faults), crash_random_(world.random.fork()) {
+SimRegion::SimRegion(SimWorld& world, RegionSpec spec, std::bitset<kSimFaultCount> enabled_faults, bool async_backup)
+    : world_(world), spec_(std::move(spec)), enabled_faults_(enabled_faults), async_backup_(async_backup),
+      crash_random_(world.random.fork()) {
   HADR_ASSERT(spec_.bus_server != nullptr);
   HADR_ASSERT(spec_.name != spec_.peer);
   env.set_sync_hook([this](const std::string& path) -> Status {
@@ -125,9 +133,16 @@ SimRegion::~SimRegion() {
 
 void SimRegion::open_lease_side(Process& p) {
   p.add(p.lease_store, std::make_unique<MemoryLeaseStore>(world_.lease_server, &world_.faults));
-  p.add(p.lease_coord, std::make_unique<MemoryCoord>(world_.coord_server, &world_.faults));
+  p.add(p.lease_coord_client, std::make_unique<MemoryCoord>(world_.coord_server, &world_.faults));
+  p.lease_coord = std::make_unique<SimCoord>(*p.lease_coord_client, world_, spec_.name, "watchdog", nullptr);
   p.add(p.lease_bus, std::make_unique<MemoryBus>(*spec_.bus_server, &world_.faults));
-  p.lease = take(LeaseManager::create(*p.lease_store, clock,
+  // BROKEN variant renew_without_deadline: the manager's deadline runs on a half-speed clock.
+  const Clock* lease_clock = &clock;
+  if (world_.options.broken == BrokenVariant::kRenewWithoutDeadline) {
+    p.lease_clock = std::make_unique<HalfSpeedClock>(clock);
+    lease_clock = p.lease_clock.get();
+  }
+  p.lease = take(LeaseManager::create(*p.lease_store, *lease_clock,
                                       LeaseOptions{.holder = spec_.name, .ttl = SimTimings::kLeaseTtl,
                                                    .backoff = {.initial = Milliseconds(20), .max = Milliseconds(200)}}),
                  "lease manager");
@@ -139,14 +154,18 @@ Status SimRegion::open_control_side(Process& p) {
   p.add(p.source_client, take(MemorySource::open(world_.source_server, spec_.name + "/relay",
                                                  SimTimings::kSourceVisibility, &world_.faults),
                               "source"));
-  p.source = std::make_unique<SimSource>(*p.source_client, world_, broken_ack);
+  // BROKEN variant relay_ignores_intake_gate: the relay writes as soon as the lease is granted.
+  if (world_.options.broken == BrokenVariant::kRelayIgnoresIntakeGate) p.ungated = std::make_unique<UngatedFence>(*p.lease);
+  const RegionFence& relay_fence = p.ungated != nullptr ? static_cast<const RegionFence&>(*p.ungated) : *p.intake;
+  p.source = std::make_unique<SimSource>(*p.source_client, world_, spec_.name, relay_fence, broken_ack);
   p.add(p.control_bus_client, std::make_unique<MemoryBus>(*spec_.bus_server, &world_.faults));
   // The promoter sends to main through this client: the broken "staging completed before main"
   // variant lives here.
-  p.control_bus = std::make_unique<SimBus>(*p.control_bus_client, world_, spec_.name, *p.lease,
+  p.control_bus = std::make_unique<SimBus>(*p.control_bus_client, *spec_.bus_server, world_, spec_.name, *p.lease,
                                            world_.options.broken == BrokenVariant::kStagingCompletedBeforeMain);
   p.add(p.dedupe, std::make_unique<MemoryDedupeStore>(world_.dedupe_server, &world_.faults));
-  p.add(p.coord, std::make_unique<MemoryCoord>(world_.coord_server, &world_.faults));
+  p.add(p.coord_client, std::make_unique<MemoryCoord>(world_.coord_server, &world_.faults));
+  p.coord = std::make_unique<SimCoord>(*p.coord_client, world_, spec_.name, "replayer", nullptr);
   p.add(p.blobs, std::make_unique<MemoryBlobStore>(world_.blob_server, &world_.faults));
   RecoveryReport report;
   Result<std::unique_ptr<Wal>> wal =
@@ -156,22 +175,37 @@ Status SimRegion::open_control_side(Process& p) {
   if (prefix_before_crash_) check_recovery(*prefix_before_crash_, report, *p.wal);
   prefix_before_crash_.reset();
   const RegionId region = region_id(spec_.name);
+  appends_recorded_through_ = p.wal->durable_lsn().value;
+  Wal* wal_raw = p.wal.get();
+  p.checkpoint_coord = std::make_unique<SimCoord>(
+      *p.coord_client, world_, spec_.name, "checkpointer",
+      world_.options.broken == BrokenVariant::kCheckpointPastUnsettled
+          ? std::function<std::uint64_t()>([wal_raw] { return wal_raw->durable_lsn().value; })
+          : std::function<std::uint64_t()>());
   p.shipper = take(WalShipper::create({.wal = *p.wal, .blobs = *p.blobs},
                                       WalBackupOptions{.region = region, .chunk_records_max = 16}),
                    "shipper");
-  p.relay = take(Relay::create({.source = *p.source, .wal = *p.wal, .env = env, .bus = *p.control_bus,
-                                .dedupe = *p.dedupe, .fence = *p.intake, .clock = clock,
-                                .crash_points = p.crash_points, .backup_sync = p.shipper.get(), .coord = p.coord.get()},
-                               RelayOptions{.region = region, .batch_max = 8, .in_flight_max = 64,
-                                            .recovery_chunk_max = 32, .retention_interval = Milliseconds(1'000),
-                                            .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
-                 "relay");
+  RelayDependencies relay_dependencies{.source = *p.source, .wal = *p.wal, .env = env, .bus = *p.control_bus,
+                                       .dedupe = *p.dedupe, .fence = relay_fence, .clock = clock,
+                                       .crash_points = p.crash_points, .coord = p.coord.get()};
+  RelayOptions relay_options{.region = region, .batch_max = 8, .in_flight_max = 64, .recovery_chunk_max = 32,
+                             .retention_interval = Milliseconds(1'000),
+                             .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}};
+  if (async_backup_) {
+    relay_dependencies.backup_async = p.shipper.get();
+    relay_options.backup_lag_max = kAsyncBackupLagMax;
+    p.backup = take(WalBackup::create(WalBackupDependencies{*p.shipper, *p.wal, clock}), "backup");
+  } else {
+    relay_dependencies.backup_sync = p.shipper.get();
+  }
+  p.relay = take(Relay::create(relay_dependencies, relay_options), "relay");
   p.promoter = take(Promoter::create({.bus = *p.control_bus, .fence = *p.lease, .clock = clock,
                                       .crash_points = p.crash_points},
                                      PromoterOptions{.batch_max = 8, .lock_duration = SimTimings::kLockDuration,
                                                      .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
                     "promoter");
-  p.checkpointer = take(Checkpointer::create({.wal = *p.wal, .env = env, .dedupe = *p.dedupe, .coord = *p.coord,
+  p.checkpointer = take(Checkpointer::create({.wal = *p.wal, .env = env, .dedupe = *p.dedupe,
+                                              .coord = *p.checkpoint_coord,
                                               .fence = *p.lease, .clock = clock, .crash_points = p.crash_points},
                                              CheckpointerOptions{.region = region, .interval = Milliseconds(500),
                                                                  .chunk_max = 64,
@@ -181,7 +215,10 @@ Status SimRegion::open_control_side(Process& p) {
   p.replayer = take(Replayer::create({.blobs = *p.blobs, .dedupe = *p.dedupe, .bus = *p.control_bus, .coord = *p.coord,
                                       .fence = *p.lease, .clock = clock, .crash_points = p.crash_points},
                                      ReplayerOptions{.region = region, .batch_max = 16,
-                                                     .quiet_period = SimTimings::kReplayQuietPeriod,
+                                                     // BROKEN variant replay_stops_before_seal: no quiet period.
+                                                     .quiet_period = world_.options.broken == BrokenVariant::kReplayStopsBeforeSeal
+                                                                         ? Milliseconds(1)
+                                                                         : SimTimings::kReplayQuietPeriod,
                                                      .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
                     "replayer");
   return ok_status();
@@ -192,20 +229,27 @@ void SimRegion::open_worker(Process& p, std::size_t index) {
   const bool ignore_epoch = world_.options.broken == BrokenVariant::kClaimIgnoresEpoch;
   const bool handler_failures = enabled_faults_.test(static_cast<std::size_t>(SimFault::kHandlerFailure));
   p.add(p.worker_bus_clients[index], std::make_unique<MemoryBus>(*spec_.bus_server, &world_.faults));
-  p.worker_buses[index] = std::make_unique<SimBus>(*p.worker_bus_clients[index], world_, spec_.name, *p.lease, false);
+  p.worker_buses[index] = std::make_unique<SimBus>(*p.worker_bus_clients[index], *spec_.bus_server, world_, spec_.name,
+                                                      *p.lease, false);
   p.add(p.worker_dedupe_clients[index], std::make_unique<MemoryDedupeStore>(world_.dedupe_server, &world_.faults));
   p.worker_dedupes[index] = std::make_unique<SimDedupe>(*p.worker_dedupe_clients[index], world_, spec_.name, ignore_epoch);
   p.add(p.handler_dedupes[index], std::make_unique<MemoryDedupeStore>(world_.dedupe_server, &world_.faults));
   p.add(p.worker_coords[index], std::make_unique<MemoryCoord>(world_.coord_server, &world_.faults));
+  const bool transactional = !enabled_faults_.test(static_cast<std::size_t>(SimFault::kNonTxHandler));
   p.handlers[index] = std::make_unique<SimHandler>(world_, spec_.name, *p.handler_dedupes[index], p.crash_points,
-                                                   handler_failures);
-  const std::string owner = spec_.name + "/" + std::string(kProcessName) + "-" + std::to_string(index + 1);
+                                                   handler_failures, transactional);
+  // BROKEN variant claim_regranted_to_stale_owner: every worker and every restart of the region
+  // claims as one owner, so the store re-grants a live claim to a stale incarnation.
+  const std::string owner = world_.options.broken == BrokenVariant::kClaimRegrantedToStaleOwner
+                                ? spec_.name + "/" + std::string(kProcessName)
+                                : spec_.name + "/" + std::string(kProcessName) + "-" + std::to_string(index + 1);
   p.workers[index] = take(Worker::create({.bus = *p.worker_buses[index], .dedupe = *p.worker_dedupes[index],
                                           .coord = *p.worker_coords[index], .handler = *p.handlers[index], .fence = *p.lease, .clock = clock,
                                           .crash_points = p.crash_points},
                                          WorkerOptions{.owner = owner, .batch_max = 4,
                                                        .lock_duration = SimTimings::kLockDuration,
                                                        .claim_ttl = SimTimings::kClaimTtl,
+                                                       .record_ttl = world_.record_ttl,
                                                        .max_delivery_count = kMainMaxDeliveryCount,
                                                        .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
                           "worker");
@@ -336,12 +380,16 @@ void SimRegion::check_recovery(const WalPrefix& before, const RecoveryReport& re
 
 // ---- stepping --------------------------------------------------------------------------------
 
-std::size_t SimRegion::role_count() const { return process_ == nullptr ? 0 : 7 + kWorkerCount; }
+std::size_t SimRegion::role_count() const {
+  if (process_ == nullptr) return 0;
+  return 7 + kWorkerCount + (async_backup_ ? 1 : 0);
+}
 
 std::string_view SimRegion::role_name(std::size_t index) const {
   static const std::vector<std::string> kNames = [] {
     std::vector<std::string> names = {"lease", "heartbeat", "watchdog", "relay", "promoter", "checkpointer", "replayer"};
     for (std::size_t i = 0; i < kWorkerCount; ++i) names.push_back("worker-" + std::to_string(i + 1));
+    names.push_back("backup");
     return names;
   }();
   HADR_ASSERT(index < kNames.size());
@@ -354,7 +402,26 @@ Result<StepOutcome> SimRegion::step_role(std::size_t index) {
   HADR_ASSERT(role != nullptr);
   Result<StepOutcome> outcome = role->step();
   if (!outcome.ok()) process_->step_failed = true;
+  record_wal_appends();
   return outcome;
+}
+
+void SimRegion::record_wal_appends() {
+  const Wal& wal = *process_->wal;
+  const std::uint64_t durable = wal.durable_lsn().value;
+  if (durable <= appends_recorded_through_) return;
+  const std::uint64_t from = std::max(appends_recorded_through_ + 1, wal.first_lsn().value);
+  appends_recorded_through_ = durable;
+  Result<WalReader> reader = wal.read_from(Lsn{from});
+  if (!reader.ok()) return;
+  for (std::uint64_t lsn = from; lsn <= durable; ++lsn) {
+    Result<std::optional<WalRecord>> record = reader->next();
+    if (!record.ok() || !record->has_value()) return;
+    // A seal is what the old writer owes its successor: it may come after the next grant.
+    if ((*record)->type != WalRecordType::kMessage) continue;
+    world_.history.add_write(WriteEvent{.kind = WriteEvent::Kind::kWalAppend, .region = spec_.name,
+                                        .epoch = (*record)->epoch, .at_ms = world_.now_ms(), .writer = "relay"});
+  }
 }
 
 bool SimRegion::process_died() const {
@@ -371,6 +438,48 @@ void SimRegion::arm_crash_point(std::string point) {
   if (process_ != nullptr) process_->crash_points.arm(std::move(point));
 }
 
+void SimRegion::set_blob_connected(bool connected) {
+  if (process_ != nullptr && !process_->crash_points.crashed()) process_->blobs->set_connected(connected);
+}
+
+void SimRegion::set_coord_connected(bool connected) {
+  if (process_ == nullptr || process_->crash_points.crashed()) return;
+  process_->coord_client->set_connected(connected);
+  process_->lease_coord_client->set_connected(connected);
+}
+
+void SimRegion::crash_with_synced_corruption() {
+  if (process_ == nullptr) return;
+  drop_process(/*power_loss=*/true);
+  damage_synced_wal_bytes();
+  (void)start();
+}
+
+void SimRegion::damage_synced_wal_bytes() {
+  Result<std::vector<std::string>> names = env.list_dir(std::string(kWalDir));
+  if (!names.ok()) return;
+  std::vector<std::string> segments;
+  for (const std::string& name : *names) {
+    if (name.ends_with(".seg")) segments.push_back(std::string(kWalDir) + "/" + name);
+  }
+  if (segments.empty()) return;
+  const std::string& path = segments[crash_random_.uniform(segments.size())];
+  Result<std::uint64_t> size = env.file_size(path);
+  constexpr std::uint64_t kHeaderBytes = 48;  // never the segment header: a frame is what is damaged
+  if (!size.ok() || *size <= kHeaderBytes + 1) return;
+  const std::uint64_t offset = kHeaderBytes + crash_random_.uniform(*size - kHeaderBytes);
+  if (crash_random_.chance(0.5)) {
+    Result<std::string> bytes = env.contents(path);
+    if (!bytes.ok()) return;
+    const char flipped = static_cast<char>((*bytes)[offset] ^ static_cast<char>(1u << crash_random_.uniform(8)));
+    (void)env.overwrite(path, offset, std::string_view(&flipped, 1));
+    world_.note("fault: a synced bit of " + path + " flipped at byte " + std::to_string(offset));
+  } else {
+    (void)env.truncate_file(path, offset);
+    world_.note("fault: " + path + " cut at byte " + std::to_string(offset) + " of " + std::to_string(*size));
+  }
+}
+
 void SimRegion::heal() {
   fail_next_sync_ = false;
   paused = false;
@@ -380,6 +489,8 @@ void SimRegion::heal() {
   if (process_ == nullptr) return;
   process_->crash_points.arm("");
   set_lease_connected(true);
+  set_blob_connected(true);
+  set_coord_connected(true);
 }
 
 void SimRegion::restart_worker(std::size_t index) {

@@ -52,8 +52,13 @@ struct SimTimings {
 class SimRegion {
  public:
   static constexpr std::size_t kWorkerCount = 2;
+  static constexpr std::uint64_t kAsyncBackupLagMax = 16;
+  // Role slots: lease side, control side, workers, and with async backup the backup role last.
+  static constexpr std::size_t kRoleSlotsMax = 8 + kWorkerCount;
 
-  SimRegion(SimWorld& world, RegionSpec spec, std::bitset<kSimFaultCount> enabled_faults);
+  // async_backup: the region ships its WAL with a WalBackup role (backup.mode = "async") and
+  // the relay's intake is bounded by kAsyncBackupLagMax instead of waiting for each shipment.
+  SimRegion(SimWorld& world, RegionSpec spec, std::bitset<kSimFaultCount> enabled_faults, bool async_backup = false);
   ~SimRegion();
   SimRegion(const SimRegion&) = delete;
   SimRegion& operator=(const SimRegion&) = delete;
@@ -79,6 +84,13 @@ class SimRegion {
   void arm_crash_point(std::string point);
   void fail_next_sync() { fail_next_sync_ = true; }
   void restart_worker(std::size_t index);
+  // Asymmetric cuts: the process's blob store client, or its coord clients, only.
+  void set_blob_connected(bool connected);
+  void set_coord_connected(bool connected);
+  // Power loss, then synced bytes of the WAL are damaged before the restart (synced_corruption):
+  // a bit flipped in a synced frame, or a segment cut in the middle.
+  void crash_with_synced_corruption();
+  bool async_backup() const { return async_backup_; }
   // Ends every fault of this region: connected, not paused, no drift, wall clock put right,
   // nothing armed.
   void heal();
@@ -118,10 +130,15 @@ class SimRegion {
   Result<WalPrefix> read_prefix(const Wal& wal, std::uint64_t first, std::uint64_t durable) const;
   void check_recovery(const WalPrefix& before, const RecoveryReport& report, const Wal& wal);
   void drop_process(bool power_loss);
+  void damage_synced_wal_bytes();
+  // Records the WAL's newly durable message records as fenced writes (the real-time I5 check).
+  void record_wal_appends();
 
   SimWorld& world_;
   const RegionSpec spec_;
   const std::bitset<kSimFaultCount> enabled_faults_;
+  const bool async_backup_;
+  std::uint64_t appends_recorded_through_ = 0;
   Random crash_random_;
   bool fail_next_sync_ = false;
   bool injected_sync_failure_ = false;

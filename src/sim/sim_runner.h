@@ -39,6 +39,9 @@ struct SimReport {
   double seconds = 0;
 
   double seeds_per_second() const { return seconds > 0 ? static_cast<double>(seeds) / seconds : 0; }
+  // The share of seeds with a violation: with --broken, how sensitive the fault mix is to
+  // that variant (a mutation score; issue 12 asks >= 5% of the default mix for each).
+  double caught_share() const { return seeds > 0 ? static_cast<double>(failing_seeds.size()) / static_cast<double>(seeds) : 0; }
 };
 
 // Runs every seed of `range`; `on_result` (optional) sees each result as it finishes.

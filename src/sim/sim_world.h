@@ -12,10 +12,12 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/clock.h"
 #include "core/random.h"
 #include "memory/fault_injector.h"
@@ -48,10 +50,29 @@ struct LateClaim {
   std::int64_t due_ms = 0;
 };
 
+// A write delayed in the network (fault late_write): its caller was told "deadline exceeded"
+// (it may have been applied) and the server gets it at due_ms, straight, after the writer may
+// have lost its epoch. `apply` records what it wrote itself.
+struct LateWrite {
+  std::string what;
+  std::int64_t due_ms = 0;
+  std::function<void()> apply;
+};
+
+// A lease grant stamped with the run's reference time (the store's own wall clock may step).
+struct TimedGrant {
+  Epoch epoch;
+  std::string holder;
+  std::int64_t at_ms = 0;
+};
+
 struct SimWorld {
   explicit SimWorld(const SimOptions& run_options)
-      : options(run_options), random(run_options.seed), faults(random) {
+      : options(run_options), record_ttl(run_options.record_ttl), random(run_options.seed), faults(random) {
     start_mono = store_clock.now_monotonic();
+    lease_server.set_grant_observer([this](const LeaseGrant& grant) {
+      if (timed_grants.size() < kTimedGrantsMax) timed_grants.push_back(TimedGrant{grant.epoch, grant.holder, now_ms()});
+    });
   }
   SimWorld(const SimWorld&) = delete;
   SimWorld& operator=(const SimWorld&) = delete;
@@ -69,7 +90,17 @@ struct SimWorld {
   // False in the liveness phase: no fault fires and no fault draw is made.
   bool faults_active() const { return fault_phase; }
 
+  // Whether a region may take a late write now (bounded).
+  bool room_for_late_write() const { return late_writes.size() < kLateWritesMax; }
+  void delay_write(std::string what, std::int64_t delay_ms, std::function<void()> apply) {
+    HADR_ASSERT(room_for_late_write());
+    note("late write delayed " + std::to_string(delay_ms) + " ms: " + what);
+    late_writes.push_back(LateWrite{std::move(what), now_ms() + delay_ms, std::move(apply)});
+  }
+
   const SimOptions options;
+  // The dedupe record TTL of every mark (long_outage shortens it for the run).
+  Milliseconds record_ttl;
   bool fault_phase = true;
   Random random;
   SeededFaultInjector faults;
@@ -85,6 +116,12 @@ struct SimWorld {
   SimHistory history;
   std::vector<LateClaim> late_claims;  // at most kLateClaimsMax
   static constexpr std::size_t kLateClaimsMax = 64;
+  std::vector<LateWrite> late_writes;  // at most kLateWritesMax
+  static constexpr std::size_t kLateWritesMax = 64;
+  bool late_writes_on = false;         // fault late_write switched on for the run
+  std::vector<TimedGrant> timed_grants;
+  static constexpr std::size_t kTimedGrantsMax = 100'000;
+  Nanoseconds store_clock_offset{0};   // store_clock steps not yet put right (store_clock fault)
 };
 
 }  // namespace hadr::sim

@@ -63,7 +63,13 @@ class Simulation {
  private:
   struct TimedAction {
     std::size_t region = 0;
-    enum class Kind : unsigned char { kConnectLease, kDisconnectLease, kResume } kind = Kind::kConnectLease;
+    enum class Kind : unsigned char {
+      kConnectLease,
+      kDisconnectLease,
+      kResume,
+      kConnectBlob,
+      kConnectCoord
+    } kind = Kind::kConnectLease;
   };
 
   void decide_faults();
@@ -76,10 +82,23 @@ class Simulation {
   void advance_time();
   void run_due_actions();
   void put_due_messages();
+  void put_messages(std::size_t count);
+  void strike_mid_flow();
   void fault_tick();
   void fire(SimFault fault);
   void fire_partition(std::size_t region, bool flapping);
   void fire_lease_restore();
+  void fire_store_rollback();
+  void fire_coord_loss();
+  void fire_blob_loss();
+  void fire_store_clock_step();
+  void fire_long_outage(std::size_t region);
+  void fire_cut(std::size_t region, TimedAction::Kind reconnect);
+  void fire_bus_loss(std::size_t region);
+  void fire_epoch_regress();
+  // epoch_regress: applies a restore taken earlier once no region holds the lease.
+  void apply_pending_epoch_regress();
+  void deliver_late_writes();
   void fire_switchover();
   // Liveness phase.
   void heal_everything();
@@ -105,6 +124,12 @@ class Simulation {
   std::optional<std::int64_t> lease_snapshot_at_ms_;
   struct LeaseSnapshot;
   std::unique_ptr<LeaseSnapshot> lease_snapshot_;
+  struct StoresSnapshot;
+  std::unique_ptr<StoresSnapshot> stores_snapshot_;  // store_rollback: lease, coord, dedupe together
+  bool long_outage_fired_ = false;
+  std::unique_ptr<LeaseSnapshot> regress_snapshot_;  // epoch_regress: taken at the first firing
+  bool regress_pending_ = false;
+  std::int64_t store_clock_put_back_ms_ = 0;  // how far NTP set the store clock back at the heal
   std::uint64_t steps_ = 0;
   std::uint64_t steps_this_instant_ = 0;
   std::uint64_t operator_interventions_ = 0;

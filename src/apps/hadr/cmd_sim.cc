@@ -1,5 +1,5 @@
 // hadr sim — the deterministic simulation of both regions (src/sim, docs/simulation.md).
-//   hadr sim --seeds A..B [--faults all|none|LIST] [--json]
+//   hadr sim --seeds A..B [--faults all|everything|none|LIST] [--broken NAME] [--json]
 //   hadr sim --seed S [--faults ...] [--trace]
 // Exit 0 when no seed violated an invariant, 1 otherwise (each failure prints its seed, the
 // invariant, the offending ids and the repro line), 2 on bad arguments.
@@ -52,11 +52,11 @@ int run(const SimArguments& arguments) {
   if (arguments.json) {
     std::printf("%s\n", sim::report_json(report, options).c_str());
   } else {
-    std::printf("seeds %llu\nviolations %llu\nfailing_seeds %zu\nseeds_per_second %.1f\n"
+    std::printf("seeds %llu\nviolations %llu\nfailing_seeds %zu\ncaught_share %.3f\nseeds_per_second %.1f\n"
                 "torn_tail %llu\nstale_epoch_rejection %llu\nlease_steal %llu\nreplay %llu\ndead_letter %llu\n"
                 "switchover %llu\n",
                 static_cast<unsigned long long>(report.seeds), static_cast<unsigned long long>(report.violations),
-                report.failing_seeds.size(), report.seeds_per_second(),
+                report.failing_seeds.size(), report.caught_share(), report.seeds_per_second(),
                 static_cast<unsigned long long>(report.rare.torn_tail),
                 static_cast<unsigned long long>(report.rare.stale_epoch_rejection),
                 static_cast<unsigned long long>(report.rare.lease_steal),
@@ -74,10 +74,15 @@ void add_sim_command(CLI::App& app, CommandContext& context) {
   CLI::App* command = app.add_subcommand("sim", "Deterministic simulation of both regions under seeded faults");
   command->add_option("--seed", arguments->seed, "run one seed (replays it exactly)");
   command->add_option("--seeds", arguments->seeds, "run the seeds A..B (default 1..100)");
-  command->add_option("--faults", arguments->faults, "all | none | comma list of fault categories")->capture_default_str();
+  command->add_option("--faults", arguments->faults,
+                      "all (the default mix) | everything (with the categories awaiting a fix) | none | comma list "
+                      "of fault categories (docs/simulation.md)")
+      ->capture_default_str();
   command->add_option("--broken", arguments->broken,
-                      "wire a deliberately broken variant (checker tests): ack_before_fsync, claim_ignores_epoch, "
-                      "staging_completed_before_main")
+                      "wire a deliberately broken variant (checker tests; the report's caught_share is the share of "
+                      "seeds that catch it): ack_before_fsync, claim_ignores_epoch, staging_completed_before_main, "
+                      "relay_ignores_intake_gate, checkpoint_past_unsettled, replay_stops_before_seal, "
+                      "renew_without_deadline, claim_regranted_to_stale_owner")
       ->capture_default_str();
   command->add_flag("--trace", arguments->trace, "print every step, fault and alert");
   command->add_flag("--json", arguments->json, "print one JSON report");

@@ -260,6 +260,26 @@ TEST_F(MemoryBusTest, QueueCountsCountWhatHappened) {
   EXPECT_EQ(counts[1].depth.available, 1u);
 }
 
+// The simulator's bus_loss fault: one message vanishes (locked or not, its token dies with
+// it); a namespace restarted empty keeps its queues and loses every message.
+TEST_F(MemoryBusTest, LostMessagesAndAnEmptyRestartLeaveNoTrace) {
+  send("m-1");
+  send("m-2");
+  send("m-3");
+  const ReceivedMessage locked = receive_one(worker_b_);  // m-1
+  EXPECT_TRUE(server_.lose_message(kQueue, 0));           // m-1, locked
+  EXPECT_EQ(worker_b_.complete(kQueue, locked.lock_token).code(), ErrorCode::kAborted);
+  EXPECT_EQ(depth().available, 2u);
+  EXPECT_EQ(depth().locked, 0u);
+  EXPECT_TRUE(server_.lose_message(kQueue, 3));  // 3 mod 2 = 1: m-3
+  EXPECT_EQ(receive_one(worker_b_).message.id.str(), "m-2");
+  server_.restart_empty();
+  EXPECT_EQ(depth().available + depth().locked, 0u);
+  EXPECT_FALSE(server_.lose_message(kQueue, 0));
+  send("m-4");  // the queue is still there
+  EXPECT_EQ(receive_one(worker_b_).message.id.str(), "m-4");
+}
+
 TEST_F(MemoryBusTest, BadInputIsInvalidArgumentAndChangesNothing) {
   EXPECT_EQ(worker_a_.create_queue("", {}).code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(worker_a_.create_queue("q", QueueOptions{.max_delivery_count = 0}).code(), ErrorCode::kInvalidArgument);

@@ -195,5 +195,19 @@ TEST_F(MemoryLeaseStoreTest, BadInputIsInvalidArgumentAndChangesNothing) {
   EXPECT_TRUE(server_.grant_history().empty());
 }
 
+// The simulator stamps each grant with its own reference time through the observer.
+TEST_F(MemoryLeaseStoreTest, TheGrantObserverSeesEveryGrantAsItIsMade) {
+  std::vector<LeaseGrant> seen;
+  server_.set_grant_observer([&seen](const LeaseGrant& grant) { seen.push_back(grant); });
+  ASSERT_TRUE(region_a_.acquire(kLease, "a", kTtl).ok());
+  ASSERT_TRUE(region_b_.acquire(kLease, "b", kTtl).ok());  // refused: not a grant
+  clock_.advance(kTtl);
+  ASSERT_TRUE(region_b_.acquire(kLease, "b", kTtl).ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].holder, "a");
+  EXPECT_EQ(seen[1].holder, "b");
+  EXPECT_EQ(seen[1].epoch, Epoch{2});
+}
+
 }  // namespace
 }  // namespace hadr
