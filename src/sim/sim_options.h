@@ -57,14 +57,12 @@ struct AwaitingFix {
   SimFault fault;
   int hole;  // issue 12's numbering
 };
-inline constexpr std::array<AwaitingFix, 10> kFaultsAwaitingFix = {{
+inline constexpr std::array<AwaitingFix, 8> kFaultsAwaitingFix = {{
     // Was in the mix; the real-time I5 check finds that a restored lease store forgets the
     // holder's last renewals and grants the next epoch while the holder, inside its renew
     // deadline, still writes (seeds 27, 52, 84 of the old mix).
     {SimFault::kLeaseRestore, 3},
     {SimFault::kStoreRollback, 3},     // replay data_loss, duplicate effects, two writers (holes 2, 3, 12)
-    {SimFault::kCoordLoss, 2},         // checkpoint/<peer> lost: the survivor's replay halts on data_loss
-    {SimFault::kStoreClockStep, 6},    // a store clock step expires the lease while the holder writes
     {SimFault::kLongOutage, 1},        // failback after record_ttl: duplicate effects
     {SimFault::kSyncedCorruption, 5},  // a damaged synced frame is cut as a torn tail (and hole 10)
     {SimFault::kBlobLoss, 13},         // a backup gap stops the replay on data_loss (step_error)

@@ -241,12 +241,16 @@ void expect_seeds_pass(std::string_view faults, std::initializer_list<std::uint6
   }
 }
 
-// Hole 1: failback after the dedupe record TTL re-applies stranded messages (I2).
+// Hole 1: failback after the dedupe record TTL re-applies stranded messages (I2). The settled
+// floor closed most of it (39 of seeds 1..100 failed before, 22 after); what is left: the floor
+// is a contiguous watermark, so done records above one that stays unsettled (a late claim, a
+// message being retried) are not yet covered when every region is away for longer than the
+// TTL (e.g. seed 3). Next: persist the settled set above the floor, not only the prefix.
 TEST(SimFaultsAwaitingFix, DISABLED_Hole01FailbackAfterRecordTtl) {
   expect_seeds_pass("long_outage", {4, 5, 9, 11, 14, 16, 21, 24, 26, 32});
 }
 // Hole 2: a lost checkpoint/<peer> makes the survivor's replay stop on data_loss (step_error).
-TEST(SimFaultsAwaitingFix, DISABLED_Hole02LostCoordCheckpoint) {
+TEST(SimFaultsFixed, Hole02LostCoordCheckpoint) {
   expect_seeds_pass("coord_loss", {1, 2, 4, 5, 6, 8, 9, 10, 11, 12});
 }
 // Holes 3 and 12: lease, coord and dedupe rolled back together: replay data_loss (step_error),
@@ -260,7 +264,7 @@ TEST(SimFaultsAwaitingFix, DISABLED_Hole03LeaseRestoreForgetsRenewals) {
   expect_seeds_pass("lease_restore", {1, 6, 8, 11, 12, 23, 27, 28, 33, 37});
 }
 // Hole 6: a store clock step expires the lease in the store while the holder writes (real-time I5).
-TEST(SimFaultsAwaitingFix, DISABLED_Hole06StoreClockStep) {
+TEST(SimFaultsFixed, Hole06StoreClockStep) {
   expect_seeds_pass("store_clock", {11, 17, 43, 48, 51, 59, 62, 74, 75, 85});
 }
 // Holes 5 and 10: damaged synced WAL bytes are cut as a torn tail: durable records lost (I7).
