@@ -205,8 +205,14 @@ Status RegionNode::open_failover_control_roles() {
                                                                          .clock = clock,
                                                                          .crash_points = crash_points_,
                                                                          .dedupe = lease_thread_dedupe_.store.get()},
-                                                    config_.watchdog));
+                                                    watchdog_options()));
   return ok_status();
+}
+
+WatchdogOptions RegionNode::watchdog_options() const {
+  WatchdogOptions options = config_.watchdog;
+  options.heartbeat_ttl = config_.heartbeat.interval * 3;  // what HeartbeatWriter gives its records
+  return options;
 }
 
 std::vector<NamedHealth> RegionNode::health_snapshot() const {

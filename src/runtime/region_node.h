@@ -126,6 +126,7 @@ class RegionNode {
   // Control thread: answers the watchdog's requests (begin replay, seal).
   Status serve_control_requests();
   std::vector<NamedHealth> health_snapshot() const;
+  WatchdogOptions watchdog_options() const;  // config_.watchdog with the heartbeat TTL filled in
   void run_worker_thread(WorkerSlot& slot);
   void record_failure(std::string_view role, const Error& error);
   bool draining() const;
