@@ -169,7 +169,7 @@ class RegionNode {
   std::unique_ptr<WalShipper> shipper_;
   std::unique_ptr<WalBackup> backup_;  // async mode
   std::unique_ptr<Replayer> replayer_;
-  std::atomic<std::uint64_t> relay_pending_{0};  // mirror of relay_->pending_count() for the drain check
+  std::atomic<std::uint64_t> relay_pending_{0};  // mirror of relay_->unpublished_count() for the drain check
 
   std::atomic<bool> stop_{false};            // every thread: stop now
   std::atomic<bool> lease_thread_stop_{false};  // the lease thread: after every other thread
