@@ -14,6 +14,85 @@ std::string heartbeat_key(const RegionId& region, std::string_view process) {
 
 std::string_view role_kind(std::string_view role_name) { return role_name.substr(0, role_name.find('-')); }
 
+std::string_view dependency_name(Dependency dependency) {
+  switch (dependency) {
+    case Dependency::kUnknown: return "unknown";
+    case Dependency::kSource: return "source";
+    case Dependency::kBlobStore: return "blob store";
+    case Dependency::kCoord: return "coord store";
+    case Dependency::kLease: return "lease store";
+    case Dependency::kDedupe: return "dedupe store";
+    case Dependency::kBus: return "bus namespace";
+    case Dependency::kDisk: return "disk";
+  }
+  return "unknown";
+}
+
+bool is_shared(Dependency dependency) {
+  switch (dependency) {
+    case Dependency::kSource:
+    case Dependency::kBlobStore:
+    case Dependency::kCoord:
+    case Dependency::kLease:
+    case Dependency::kDedupe:
+      return true;
+    case Dependency::kUnknown:
+    case Dependency::kBus:
+    case Dependency::kDisk:
+      return false;
+  }
+  return false;
+}
+
+Dependency failing_dependency(std::string_view last_error) {
+  // Longest names first where one is a prefix of another ("relay reading the checkpoint file
+  // for retention" before "relay reading the checkpoint file" is not needed: both are disk).
+  struct Entry {
+    std::string_view call;
+    Dependency dependency;
+  };
+  static constexpr Entry kCalls[] = {
+      {"relay receive", Dependency::kSource},
+      {"relay ack", Dependency::kSource},
+      {"relay sync backup", Dependency::kBlobStore},
+      {"relay backup retention", Dependency::kBlobStore},
+      {"relay recovery lookup", Dependency::kDedupe},
+      {"relay publish to ", Dependency::kBus},
+      {"relay wal append", Dependency::kDisk},
+      {"relay reading the checkpoint file", Dependency::kDisk},
+      {"relay retention", Dependency::kDisk},
+      {"backup ship", Dependency::kBlobStore},
+      {"promoter ", Dependency::kBus},
+      {"worker receive from ", Dependency::kBus},
+      {"worker renew_lock", Dependency::kBus},
+      {"worker complete", Dependency::kBus},
+      {"worker abandon", Dependency::kBus},
+      {"worker dead_letter", Dependency::kBus},
+      {"worker claim", Dependency::kDedupe},  // also "worker claim extension", "worker claim (to mark ...)"
+      {"worker lookup", Dependency::kDedupe},
+      {"worker mark_done", Dependency::kDedupe},
+      {"worker mark_dead_lettered", Dependency::kDedupe},
+      {"worker release", Dependency::kDedupe},
+      {"checkpointer lookup", Dependency::kDedupe},
+      {"checkpointer coord put", Dependency::kCoord},
+      {"checkpointer reading the coord checkpoint", Dependency::kCoord},
+      {"checkpointer file write", Dependency::kDisk},
+      {"checkpointer reading the checkpoint file", Dependency::kDisk},
+      {"replayer list ", Dependency::kBlobStore},
+      {"replayer get ", Dependency::kBlobStore},
+      {"replayer lookup", Dependency::kDedupe},
+      {"replayer publish to ", Dependency::kBus},
+      {"replayer progress put", Dependency::kCoord},
+      {"replayer reading", Dependency::kCoord},
+      {"heartbeat write", Dependency::kCoord},
+      {"lease ", Dependency::kLease},
+  };
+  for (const Entry& entry : kCalls) {
+    if (last_error.starts_with(entry.call)) return entry.dependency;
+  }
+  return Dependency::kUnknown;
+}
+
 std::string encode_heartbeat(const Heartbeat& heartbeat) {
   nlohmann::json roles = nlohmann::json::array();
   for (const NamedHealth& role : heartbeat.roles) {
@@ -22,7 +101,10 @@ std::string encode_heartbeat(const Heartbeat& heartbeat) {
                      {"errors", role.health.errors_total},
                      {"consecutive_errors", role.health.consecutive_errors},
                      {"lag", role.health.lag},
-                     {"last_error", role.health.last_error.substr(0, 200)}});
+                     {"last_error", role.health.last_error.substr(0, 200)},
+                     {"dependency", role.health.consecutive_errors > 0
+                                        ? dependency_name(failing_dependency(role.health.last_error))
+                                        : std::string_view()}});
   }
   const nlohmann::json record = {{"region", heartbeat.region.str()},
                                  {"process", heartbeat.process},
@@ -88,6 +170,18 @@ Status HeartbeatOptions::validate() const {
   return backoff.validate("heartbeat backoff");
 }
 
+namespace {
+
+// A record lives 3 intervals: a writer backing off longer than one interval would let it expire
+// after a store outage while the store already answers again (issue 12, hole 14).
+BackoffOptions capped_at_interval(BackoffOptions backoff, Milliseconds interval) {
+  backoff.max = std::min(backoff.max, interval);
+  backoff.initial = std::min(backoff.initial, backoff.max);
+  return backoff;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<HeartbeatWriter>> HeartbeatWriter::create(Coord& coord, const Clock& clock, Snapshot snapshot,
                                                                  HeartbeatOptions options) {
   HADR_TRY(options.validate());
@@ -100,7 +194,7 @@ HeartbeatWriter::HeartbeatWriter(Coord& coord, const Clock& clock, Snapshot snap
       clock_(clock),
       snapshot_(std::move(snapshot)),
       options_(std::move(options)),
-      backoff_(clock, options_.backoff) {}
+      backoff_(clock, capped_at_interval(options_.backoff, options_.interval)) {}
 
 Result<StepOutcome> HeartbeatWriter::step() {
   const MonoTime now = clock_.now_monotonic();

@@ -5,9 +5,14 @@
 // region's to decide whether it may take over or must step down, the peer's to alert), and
 // `hadr status` shows them.
 //
-// Record value: JSON {"region","process","at_ms","roles":[{"name","progress","errors","lag",
-// "last_error"}]} — a role's kind is its name up to the first '-' ("worker-2" -> "worker").
+// Record value: JSON {"region","process","at_ms","roles":[{"name","progress","errors",
+// "consecutive_errors","lag","last_error","dependency"}]} — a role's kind is its name up to the
+// first '-' ("worker-2" -> "worker"); "dependency" names what the role's last failed call
+// depended on (failing_dependency below; for operators — readers classify last_error again).
 // Heartbeats are not fenced (a passive region must be seen too): condition kNone.
+// The writer retries a failed write at least once per interval (its backoff is capped at the
+// interval), so after a store outage every live process has a record again within one
+// interval: the watchdog relies on that to tell "absent" from "not written yet" (issue 12, 14).
 //
 // Ownership: borrows Coord and Clock; owns a copy of the snapshot function.
 // Thread-safety: step() from one driver thread; the snapshot function is called from it.
@@ -48,6 +53,19 @@ Result<Heartbeat> decode_heartbeat(const CoordRecord& record);
 // The live heartbeats of `region` (damaged records are skipped and counted in `damaged`).
 Result<std::vector<Heartbeat>> read_heartbeats(Coord& coord, const RegionId& region, std::size_t* damaged = nullptr);
 std::string_view role_kind(std::string_view role_name);
+
+// What a failed call depended on, so that region health can tell "my region is broken" from
+// "a store both regions use is down" (issue 12, hole 15). Shared: the source, the blob store
+// (WAL backups), the coord and lease stores and the dedupe store — a failover cannot help, the
+// peer would fail the same way. Region-local: the region's own bus namespace, its disk (WAL,
+// checkpoint file) and anything not recognised (the conservative answer: it may step down).
+enum class Dependency { kUnknown, kSource, kBlobStore, kCoord, kLease, kDedupe, kBus, kDisk };
+std::string_view dependency_name(Dependency dependency);
+bool is_shared(Dependency dependency);
+// From a RoleHealth::last_error, "<call>: <error>", where <call> is the `what` every role gives
+// HealthRecorder::record_error / absorb_failure ("relay sync backup", "worker claim", ...). A
+// new call site whose name is not in the table is kUnknown, i.e. region-local.
+Dependency failing_dependency(std::string_view last_error);
 
 struct HeartbeatOptions {
   RegionId region;

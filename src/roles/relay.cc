@@ -104,16 +104,22 @@ Result<StepOutcome> Relay::step() {
   if (deps_.wal.poisoned()) {
     return data_loss("relay: the WAL in " + deps_.wal.dir() + " is poisoned; restart the region to recover it");
   }
-  // A region without a writable epoch appends, acks, publishes and deletes nothing.
-  const std::optional<Epoch> epoch = deps_.fence.writable_epoch();
+  // A region without the lease appends, acks, publishes and deletes nothing. With the lease but
+  // intake closed (the watchdog's gate: a takeover not yet complete, a switchover draining) it
+  // takes nothing new but finishes what it already took: it publishes the pending records,
+  // ships and acks a held batch and goes on with a recovery already started, so that a
+  // switchover can drain (issue 12, hole 8).
+  const std::optional<Epoch> epoch = deps_.fence.drain_epoch();
   if (!epoch) return StepOutcome::kIdle;
+  const bool intake_open = deps_.fence.writable_epoch() == epoch;
+  // A new epoch: this region's records may sit unapplied in the other region's namespace.
   if (phase_ != Phase::kStarting && *epoch != recovered_under_ && !held_) restart_recovery();
   if (phase_ == Phase::kStarting) {
-    if (!recovery_backoff_.ready()) return StepOutcome::kIdle;
+    if (!intake_open || !recovery_backoff_.ready()) return StepOutcome::kIdle;
     HADR_ASSIGN_OR_RETURN(const bool started, start_recovery(*epoch));
     if (!started) return StepOutcome::kIdle;
   }
-  HADR_TRY(apply_retention_if_due());
+  if (intake_open) HADR_TRY(apply_retention_if_due());
   Result<StepOutcome> outcome = StepOutcome::kIdle;
   if (!pending_.empty() && publish_backoff_.ready()) {
     outcome = publish_pending(*epoch);
@@ -122,11 +128,20 @@ Result<StepOutcome> Relay::step() {
     if (backup_backoff_.ready()) outcome = retry_held_batch();
   } else if (phase_ == Phase::kRecovering) {
     if (recovery_backoff_.ready() && window_room() > 0) outcome = recover_chunk();
-  } else if (intake_backoff_.ready() && window_room() > 0) {
+  } else if (intake_open && intake_backoff_.ready() && window_room() > 0) {
     outcome = take_intake(*epoch);
   }
   update_lag();
   return outcome;
+}
+
+std::size_t Relay::unpublished_count() const {
+  std::uint64_t unclassified = 0;
+  if (phase_ == Phase::kRecovering && recovery_end_ > recovery_read_until_) {
+    unclassified = recovery_end_.value - recovery_read_until_.value;
+  }
+  const std::size_t held = held_ ? held_->received.size() : 0;
+  return pending_.size() + recovery_chunk_.size() + static_cast<std::size_t>(unclassified) + held;
 }
 
 std::size_t Relay::window_room() const {
@@ -135,13 +150,8 @@ std::size_t Relay::window_room() const {
 }
 
 void Relay::update_lag() {
-  // Records not yet on the bus: pending ones, plus what recovery has still to classify.
-  std::uint64_t unclassified = 0;
-  if (phase_ == Phase::kRecovering && recovery_end_ > recovery_read_until_) {
-    unclassified = recovery_end_.value - recovery_read_until_.value;
-  }
-  const std::size_t held = held_ ? held_->received.size() : 0;
-  health_.set_lag(static_cast<std::int64_t>(pending_.size() + recovery_chunk_.size() + unclassified + held));
+  // Records not yet on the bus: pending ones, held ones, plus what recovery has still to classify.
+  health_.set_lag(static_cast<std::int64_t>(unpublished_count()));
 }
 
 void Relay::queue_for_publication(BusMessage message) {
@@ -367,7 +377,9 @@ Result<StepOutcome> Relay::ack_and_queue(Epoch epoch, std::vector<SourceMessage>
   HADR_ASSERT(last_lsn <= deps_.wal.durable_lsn());  // never ack what is not durable
   HADR_ASSERT(last_lsn.value >= received.size());
   HADR_ASSERT(deps_.backup_sync == nullptr || deps_.backup_sync->shipped_lsn() >= last_lsn);  // sync: shipped first
-  if (deps_.fence.writable_epoch() != epoch) {
+  // The lease fence, not the intake gate: a batch appended before intake closed is still acked
+  // and published (a switchover drains it); only a lost epoch stops it.
+  if (deps_.fence.drain_epoch() != epoch) {
     // Fenced while appending: no ack (the source redelivers to the new writer) and no
     // publication. The WAL copy stays for replay; the dedupe store absorbs the repeat.
     counters_.fenced_after_append.fetch_add(received.size());

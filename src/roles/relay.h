@@ -24,7 +24,10 @@
 // Intake runs while publication backs off (the bus is slow or down) until the in-flight window
 // (pending records) is full; then the relay receives nothing more: backpressure, and the WAL
 // is what buffers, within in_flight_max records.
-// Every step first asks the fence: without a writable epoch the relay does nothing at all.
+// Every step first asks the fence. Without the lease (drain_epoch()) the relay does nothing at
+// all; with the lease but intake closed (writable_epoch() empty: the watchdog's gate) it takes
+// nothing from the source but still publishes pending records, ships and acks a held batch and
+// continues a recovery already started, so a planned switchover drains (fence.h).
 // Every few seconds (retention_interval) it reads the checkpoint file and applies WAL
 // retention, because the relay owns the Wal.
 //
@@ -133,6 +136,10 @@ class Relay final : public Role {
   std::size_t pending_count() const { return pending_.size(); }
   // Sync backup: a batch appended but not acked because it is not in the blob store yet.
   bool holding_batch() const { return held_.has_value(); }
+  // Records this relay took (or found in its WAL at start) that are not on the bus yet: pending,
+  // held for the sync backup, or still to be classified by recovery. 0 = drained. The one
+  // drain test the runtime and the simulator both use (RegionControl::drained()).
+  std::size_t unpublished_count() const;
   bool recovering() const { return phase_ != Phase::kRelaying; }
 
  private:

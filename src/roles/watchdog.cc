@@ -44,7 +44,9 @@ std::string encode_failover_record(const FailoverRecord& record) {
                {"free_seen_at_ms", record.free_seen_at_ms},
                {"acquired_at_ms", record.acquired_at_ms},
                {"alias_at_ms", record.alias_at_ms},
-               {"completed_at_ms", record.completed_at_ms}});
+               {"completed_at_ms", record.completed_at_ms},
+               {"released_at_ms", record.released_at_ms},
+               {"released_reason", record.released_reason}});
 }
 
 Result<FailoverRecord> decode_failover_record(std::string_view value) {
@@ -59,6 +61,8 @@ Result<FailoverRecord> decode_failover_record(std::string_view value) {
   record.acquired_at_ms = json.value("acquired_at_ms", std::int64_t{0});
   record.alias_at_ms = json.value("alias_at_ms", std::int64_t{0});
   record.completed_at_ms = json.value("completed_at_ms", std::int64_t{0});
+  record.released_at_ms = json.value("released_at_ms", std::int64_t{0});
+  record.released_reason = json.value("released_reason", "");
   return record;
 }
 
@@ -127,6 +131,9 @@ Status WatchdogOptions::validate() const {
   if (!in_range(unhealthy_grace, Milliseconds(10), std::chrono::hours(1))) return bad("unhealthy_grace", unhealthy_grace, "10ms .. 1h");
   if (!in_range(drain_timeout, Milliseconds(1), std::chrono::hours(1))) return bad("drain_timeout", drain_timeout, "1ms .. 1h");
   if (!in_range(handoff_timeout, Milliseconds(1), std::chrono::hours(1))) return bad("handoff_timeout", handoff_timeout, "1ms .. 1h");
+  if (!in_range(heartbeat_ttl, Milliseconds(30), std::chrono::minutes(3))) {
+    return bad("heartbeat_ttl (3 x heartbeat.interval)", heartbeat_ttl, "30ms .. 3m: heartbeat.interval 10ms .. 1m");
+  }
   return Status();
 }
 
@@ -151,11 +158,11 @@ void Watchdog::set_phase(WatchdogPhase phase) {
   status_.phase = phase;
 }
 
-void Watchdog::raise(AlertSeverity severity, std::string event, std::string detail) {
+void Watchdog::raise(AlertSeverity severity, std::string event, std::string detail, std::optional<Epoch> epoch) {
   deps_.alerts.raise(Alert{.severity = severity,
                            .event = std::move(event),
                            .region = options_.region,
-                           .epoch = deps_.lease.epoch(),
+                           .epoch = epoch.value_or(deps_.lease.epoch()),
                            .detail = std::move(detail),
                            .at = deps_.clock.now_wall()});
   std::lock_guard lock(status_mutex_);
@@ -167,10 +174,11 @@ Status Watchdog::absorb(std::string_view what, const Error& error) {
 }
 
 void Watchdog::halt(const Error& error, std::string event) {
+  const Epoch granted = deps_.lease.epoch();  // before release(), which forgets it
   (void)deps_.lease.release();
   deps_.control.set_intake_open(false);
   health_.record_error("halted", error);
-  raise(AlertSeverity::kCritical, std::move(event), error.detail);
+  raise(AlertSeverity::kCritical, std::move(event), error.detail, granted);
   set_phase(WatchdogPhase::kHalted);
 }
 
@@ -191,9 +199,52 @@ Result<StepOutcome> Watchdog::step() {
 }
 
 Status Watchdog::evaluate_health() {
-  HADR_ASSIGN_OR_RETURN(std::vector<Heartbeat> beats, read_heartbeats(deps_.coord, options_.region));
-  std::size_t workers = 0, failing_workers = 0;
-  std::string failing_core;
+  const MonoTime now = deps_.clock.now_monotonic();
+  auto beats = read_heartbeats(deps_.coord, options_.region);
+  if (!beats.ok()) {
+    coord_answering_since_.reset();  // what is missing from now on may be missing because of this
+    return beats.error();            // the verdict stays as it was (step() absorbs the error)
+  }
+  if (!coord_answering_since_) coord_answering_since_ = now;
+  const HealthFindings found = judge_heartbeats(*beats);
+  std::string reason;
+  std::string shared;
+  if (found.workers == 0) {
+    reason = "no live worker heartbeat in region " + options_.region.str();
+  } else if (found.failing_workers == found.workers && found.failing_local_workers > 0) {
+    reason = "every worker is failing (" + found.worker_error + ")";
+  } else if (!found.failing_core.empty()) {
+    reason = found.failing_core;
+  }
+  if (found.workers > 0 && found.failing_workers == found.workers && found.failing_local_workers == 0) {
+    shared = "every worker is failing on a shared store (" + found.worker_error + ")";
+  } else if (!found.shared_core.empty()) {
+    shared = found.shared_core;
+  }
+  if (reason.empty()) {
+    unhealthy_since_.reset();
+  } else if (!unhealthy_since_) {
+    unhealthy_since_ = now;
+  }
+  const bool within_grace = unhealthy_since_ && now - *unhealthy_since_ < options_.unhealthy_grace;
+  // Taking over needs positive evidence: a live worker. Stepping down needs evidence too: a
+  // failing role past the grace, or workers absent while the store answered for a heartbeat
+  // TTL (they would have written again by then) — never their absence during a store outage.
+  region_healthy_ = reason.empty() || (found.workers > 0 && within_grace);
+  region_broken_ = !reason.empty() && (found.workers == 0
+                                           ? now - *coord_answering_since_ >= options_.heartbeat_ttl
+                                           : !within_grace);
+  health_reason_ = reason;
+  track_shared_outage(std::move(shared), now);
+  std::lock_guard lock(status_mutex_);
+  status_.region_healthy = region_healthy_;
+  status_.health_reason = reason;
+  status_.shared_outage = shared_outage_;
+  return Status();
+}
+
+Watchdog::HealthFindings Watchdog::judge_heartbeats(const std::vector<Heartbeat>& beats) {
+  HealthFindings found;
   std::map<std::string, ObservedRole> seen;
   for (const Heartbeat& beat : beats) {
     for (const NamedHealth& role : beat.roles) {
@@ -213,37 +264,45 @@ Status Watchdog::evaluate_health() {
       // verdict is stale (trusting it left both regions standby forever: simulator seed 204).
       if (phase_ == WatchdogPhase::kActive && role.health.consecutive_errors > 0) observed.failing = true;
       const std::string_view kind = role_kind(role.name);
+      const Dependency dependency = failing_dependency(role.health.last_error);
+      const std::string error =
+          role.name + ": " + role.health.last_error + " (" + std::string(dependency_name(dependency)) + ")";
       if (kind == "worker") {
-        ++workers;
-        if (observed.failing) ++failing_workers;
+        ++found.workers;
+        if (observed.failing) {
+          ++found.failing_workers;
+          if (!is_shared(dependency)) ++found.failing_local_workers;
+          found.worker_error = error;
+        }
       } else if (observed.failing && (kind == "relay" || kind == "promoter")) {
-        failing_core = role.name + ": " + role.health.last_error;
+        (is_shared(dependency) ? found.shared_core : found.failing_core) = error;
       }
       seen.emplace(key, std::move(observed));
     }
   }
   previous_health_ = std::move(seen);
-  std::string reason;
-  if (workers == 0) {
-    reason = "no live worker heartbeat in region " + options_.region.str();
-  } else if (failing_workers == workers) {
-    reason = "every worker is failing (errors growing, no progress)";
-  } else if (!failing_core.empty()) {
-    reason = failing_core;
+  return found;
+}
+
+void Watchdog::track_shared_outage(std::string shared, MonoTime now) {
+  if (shared.empty()) {
+    shared_since_.reset();
+    if (shared_outage_reported_) {
+      raise(AlertSeverity::kInfo, "shared_dependency_restored",
+            "region " + options_.region.str() + ": the shared store answers again (was: " + shared_outage_ + ")");
+    }
+    shared_outage_reported_ = false;
+    shared_outage_.clear();
+    return;
   }
-  const MonoTime now = deps_.clock.now_monotonic();
-  if (reason.empty()) {
-    unhealthy_since_.reset();
-  } else if (!unhealthy_since_) {
-    unhealthy_since_ = now;
-  }
-  // Missing workers is unhealthy at once; failing roles only after the grace period.
-  region_healthy_ = reason.empty() || (workers > 0 && now - *unhealthy_since_ < options_.unhealthy_grace);
-  health_reason_ = reason;
-  std::lock_guard lock(status_mutex_);
-  status_.region_healthy = region_healthy_;
-  status_.health_reason = reason;
-  return Status();
+  if (!shared_since_) shared_since_ = now;
+  shared_outage_ = std::move(shared);
+  if (shared_outage_reported_ || now - *shared_since_ < options_.unhealthy_grace) return;
+  shared_outage_reported_ = true;
+  // A store both regions use: the peer would fail the same way, so a failover cannot help.
+  raise(AlertSeverity::kCritical, "shared_dependency_down",
+        "region " + options_.region.str() + " stays " + std::string(watchdog_phase_name(phase_)) +
+            ": a store both regions use is failing, a failover cannot help: " + shared_outage_);
 }
 
 Result<std::optional<Handoff>> Watchdog::live_handoff(const LeaseState& lease) {
@@ -331,7 +390,45 @@ Result<bool> Watchdog::anti_flap_holds() {
   if (!record) return false;
   HADR_ASSIGN_OR_RETURN(FailoverRecord last, decode_failover_record(record->value));
   if (last.kind != "failover") return false;  // the first grant and planned handovers do not count
-  return still_within(seen_failover_, last.epoch, last.acquired_at_ms, options_.min_failover_interval);
+  if (!still_within(seen_failover_, last.epoch, last.acquired_at_ms, options_.min_failover_interval)) return false;
+  // Anti-flap keeps the lease from bouncing between two live regions; it must never be what
+  // leaves no region active (issue 12, hole 15: 26 s with both regions passive).
+  if (last.to == options_.region) return false;  // we took it last: the peer never took it from us
+  if (last.released_at_ms != 0) return false;    // the peer stepped down: it gave the lease up itself
+  HADR_ASSIGN_OR_RETURN(const bool alive, peer_alive());
+  return alive;  // a peer without a live heartbeat cannot take it back
+}
+
+Result<bool> Watchdog::peer_alive() {
+  HADR_ASSIGN_OR_RETURN(std::vector<Heartbeat> beats, read_heartbeats(deps_.coord, options_.peer));
+  return !beats.empty();
+}
+
+Status Watchdog::mark_released(const std::string& reason) {
+  record_.released_at_ms = unix_millis(deps_.clock.now_wall());
+  record_.released_reason = reason.substr(0, 200);
+  return write_failover_record();
+}
+
+Result<StepOutcome> Watchdog::step_down() {
+  deps_.control.set_intake_open(false);
+  const Epoch released = deps_.lease.epoch();  // before release(), which forgets it (hole 16)
+  // Tell the peer we gave it up ourselves, so that its anti-flap does not hold it back. Written
+  // while we still hold the epoch; a failed write only means the peer waits out anti-flap.
+  const Status marked = record_.epoch == released ? mark_released(health_reason_) : Status();
+  if (!marked.ok()) health_.record_error("watchdog marking failover/last released", marked.error());
+  (void)deps_.lease.release();
+  yield_until_ = deps_.clock.now_monotonic() + options_.check_interval * 2;
+  {
+    std::lock_guard lock(status_mutex_);
+    ++status_.step_downs;
+  }
+  raise(AlertSeverity::kCritical, "step_down",
+        "region " + options_.region.str() + " is unhealthy (" + health_reason_ + "); released the lease at epoch " +
+            std::to_string(released.value),
+        released);
+  set_phase(WatchdogPhase::kStandby);
+  return StepOutcome::kProgress;
 }
 
 Result<StepOutcome> Watchdog::standby_check() {
@@ -387,6 +484,7 @@ Result<StepOutcome> Watchdog::begin_takeover(std::string kind, RegionId from) {
     return StepOutcome::kIdle;
   }
   if (!*granted) return StepOutcome::kIdle;  // the peer was faster
+  last_holder_seen_ = options_.region;  // whoever takes it next takes it from us
   const std::int64_t now_ms = unix_millis(deps_.clock.now_wall());
   record_ = FailoverRecord{.kind = std::move(kind),
                            .from = std::move(from),
@@ -417,7 +515,7 @@ Status Watchdog::write_failover_record() {
 
 Result<StepOutcome> Watchdog::continue_takeover() {
   if (!deps_.lease.holding()) {
-    raise(AlertSeverity::kCritical, "takeover_abandoned", "lost the lease in the middle of a takeover");
+    raise(AlertSeverity::kCritical, "takeover_abandoned", "lost the lease in the middle of a takeover", record_.epoch);
     set_phase(WatchdogPhase::kStandby);
     return StepOutcome::kProgress;
   }
@@ -459,7 +557,7 @@ Result<StepOutcome> Watchdog::continue_takeover() {
         if (flipped.code() == ErrorCode::kAborted) {
           // A higher epoch wrote the alias: we are already superseded.
           (void)deps_.lease.release();
-          raise(AlertSeverity::kCritical, "takeover_superseded", flipped.error().detail);
+          raise(AlertSeverity::kCritical, "takeover_superseded", flipped.error().detail, epoch);
           set_phase(WatchdogPhase::kStandby);
           return StepOutcome::kProgress;
         }
@@ -525,23 +623,12 @@ Result<StepOutcome> Watchdog::continue_takeover() {
 Result<StepOutcome> Watchdog::active_check() {
   if (!deps_.lease.holding()) {
     deps_.control.set_intake_open(false);
-    raise(AlertSeverity::kCritical, "lease_lost", "region " + options_.region.str() + " lost the lease; standing by");
+    raise(AlertSeverity::kCritical, "lease_lost", "region " + options_.region.str() + " lost the lease; standing by",
+          record_.epoch);
     set_phase(WatchdogPhase::kStandby);
     return StepOutcome::kProgress;
   }
-  if (!region_healthy_) {
-    deps_.control.set_intake_open(false);
-    (void)deps_.lease.release();
-    yield_until_ = deps_.clock.now_monotonic() + options_.check_interval * 2;
-    {
-      std::lock_guard lock(status_mutex_);
-      ++status_.step_downs;
-    }
-    raise(AlertSeverity::kCritical, "step_down", "region " + options_.region.str() + " is unhealthy (" +
-                                                     health_reason_ + "); released the lease");
-    set_phase(WatchdogPhase::kStandby);
-    return StepOutcome::kProgress;
-  }
+  if (region_broken_) return step_down();
   auto peer_beats = read_heartbeats(deps_.coord, options_.peer);
   if (peer_beats.ok()) {
     const bool missing = peer_beats->empty();
@@ -580,7 +667,7 @@ Result<StepOutcome> Watchdog::active_check() {
 
 Result<StepOutcome> Watchdog::continue_handover() {
   if (!deps_.lease.holding()) {
-    raise(AlertSeverity::kCritical, "lease_lost", "lost the lease during a switchover; standing by");
+    raise(AlertSeverity::kCritical, "lease_lost", "lost the lease during a switchover; standing by", record_.epoch);
     set_phase(WatchdogPhase::kStandby);
     return StepOutcome::kProgress;
   }
@@ -635,7 +722,8 @@ Result<StepOutcome> Watchdog::continue_handover() {
       }
       raise(AlertSeverity::kInfo, "switchover_handed_over",
             "region " + options_.region.str() + " sealed its WAL at epoch " + std::to_string(epoch.value) +
-                " and handed the lease to " + options_.peer.str());
+                " and handed the lease to " + options_.peer.str(),
+            epoch);
       set_phase(WatchdogPhase::kStandby);
       return StepOutcome::kProgress;
     }

@@ -5,6 +5,12 @@
 // Phases (one step does at most one store round trip per sub-step and never blocks):
 //   standby      every check_interval: read the lease. Free, own region healthy, anti-flap
 //                satisfied (or a planned handoff names us) -> acquire -> taking_over.
+//                Anti-flap (min_failover_interval after an unplanned failover) keeps the lease
+//                from bouncing between two LIVE regions (a flapping partition, F14); it never
+//                holds a region back when that only leaves no region active: not when this
+//                region took the lease last (it stepped down and the peer never took it), not
+//                when the peer released it itself (it stepped down: failover/last says
+//                released), not when the peer has no live heartbeat (issue 12, hole 15).
 //   taking_over  idempotent sub-steps, each recorded in Coord `failover/last`:
 //                epoch check (the grant must be above every epoch recorded anywhere: the
 //                alias, failover, handoff, checkpoint and replay records, the dedupe store's
@@ -16,10 +22,10 @@
 //                (always: the last holder may have been this region's own dead process, which
 //                never finished its replay) -> open intake -> active. Crash point
 //                "watchdog.after_acquire_before_alias".
-//   active       the lease manager renews. Lease lost -> alert, standby. Own region unhealthy
-//                for unhealthy_grace -> release (step down), alert, standby; it yields two
-//                check intervals to a healthy standby, then acquires again only once healthy
-//                (anti-flap bounds how often).
+//   active       the lease manager renews. Lease lost -> alert, standby. Own region broken
+//                for unhealthy_grace -> mark failover/last released, release (step down),
+//                alert (with the epoch given up), standby; it yields two check intervals to a
+//                healthy standby, then acquires again only once healthy.
 //                A switchover request naming the peer -> handing_over.
 //   handing_over close intake -> wait until drained (bounded by drain_timeout; past it the
 //                handover is abandoned and intake reopens) -> seal the WAL -> write Coord
@@ -32,10 +38,20 @@
 // (monotonic) reaches the interval — so a skewed clock can never hold failover back longer
 // than the interval itself (found by the simulator, seed 52).
 //
-// Region health (from heartbeats, heartbeat.h): healthy when at least one live heartbeat of
-// the region carries a worker, and not every worker, nor the relay or promoter, is "failing"
-// (while active, its last call failed — RoleHealth::consecutive_errors; or its error count grew
-// since the last check while its progress did not).
+// Region health (from heartbeats, heartbeat.h) is judged on evidence (issue 12, holes 14, 15):
+//   - a role is "failing" while active when its last call failed (RoleHealth::consecutive_errors),
+//     or when its error count grew since the last check while its progress did not;
+//   - a failing call is charged to the dependency it used (failing_dependency()). A store both
+//     regions share (source, blob store, coord/lease, dedupe) failing is no reason to step down
+//     — the peer would fail the same way — and raises `shared_dependency_down` after
+//     unhealthy_grace instead (`shared_dependency_restored` when it clears). Region-local ones
+//     (own bus namespace, disk, anything unrecognised) count;
+//   - broken: every worker failing with at least one on a region-local dependency, or the relay
+//     or promoter failing on a region-local one, for unhealthy_grace; or no live worker
+//     heartbeat while the coord store has answered every read for heartbeat_ttl (heartbeats
+//     that lapsed while the store was away prove nothing);
+//   - fit to take over (standby): at least one live worker heartbeat (positive evidence) and
+//     not broken past the grace.
 //
 // Ownership: borrows every dependency. Thread-safety: step() from one thread (the one that
 // also steps the LeaseManager); status() from any thread.
@@ -78,6 +94,10 @@ struct FailoverRecord {
   std::int64_t acquired_at_ms = 0;
   std::int64_t alias_at_ms = 0;
   std::int64_t completed_at_ms = 0;
+  // Set by the holder when it steps down (releases the lease itself): the peer's anti-flap
+  // then does not hold it back (0: not released).
+  std::int64_t released_at_ms = 0;
+  std::string released_reason;
 };
 std::string encode_failover_record(const FailoverRecord& record);
 Result<FailoverRecord> decode_failover_record(std::string_view value);
@@ -107,6 +127,9 @@ struct WatchdogOptions {
   Milliseconds unhealthy_grace{5'000};            // 10 ms .. 1 h
   Milliseconds drain_timeout{60'000};             // switchover: 1 ms .. 1 h
   Milliseconds handoff_timeout{10'000};           // a handoff the peer does not take expires: 1 ms .. 1 h
+  // How long a heartbeat record lives (3 heartbeat intervals): missing workers count only
+  // after the coord store answered for this long. 30 ms .. 3 min.
+  Milliseconds heartbeat_ttl{1'500};
 
   Status validate() const;
 };
@@ -135,6 +158,7 @@ struct WatchdogStatus {
   WatchdogPhase phase = WatchdogPhase::kStandby;
   bool region_healthy = false;
   std::string health_reason;  // why unhealthy ("" when healthy)
+  std::string shared_outage;  // a shared dependency failing ("" when none): alerted, no step-down
   std::uint64_t takeovers = 0;
   std::uint64_t step_downs = 0;
   std::uint64_t handovers = 0;
@@ -162,6 +186,19 @@ class Watchdog final : public Role {
   Result<StepOutcome> continue_handover();
   Result<StepOutcome> begin_takeover(std::string kind, RegionId from);
   Status evaluate_health();
+  struct HealthFindings {
+    std::size_t workers = 0;
+    std::size_t failing_workers = 0;
+    std::size_t failing_local_workers = 0;
+    std::string worker_error;   // the last failing worker's "<role>: <error> (<dependency>)"
+    std::string failing_core;   // relay/promoter failing on a region-local dependency
+    std::string shared_core;    // relay/promoter failing on a shared dependency
+  };
+  HealthFindings judge_heartbeats(const std::vector<Heartbeat>& beats);
+  void track_shared_outage(std::string shared, MonoTime now);
+  Result<bool> peer_alive();
+  Status mark_released(const std::string& reason);
+  Result<StepOutcome> step_down();
   // Whether a recorded handoff forbids (or, for us, invites) acquiring now.
   Result<std::optional<Handoff>> live_handoff(const LeaseState& lease);
   Result<bool> anti_flap_holds();
@@ -175,7 +212,8 @@ class Watchdog final : public Role {
   };
   // Whether a record stamped at `stamped_at_ms` by its writer is younger than `interval` (see the header).
   bool still_within(SeenRecord& seen, Epoch epoch, std::int64_t stamped_at_ms, Milliseconds interval);
-  void raise(AlertSeverity severity, std::string event, std::string detail);
+  // `epoch`: the epoch the alert concerns; by default the one held now (0 when none).
+  void raise(AlertSeverity severity, std::string event, std::string detail, std::optional<Epoch> epoch = {});
   void set_phase(WatchdogPhase phase);
   Status absorb(std::string_view what, const Error& error);
   void halt(const Error& error, std::string event = "epoch_regression");
@@ -199,8 +237,13 @@ class Watchdog final : public Role {
   SeenRecord seen_handoff_;
   MonoTime handover_deadline_{};
   std::optional<MonoTime> unhealthy_since_;
-  bool region_healthy_ = false;
+  std::optional<MonoTime> coord_answering_since_;  // every heartbeat read since then succeeded
+  bool region_healthy_ = false;  // fit to take over
+  bool region_broken_ = false;   // evidence says step down (active)
   std::string health_reason_;
+  std::optional<MonoTime> shared_since_;
+  std::string shared_outage_;      // what is failing now ("" none)
+  bool shared_outage_reported_ = false;
   bool peer_missing_reported_ = false;
   struct ObservedRole {
     RoleHealth health;

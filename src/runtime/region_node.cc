@@ -114,6 +114,8 @@ class NodeControl final : public RegionControl {
     replay_request_ = from;
   }
 
+  // The relay's part is Relay::unpublished_count() (pending, held for the sync backup, not yet
+  // recovered), mirrored by the control thread; the simulator's SimControl asks the same.
   Result<bool> drained() override {
     if (relay_pending_.load() != 0) return false;
     for (const std::string* queue : {&config_.promoter.staging_queue, &config_.worker.main_queue}) {
@@ -235,8 +237,14 @@ Status RegionNode::open_failover_control_roles() {
                                                                          .crash_points = crash_points_,
                                                                          .dedupe = lease_thread_dedupe_.store.get(),
                                                                          .witness = blobs_.get()},
-                                                    config_.watchdog));
+                                                    watchdog_options()));
   return ok_status();
+}
+
+WatchdogOptions RegionNode::watchdog_options() const {
+  WatchdogOptions options = config_.watchdog;
+  options.heartbeat_ttl = config_.heartbeat.interval * 3;  // what HeartbeatWriter gives its records
+  return options;
 }
 
 std::vector<NamedHealth> RegionNode::health_snapshot() const {
@@ -443,7 +451,7 @@ void RegionNode::run_control_thread() {
       if (!outcome.ok()) return record_failure(role->name(), outcome.error());
       any_progress = any_progress || *outcome == StepOutcome::kProgress;
     }
-    if (relay_) relay_pending_.store(relay_->pending_count());
+    if (relay_) relay_pending_.store(relay_->unpublished_count());
     const Status served = serve_control_requests();
     if (!served.ok()) return record_failure("control", served.error());
     if (draining() && (!any_progress || past_drain_deadline())) return;

@@ -134,6 +134,7 @@ class RegionNode {
   // Control thread: answers the watchdog's requests (begin replay, seal).
   Status serve_control_requests();
   std::vector<NamedHealth> health_snapshot() const;
+  WatchdogOptions watchdog_options() const;  // config_.watchdog with the heartbeat TTL filled in
   void run_worker_thread(WorkerSlot& slot);
   // Renews the region's membership until membership_stop_; a lost membership fails the run.
   void run_membership_thread();
@@ -181,7 +182,7 @@ class RegionNode {
   std::unique_ptr<WalShipper> shipper_;
   std::unique_ptr<WalBackup> backup_;  // async mode
   std::unique_ptr<Replayer> replayer_;
-  std::atomic<std::uint64_t> relay_pending_{0};  // mirror of relay_->pending_count() for the drain check
+  std::atomic<std::uint64_t> relay_pending_{0};  // mirror of relay_->unpublished_count() for the drain check
 
   std::atomic<bool> stop_{false};            // every thread: stop now
   std::atomic<bool> lease_thread_stop_{false};  // the lease thread: after every other thread

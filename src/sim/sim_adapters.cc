@@ -228,7 +228,7 @@ HandlerResult SimHandler::handle(const HandlerInput& input) {
 // ---- SimControl ------------------------------------------------------------------------------
 
 Result<bool> SimControl::drained() {
-  if (parts_.relay.pending_count() != 0 || parts_.relay.holding_batch()) return false;
+  if (parts_.relay.unpublished_count() != 0) return false;  // the runtime's NodeControl asks the same
   for (std::string_view queue : {kStagingQueue, kMainQueue}) {
     HADR_ASSIGN_OR_RETURN(QueueDepth depth, parts_.bus.depth(queue));
     if (depth.available + depth.locked != 0) return false;

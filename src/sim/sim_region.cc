@@ -298,7 +298,8 @@ void SimRegion::open_watchdog(Process& p) {
                                                      .min_failover_interval = SimTimings::kMinFailoverInterval,
                                                      .unhealthy_grace = SimTimings::kUnhealthyGrace,
                                                      .drain_timeout = SimTimings::kDrainTimeout,
-                                                     .handoff_timeout = SimTimings::kHandoffTimeout}),
+                                                     .handoff_timeout = SimTimings::kHandoffTimeout,
+                                                     .heartbeat_ttl = SimTimings::kHeartbeatInterval * 3}),
                     "watchdog");
 }
 

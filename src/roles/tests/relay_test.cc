@@ -6,11 +6,19 @@
 // publication recovery after a restart republishes acked records from the checkpoint on,
 // skipping those already done; retention deletes segments below the checkpoint; lost confirms
 // and refused acks end in duplicate deliveries, never in duplicate effects.
+// Regressions of issue 12 hole 8 (a planned switchover could not drain; both failed before the
+// fix): with intake closed (the watchdog's gate, as the runtime and the simulator wire it) the
+// relay still publishes the records it already appended
+// (IntakeClosedWithPendingRecordsStillPublishesThem) and finishes a batch held for the sync
+// backup (IntakeClosedWhileABatchIsHeldForTheBackupFinishesIt), and it reports the held batch as
+// not drained (the runtime's drain check looked at pending_count() only).
 #include "roles/relay.h"
 
 #include <gtest/gtest.h>
 
+#include "memory/memory_source.h"
 #include "roles/checkpoint.h"
+#include "roles/heartbeat.h"
 #include "roles/tests/region_harness.h"
 #include "wal/checkpoint_file.h"
 
@@ -292,6 +300,101 @@ TEST(RelayTest, RefusedAckStillPublishesAndTheRedeliveryIsAbsorbed) {
   EXPECT_EQ(harness.relay().stats().ack_failures, 8u);
   EXPECT_EQ(harness.relay().stats().appended, 16u);  // the redelivered batch was appended again
   EXPECT_EQ(harness.source_server.acked_count(), 8u);
+}
+
+class OutageInjector final : public FaultInjector {
+ public:
+  bool fire(FaultSite site) override { return down && site == FaultSite::kUnavailable; }
+  bool down = false;
+};
+
+// A relay over the harness's WAL, bus, dedupe and backup whose intake sits behind the watchdog's
+// gate (GatedFence over the lease fence), as the runtime and the simulator wire it. Only this
+// relay is stepped (the harness's own never is).
+struct GatedRelay {
+  explicit GatedRelay(RegionHarness& harness) : harness(harness), gate(harness.static_fence, /*open=*/true) {
+    source = std::move(MemorySource::open(harness.source_server, "relay-gated", Milliseconds(30'000))).value();
+    relay = std::move(Relay::create({.source = *source, .wal = harness.wal(), .env = harness.env,
+                                     .bus = harness.relay_bus(), .dedupe = harness.relay_dedupe(), .fence = gate,
+                                     .clock = harness.clock, .crash_points = harness.crash_points,
+                                     .backup_sync = harness.shipper()},
+                                    harness.options.relay))
+                .value();
+  }
+  void step(std::size_t steps) {
+    for (std::size_t i = 0; i < steps; ++i) {
+      Result<StepOutcome> outcome = relay->step();
+      ASSERT_TRUE(outcome.ok()) << outcome.error().to_string();
+      if (*outcome == StepOutcome::kIdle) harness.clock.advance(Milliseconds(1'000));
+    }
+  }
+  RegionHarness& harness;
+  GatedFence gate;
+  std::unique_ptr<MemorySource> source;
+  std::unique_ptr<Relay> relay;
+};
+
+TEST(RelayTest, IntakeClosedWithPendingRecordsStillPublishesThem) {
+  RegionHarness harness;
+  GatedRelay gated(harness);
+  harness.relay_bus().set_connected(false);
+  harness.put_messages(8);
+  gated.step(3);
+  ASSERT_EQ(gated.relay->pending_count(), 8u);  // appended and acked, the bus is down
+  ASSERT_EQ(harness.source_server.acked_count(), 8u);
+  // The watchdog charges this failure to the region's own bus namespace (hole 15).
+  EXPECT_EQ(failing_dependency(gated.relay->health().last_error), Dependency::kBus);
+  gated.gate.set_open(false);  // a switchover closes intake
+  harness.put_messages(8);     // arrives after intake closed: stays in the source
+  harness.relay_bus().set_connected(true);
+  gated.step(10);
+  EXPECT_EQ(gated.relay->pending_count(), 0u);
+  EXPECT_EQ(harness.counts(kStaging).sent, 8u);
+  EXPECT_EQ(harness.source_server.acked_count(), 8u);  // nothing new taken
+  EXPECT_EQ(harness.wal().durable_lsn(), Lsn{8});
+  EXPECT_EQ(gated.relay->unpublished_count(), 0u);
+}
+
+TEST(RelayTest, IntakeClosedWhileABatchIsHeldForTheBackupFinishesIt) {
+  OutageInjector outage;
+  RegionHarness harness(HarnessOptions{.backup_mode = HarnessBackup::kSync,
+                                       .faults_by_client = {{"backup.blobs", &outage}}});
+  GatedRelay gated(harness);
+  harness.put_messages(8);
+  outage.down = true;
+  gated.step(1);
+  ASSERT_TRUE(gated.relay->holding_batch());
+  // The watchdog charges this failure to the blob store, which both regions share (hole 15).
+  EXPECT_EQ(failing_dependency(gated.relay->health().last_error), Dependency::kBlobStore);
+  // Nothing pending: the runtime's drain check (pending_count() == 0) called this drained.
+  EXPECT_EQ(gated.relay->pending_count(), 0u);
+  EXPECT_EQ(gated.relay->unpublished_count(), 8u);
+  gated.gate.set_open(false);
+  outage.down = false;
+  harness.clock.advance(Milliseconds(10'000));
+  gated.step(10);
+  EXPECT_FALSE(gated.relay->holding_batch());
+  EXPECT_EQ(gated.relay->stats().fenced_after_append, 0u);
+  EXPECT_EQ(harness.source_server.acked_count(), 8u);  // acked: the peer is not sent them again
+  EXPECT_EQ(harness.counts(kStaging).sent, 8u);
+  EXPECT_EQ(gated.relay->unpublished_count(), 0u);
+}
+
+// The lease fence still stops everything: a region that lost its epoch publishes nothing, even
+// what it already appended.
+TEST(RelayTest, LeaseFenceStillStopsPublicationWhileIntakeIsClosed) {
+  RegionHarness harness;
+  GatedRelay gated(harness);
+  harness.relay_bus().set_connected(false);
+  harness.put_messages(8);
+  gated.step(3);
+  ASSERT_EQ(gated.relay->pending_count(), 8u);
+  gated.gate.set_open(false);
+  harness.static_fence.set(Epoch{0});
+  harness.relay_bus().set_connected(true);
+  gated.step(10);
+  EXPECT_EQ(gated.relay->pending_count(), 8u);
+  EXPECT_EQ(harness.counts(kStaging).sent, 0u);
 }
 
 TEST(RelayTest, OptionsRefuseAWindowSmallerThanABatch) {

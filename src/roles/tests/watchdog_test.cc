@@ -12,6 +12,17 @@
 //   - an epoch that goes backwards halts the watchdog with a critical alert (F14);
 //   - dying between acquire and alias flip leaves the alias to the next holder (F15);
 //   - the external hook runs on takeover, and its failure alerts without stopping the takeover.
+// Regressions of issue 12 (each failed on the code before its fix):
+//   - hole 14, CoordOutageShorterThanTheTtlKeepsTheLeaseAndTheEpoch: heartbeats that lapsed only
+//     because the coord store was away are no evidence of a sick region: no step-down, no new
+//     epoch, no failover record;
+//   - hole 15, SharedBlobStoreOutageAlertsInsteadOfSteppingDown and
+//     SharedDedupeOutageAlertsInsteadOfSteppingDown: a failing call to a store both regions share
+//     raises an alert and keeps the lease (the peer would fail the same way), while
+//     OwnBusNamespaceFailureStillStepsDown keeps the region-local case;
+//     RegionThatSteppedDownRetakesTheLeaseItsPeerGaveUp and
+//     RegionWhosePeerNeverTookTheLeaseRetakesIt: anti-flap never leaves both regions passive;
+//   - hole 16, StepDownAlertCarriesTheEpochItGaveUp: the alert names the released epoch, not 0.
 #include "roles/watchdog.h"
 
 #include <gtest/gtest.h>
@@ -43,9 +54,19 @@ class FakeControl final : public RegionControl {
 
 class RecordingAlerts final : public AlertSink {
  public:
-  void raise(const Alert& alert) override { events.push_back(alert.event); }
+  void raise(const Alert& alert) override {
+    events.push_back(alert.event);
+    alerts.push_back(alert);
+  }
   bool saw(std::string_view event) const { return std::find(events.begin(), events.end(), event) != events.end(); }
+  std::optional<Alert> first(std::string_view event) const {
+    for (const Alert& alert : alerts) {
+      if (alert.event == event) return alert;
+    }
+    return std::nullopt;
+  }
   std::vector<std::string> events;
+  std::vector<Alert> alerts;
 };
 
 class FakeHook final : public ExternalHook {
@@ -111,6 +132,27 @@ struct Region {
     if (crash_points.crashed) alive = false;  // the process died right there
   }
   bool writable() const { return alive && lease->writable_epoch().has_value(); }
+  // Both of this region's store clients (one Redis holds the lease and the coord records).
+  void set_store_connected(bool connected) {
+    lease_store.set_connected(connected);
+    coord.set_connected(connected);
+  }
+  // Makes role `name` fail on its last call with `last_error` ("<call>: <error>"), or heal it.
+  void set_failing(std::string_view name, bool failing, std::string last_error = "") {
+    for (NamedHealth& role : roles) {
+      if (role.name != name) continue;
+      role.health.consecutive_errors = failing ? role.health.consecutive_errors + 1 : 0;
+      if (failing) {
+        role.health.errors_total += 1;
+        role.health.last_error = std::move(last_error);
+      } else {
+        role.health.progress_total += 1;
+      }
+      return;
+    }
+    roles.push_back(NamedHealth{std::string(name), RoleHealth{}});
+    set_failing(name, failing, std::move(last_error));
+  }
   WatchdogPhase phase() const { return watchdog->status().phase; }
 
   RegionId id;
@@ -133,7 +175,8 @@ WatchdogOptions default_options() {
                          .min_failover_interval = Milliseconds(5'000),
                          .unhealthy_grace = Milliseconds(500),
                          .drain_timeout = Milliseconds(2'000),
-                         .handoff_timeout = Milliseconds(3'000)};
+                         .handoff_timeout = Milliseconds(3'000),
+                         .heartbeat_ttl = Milliseconds(300)};  // the heartbeat writers' interval is 100 ms
 }
 
 struct WatchdogFixture : ::testing::Test {
@@ -255,18 +298,37 @@ TEST_F(WatchdogFixture, RegionWithoutWorkersNeverTakesOver) {
   EXPECT_NE(a->watchdog->status().health_reason.find("no live worker"), std::string::npos);
 }
 
+// F14: b took over from a; then b's link to the lease store flaps off while b itself lives on
+// (its heartbeats go on). a does not take the lease back within min_failover_interval: b could
+// come back any moment, and each failover costs a replay and an alias flip.
 TEST_F(WatchdogFixture, AntiFlapHoldsBackASecondUnplannedFailover) {
   start_with_a_active();
   a->alive = false;
   run_until([&] { return b->phase() == WatchdogPhase::kActive; }, Milliseconds(5'000));
   ASSERT_EQ(b->phase(), WatchdogPhase::kActive);
-  a = make("a", "b", "primary");  // a restarts, then b dies at once
+  a = make("a", "b", "primary");  // a restarts, then b is cut off from the lease store
   run(Milliseconds(300));
-  b->alive = false;
+  b->lease_store.set_connected(false);
   run(Milliseconds(3'000));
   EXPECT_FALSE(a->lease->holding());  // lease free, but within min_failover_interval
   run_until([&] { return a->phase() == WatchdogPhase::kActive; }, Milliseconds(5'000));
   EXPECT_EQ(a->phase(), WatchdogPhase::kActive);
+}
+
+// Hole 15: anti-flap protects against a lease bouncing between two live regions. A peer that is
+// gone (no live heartbeat) cannot take the lease back, so holding back would only leave no
+// region active: a takes over once b's heartbeats have expired.
+TEST_F(WatchdogFixture, AntiFlapDoesNotWaitForADeadPeer) {
+  start_with_a_active();
+  a->alive = false;
+  run_until([&] { return b->phase() == WatchdogPhase::kActive; }, Milliseconds(5'000));
+  ASSERT_EQ(b->phase(), WatchdogPhase::kActive);
+  a = make("a", "b", "primary");
+  run(Milliseconds(300));
+  b->alive = false;
+  const Milliseconds took = run_until([&] { return a->phase() == WatchdogPhase::kActive; }, Milliseconds(5'000));
+  EXPECT_EQ(a->phase(), WatchdogPhase::kActive);
+  EXPECT_LE(took, kTtl + Milliseconds(500));
 }
 
 TEST_F(WatchdogFixture, SwitchoverDrainsSealsAndHandsOver) {
@@ -400,6 +462,164 @@ TEST_F(WatchdogFixture, HookRunsOnFailoverAndItsFailureOnlyAlerts) {
   EXPECT_EQ(b->hook.started, std::vector<std::string>{"b"});
   EXPECT_TRUE(b->alerts.saw("hook_failed"));
   EXPECT_EQ(alias(), "secondary");
+}
+
+// Hole 14: a Redis outage (lease and coord together) shorter than the lease TTL but longer than
+// the heartbeat TTL (300 ms here). Before the fix the first heartbeat read after the store came
+// back found no live worker, the active region stepped down and a new epoch was granted.
+TEST_F(WatchdogFixture, CoordOutageShorterThanTheTtlKeepsTheLeaseAndTheEpoch) {
+  start_with_a_active();
+  const Epoch before = a->lease->epoch();
+  ASSERT_EQ(before, Epoch{1});
+  a->set_store_connected(false);
+  b->set_store_connected(false);
+  run(Milliseconds(500));  // < TTL (1 s), > heartbeat TTL: every heartbeat record expires
+  a->set_store_connected(true);
+  b->set_store_connected(true);
+  run(Milliseconds(3'000));
+  EXPECT_FALSE(a->alerts.saw("step_down"));
+  EXPECT_EQ(a->phase(), WatchdogPhase::kActive);
+  EXPECT_EQ(b->phase(), WatchdogPhase::kStandby);
+  EXPECT_EQ(a->lease->epoch(), before);
+  EXPECT_EQ(last_failover().epoch, before);
+  EXPECT_EQ(last_failover().kind, "initial");
+}
+
+// Hole 14, the other half: workers that are really gone while the store answers are still
+// noticed (after a heartbeat TTL of answers), and the region steps down.
+TEST_F(WatchdogFixture, WorkersGoneWhileTheStoreAnswersStillStepDown) {
+  start_with_a_active();
+  a->roles.clear();
+  run_until([&] { return b->phase() == WatchdogPhase::kActive; }, Milliseconds(3'000));
+  EXPECT_TRUE(a->alerts.saw("step_down"));
+  EXPECT_EQ(b->phase(), WatchdogPhase::kActive);
+  EXPECT_EQ(last_failover().from.str(), "a");
+}
+
+// Hole 15: the relay's sync backup fails because the blob store both regions use is down. Before
+// the fix the active region stepped down after unhealthy_grace (and the peer, failing the same
+// way, stepped down too).
+TEST_F(WatchdogFixture, SharedBlobStoreOutageAlertsInsteadOfSteppingDown) {
+  start_with_a_active();
+  for (int i = 0; i < 20; ++i) {
+    a->set_failing("relay", true, "relay sync backup: unavailable: blob store unreachable");
+    run(Milliseconds(100));
+  }
+  EXPECT_FALSE(a->alerts.saw("step_down"));
+  EXPECT_EQ(a->phase(), WatchdogPhase::kActive);
+  EXPECT_EQ(a->lease->epoch(), Epoch{1});
+  const std::optional<Alert> alert = a->alerts.first("shared_dependency_down");
+  ASSERT_TRUE(alert.has_value());
+  EXPECT_NE(alert->detail.find("blob"), std::string::npos) << alert->detail;
+  EXPECT_EQ(alert->epoch, Epoch{1});
+  a->set_failing("relay", false);
+  run(Milliseconds(500));
+  EXPECT_TRUE(a->alerts.saw("shared_dependency_restored"));
+  EXPECT_EQ(a->phase(), WatchdogPhase::kActive);
+}
+
+// Hole 15: every worker fails to claim because the dedupe store (shared) is down.
+TEST_F(WatchdogFixture, SharedDedupeOutageAlertsInsteadOfSteppingDown) {
+  start_with_a_active();
+  for (int i = 0; i < 20; ++i) {
+    a->set_failing("worker-1", true, "worker claim: unavailable: dedupe store unreachable");
+    run(Milliseconds(100));
+  }
+  EXPECT_FALSE(a->alerts.saw("step_down"));
+  EXPECT_EQ(a->phase(), WatchdogPhase::kActive);
+  EXPECT_TRUE(a->alerts.saw("shared_dependency_down"));
+}
+
+// Hole 15, the region-local case is unchanged: the relay cannot publish to its own namespace.
+TEST_F(WatchdogFixture, OwnBusNamespaceFailureStillStepsDown) {
+  start_with_a_active();
+  for (int i = 0; i < 20 && a->phase() == WatchdogPhase::kActive; ++i) {
+    a->set_failing("relay", true, "relay publish to staging: unavailable: broker down");
+    run(Milliseconds(100));
+  }
+  EXPECT_TRUE(a->alerts.saw("step_down"));
+  run_until([&] { return b->phase() == WatchdogPhase::kActive; }, Milliseconds(3'000));
+  EXPECT_EQ(b->phase(), WatchdogPhase::kActive);
+}
+
+// Hole 15, anti-flap: a stepped down, b took over and then stepped down too (its own region
+// broke). a is healthy again: it must take the lease back at once, not leave both regions
+// passive for min_failover_interval (5 s here).
+TEST_F(WatchdogFixture, RegionThatSteppedDownRetakesTheLeaseItsPeerGaveUp) {
+  start_with_a_active();
+  for (int i = 0; i < 20 && a->phase() == WatchdogPhase::kActive; ++i) {
+    a->set_failing("worker-1", true, "worker receive from main: unavailable: broker down");
+    run(Milliseconds(100));
+  }
+  ASSERT_TRUE(a->alerts.saw("step_down"));
+  run_until([&] { return b->phase() == WatchdogPhase::kActive; }, Milliseconds(3'000));
+  ASSERT_EQ(b->phase(), WatchdogPhase::kActive);
+  a->set_failing("worker-1", false);  // a's reason cleared
+  for (int i = 0; i < 20 && b->phase() == WatchdogPhase::kActive; ++i) {
+    b->set_failing("worker-1", true, "worker receive from main: unavailable: broker down");
+    run(Milliseconds(100));
+  }
+  ASSERT_TRUE(b->alerts.saw("step_down"));
+  const Milliseconds took = run_until([&] { return a->phase() == WatchdogPhase::kActive; }, Milliseconds(5'000));
+  EXPECT_EQ(a->phase(), WatchdogPhase::kActive);
+  EXPECT_LT(took, Milliseconds(1'500));
+  EXPECT_EQ(last_failover().from.str(), "b");
+}
+
+// Hole 15, anti-flap: a took over from a dead b, then stepped down for a reason that cleared;
+// b never came back. a must take the lease back rather than wait out min_failover_interval.
+TEST_F(WatchdogFixture, RegionWhosePeerNeverTookTheLeaseRetakesIt) {
+  start_with_a_active();
+  a->alive = false;
+  run_until([&] { return b->phase() == WatchdogPhase::kActive; }, Milliseconds(5'000));
+  ASSERT_EQ(last_failover().kind, "failover");
+  for (int i = 0; i < 20 && b->phase() == WatchdogPhase::kActive; ++i) {
+    b->set_failing("worker-1", true, "worker receive from main: unavailable: broker down");
+    run(Milliseconds(100));
+  }
+  ASSERT_TRUE(b->alerts.saw("step_down"));
+  b->set_failing("worker-1", false);
+  const Milliseconds took = run_until([&] { return b->phase() == WatchdogPhase::kActive; }, Milliseconds(5'000));
+  EXPECT_EQ(b->phase(), WatchdogPhase::kActive);
+  EXPECT_LT(took, Milliseconds(1'500));
+  EXPECT_EQ(last_failover().from.str(), "b");  // it took the lease back from itself
+}
+
+// Hole 16: the step_down alert names the epoch that was released (it said 0).
+TEST_F(WatchdogFixture, StepDownAlertCarriesTheEpochItGaveUp) {
+  start_with_a_active();
+  for (int i = 0; i < 20 && a->phase() == WatchdogPhase::kActive; ++i) {
+    a->set_failing("worker-1", true, "worker receive from main: unavailable: broker down");
+    run(Milliseconds(100));
+  }
+  const std::optional<Alert> alert = a->alerts.first("step_down");
+  ASSERT_TRUE(alert.has_value());
+  EXPECT_EQ(alert->epoch, Epoch{1});
+}
+
+// Hole 15: the calls of every role are charged to the dependency they use; unknown calls are
+// region-local (the conservative answer: they may still make the region step down).
+TEST(HeartbeatTest, FailingDependencyTellsSharedStoresFromRegionLocalOnes) {
+  const std::pair<std::string_view, Dependency> cases[] = {
+      {"relay sync backup: unavailable: x", Dependency::kBlobStore},
+      {"backup ship: unavailable: x", Dependency::kBlobStore},
+      {"relay receive: unavailable: x", Dependency::kSource},
+      {"relay ack: unavailable: x", Dependency::kSource},
+      {"worker claim: unavailable: x", Dependency::kDedupe},
+      {"worker claim extension: unavailable: x", Dependency::kDedupe},
+      {"checkpointer coord put: unavailable: x", Dependency::kCoord},
+      {"lease renew: unavailable: x", Dependency::kLease},
+      {"relay publish to staging: unavailable: x", Dependency::kBus},
+      {"promoter send to main: unavailable: x", Dependency::kBus},
+      {"worker receive from main: unavailable: x", Dependency::kBus},
+      {"relay wal append: data_loss: x", Dependency::kDisk},
+      {"something new: unavailable: x", Dependency::kUnknown},
+  };
+  for (const auto& [error, dependency] : cases) EXPECT_EQ(failing_dependency(error), dependency) << error;
+  EXPECT_TRUE(is_shared(Dependency::kBlobStore));
+  EXPECT_TRUE(is_shared(Dependency::kDedupe));
+  EXPECT_FALSE(is_shared(Dependency::kBus));
+  EXPECT_FALSE(is_shared(Dependency::kUnknown));
 }
 
 TEST_F(WatchdogFixture, BadOptionsNameTheKey) {
