@@ -102,21 +102,29 @@ TEST(SimCheckersBite, CompletingStagingBeforeMainConfirmedLosesMessages) {
 // Issue 12: every broken variant is caught by >= 5% of the default mix's seeds. 200 seeds per
 // variant keep the test affordable; `hadr sim --broken NAME --seeds 1..1000` gives the figure
 // on 1,000 (docs/simulation.md).
+// Variants that are caught often make their failing seeds slow (each one runs its liveness phase
+// to the bound), so they get fewer seeds: 30 seeds still bound a share of 34% or 81% (measured on
+// 100 seeds) far above 5%.
 constexpr std::uint64_t kShareSeeds = 200;
+constexpr std::uint64_t kShareSeedsSlow = 30;
 constexpr double kCaughtShareMin = 0.05;
 
-void expect_caught_share(BrokenVariant variant) {
+void expect_caught_share(BrokenVariant variant, std::uint64_t seeds = kShareSeeds) {
   SimOptions options;
   options.broken = variant;
-  const SimReport report = run_seeds(options, SeedRange{1, kShareSeeds});
+  const SimReport report = run_seeds(options, SeedRange{1, seeds});
   EXPECT_GE(report.caught_share(), kCaughtShareMin)
       << broken_variant_name(variant) << " caught by " << report.failing_seeds.size() << " of " << report.seeds;
 }
 
 TEST(SimCaughtShare, AckBeforeFsync) { expect_caught_share(BrokenVariant::kAckBeforeFsync); }
 TEST(SimCaughtShare, ClaimIgnoresEpoch) { expect_caught_share(BrokenVariant::kClaimIgnoresEpoch); }
-TEST(SimCaughtShare, StagingCompletedBeforeMain) { expect_caught_share(BrokenVariant::kStagingCompletedBeforeMain); }
-TEST(SimCaughtShare, CheckpointPastUnsettled) { expect_caught_share(BrokenVariant::kCheckpointPastUnsettled); }
+TEST(SimCaughtShare, StagingCompletedBeforeMain) {
+  expect_caught_share(BrokenVariant::kStagingCompletedBeforeMain, kShareSeedsSlow);
+}
+TEST(SimCaughtShare, CheckpointPastUnsettled) {
+  expect_caught_share(BrokenVariant::kCheckpointPastUnsettled, kShareSeedsSlow);
+}
 TEST(SimCaughtShare, RenewWithoutDeadline) { expect_caught_share(BrokenVariant::kRenewWithoutDeadline); }
 // Below 5% today (docs/simulation.md, "Broken variants the mix does not reach yet"): enable
 // each when the mix reaches it.
