@@ -50,11 +50,11 @@ Result<std::unique_ptr<SqliteCoord>> SqliteCoord::open(const std::string& path, 
   HADR_ASSIGN_OR_RETURN(auto connection, SqliteConnection::open(path, options));
   HADR_TRY(connection->transaction(Mode::kWrite, [&] { return connection->execute(kSchema); }));
   HADR_ASSIGN_OR_RETURN(StoreClock store_clock, StoreClock::open(*connection, clock, options.boot_id));
-  return std::unique_ptr<SqliteCoord>(new SqliteCoord(std::move(connection), clock, std::move(store_clock)));
+  return std::unique_ptr<SqliteCoord>(new SqliteCoord(std::move(connection), std::move(store_clock)));
 }
 
-SqliteCoord::SqliteCoord(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock)
-    : connection_(std::move(connection)), clock_(clock), store_clock_(std::move(store_clock)) {}
+SqliteCoord::SqliteCoord(std::unique_ptr<SqliteConnection> connection, StoreClock store_clock)
+    : connection_(std::move(connection)), store_clock_(std::move(store_clock)) {}
 
 std::int64_t SqliteCoord::store_now_ms() { return store_clock_.now_ms(*connection_); }
 

@@ -37,7 +37,7 @@ class SqliteCoord final : public Coord {
   Status remove(std::string_view key) override;
 
  private:
-  SqliteCoord(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock);
+  SqliteCoord(std::unique_ptr<SqliteConnection> connection, StoreClock store_clock);
   // The one place this store reads the time.
   std::int64_t store_now_ms();
   Result<std::optional<CoordRecord>> read_live(std::string_view key, std::int64_t now_ms);
@@ -46,7 +46,6 @@ class SqliteCoord final : public Coord {
 
   std::mutex mutex_;
   std::unique_ptr<SqliteConnection> connection_;
-  const Clock& clock_;
   StoreClock store_clock_;  // every TTL decision (store_clock.h)
 };
 

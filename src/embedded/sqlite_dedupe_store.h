@@ -69,7 +69,7 @@ class SqliteDedupeStore final : public DedupeStore {
     std::int64_t expires_at_ms = 0;
   };
 
-  SqliteDedupeStore(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock);
+  SqliteDedupeStore(std::unique_ptr<SqliteConnection> connection, StoreClock store_clock);
   // The one place this store reads the time.
   std::int64_t store_now_ms();
 
@@ -91,7 +91,6 @@ class SqliteDedupeStore final : public DedupeStore {
 
   std::mutex mutex_;
   std::unique_ptr<SqliteConnection> connection_;
-  const Clock& clock_;
   StoreClock store_clock_;  // every TTL decision (store_clock.h)
 };
 

@@ -44,7 +44,7 @@ class SqliteLeaseStore final : public LeaseStore {
     bool live(std::int64_t now_ms) const { return !holder.empty() && expires_at_ms > now_ms; }
   };
 
-  SqliteLeaseStore(std::unique_ptr<SqliteConnection> connection, const Clock& clock, StoreClock store_clock);
+  SqliteLeaseStore(std::unique_ptr<SqliteConnection> connection, StoreClock store_clock);
   // The one place this store reads the time.
   std::int64_t store_now_ms();
   Result<LeaseRow> read_row(std::string_view name);
@@ -55,7 +55,6 @@ class SqliteLeaseStore final : public LeaseStore {
 
   std::mutex mutex_;
   std::unique_ptr<SqliteConnection> connection_;
-  const Clock& clock_;
   StoreClock store_clock_;  // every TTL decision (store_clock.h)
 };
 

@@ -103,8 +103,8 @@ TEST(SimCheckersBite, CompletingStagingBeforeMainConfirmedLosesMessages) {
 // variant keep the test affordable; `hadr sim --broken NAME --seeds 1..1000` gives the figure
 // on 1,000 (docs/simulation.md).
 // Variants that are caught often make their failing seeds slow (each one runs its liveness phase
-// to the bound), so they get fewer seeds: 30 seeds still bound a share of 34% or 81% (measured on
-// 100 seeds) far above 5%.
+// to the bound), so they get fewer seeds: 30 seeds still bound a share of 24%, 34% or 81%
+// (measured on 100 seeds) far above 5%.
 constexpr std::uint64_t kShareSeeds = 200;
 constexpr std::uint64_t kShareSeedsSlow = 30;
 constexpr double kCaughtShareMin = 0.05;
@@ -117,7 +117,7 @@ void expect_caught_share(BrokenVariant variant, std::uint64_t seeds = kShareSeed
       << broken_variant_name(variant) << " caught by " << report.failing_seeds.size() << " of " << report.seeds;
 }
 
-TEST(SimCaughtShare, AckBeforeFsync) { expect_caught_share(BrokenVariant::kAckBeforeFsync); }
+TEST(SimCaughtShare, AckBeforeFsync) { expect_caught_share(BrokenVariant::kAckBeforeFsync, kShareSeedsSlow); }
 TEST(SimCaughtShare, ClaimIgnoresEpoch) { expect_caught_share(BrokenVariant::kClaimIgnoresEpoch); }
 TEST(SimCaughtShare, StagingCompletedBeforeMain) {
   expect_caught_share(BrokenVariant::kStagingCompletedBeforeMain, kShareSeedsSlow);
