@@ -415,7 +415,9 @@ Result<StepOutcome> Watchdog::step_down() {
   const Epoch released = deps_.lease.epoch();  // before release(), which forgets it (hole 16)
   // Tell the peer we gave it up ourselves, so that its anti-flap does not hold it back. Written
   // while we still hold the epoch; a failed write only means the peer waits out anti-flap.
-  const Status marked = record_.epoch == released ? mark_released(health_reason_) : Status();
+  // Past the renew deadline the epoch may already be someone else's: no record then.
+  const Status marked =
+      record_.epoch == released && inside_renew_deadline() ? mark_released(health_reason_) : Status();
   if (!marked.ok()) health_.record_error("watchdog marking failover/last released", marked.error());
   (void)deps_.lease.release();
   yield_until_ = deps_.clock.now_monotonic() + options_.check_interval * 2;
@@ -520,6 +522,9 @@ Result<StepOutcome> Watchdog::continue_takeover() {
     return StepOutcome::kProgress;
   }
   const Epoch epoch = record_.epoch;
+  // Every step below writes under the epoch or opens the intake: wait for a renewal (or the
+  // loss of the lease, handled above) once the deadline has passed.
+  if (!inside_renew_deadline()) return StepOutcome::kIdle;
   switch (takeover_step_) {
     case TakeoverStep::kEpochCheck: {
       if (!deps_.lease.confirmed()) {  // once confirmed, our own records carry this epoch
@@ -703,6 +708,7 @@ Result<StepOutcome> Watchdog::continue_handover() {
       return StepOutcome::kProgress;
     }
     case HandoverStep::kRelease: {
+      if (!inside_renew_deadline()) return StepOutcome::kIdle;
       const Handoff handoff{.from = options_.region, .to = options_.peer, .epoch = epoch,
                             .at_ms = unix_millis(deps_.clock.now_wall())};
       auto written = deps_.coord.put(CoordPut{.key = std::string(kHandoffCoordKey),

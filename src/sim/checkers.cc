@@ -107,22 +107,49 @@ bool awaiting_fix(const WriteEvent& write) {
 
 void check_writes_in_real_time(const SimHistory& history, const std::vector<TimedGrant>& grants, bool strict,
                                std::vector<Violation>& out, std::uint64_t& known_out) {
-  // Both lists are in time order: sweep the grants along the writes.
+  // Both lists are in time order: sweep the grants along the writes. A restore marker (the
+  // lease store restarted from an old snapshot) sets the counter back: the epochs granted above
+  // it are forgotten by the store, so a write under one of them is flagged (its holder's lease
+  // is gone), while the re-issued lower epochs become the newest again (the watchdog's epoch
+  // check and the blob witness make sure none of them was ever written).
   std::vector<std::string> problems;
   std::size_t next_grant = 0;
   std::uint64_t highest = 0;
   std::string highest_holder;
   std::int64_t highest_at_ms = 0;
+  std::map<std::uint64_t, std::string> holder_of;     // epoch -> its last holder
+  std::map<std::uint64_t, std::int64_t> forgotten_at;  // epoch -> when a restore forgot it
   for (const WriteEvent& write : history.writes()) {
     while (next_grant < grants.size() && grants[next_grant].at_ms < write.at_ms) {
-      if (grants[next_grant].epoch.value > highest) {
-        highest = grants[next_grant].epoch.value;
-        highest_holder = grants[next_grant].holder;
-        highest_at_ms = grants[next_grant].at_ms;
+      const TimedGrant& grant = grants[next_grant++];
+      if (grant.restore) {
+        for (auto it = holder_of.upper_bound(grant.epoch.value); it != holder_of.end(); ++it) {
+          forgotten_at[it->first] = grant.at_ms;
+        }
+        highest = grant.epoch.value;
+        highest_holder = "(restored counter)";
+        highest_at_ms = grant.at_ms;
+        continue;
       }
-      ++next_grant;
+      holder_of[grant.epoch.value] = grant.holder;
+      forgotten_at.erase(grant.epoch.value);
+      if (grant.epoch.value > highest) {
+        highest = grant.epoch.value;
+        highest_holder = grant.holder;
+        highest_at_ms = grant.at_ms;
+      }
     }
-    if (write.epoch.value >= highest) continue;
+    auto forgotten = forgotten_at.find(write.epoch.value);
+    if (forgotten != forgotten_at.end()) {
+      // Re-issued to this writer in the same millisecond (grant and first write in one step).
+      for (std::size_t ahead = next_grant; ahead < grants.size() && grants[ahead].at_ms == write.at_ms; ++ahead) {
+        if (!grants[ahead].restore && grants[ahead].epoch == write.epoch && grants[ahead].holder == write.region) {
+          forgotten = forgotten_at.end();
+          break;
+        }
+      }
+    }
+    if (forgotten == forgotten_at.end() && write.epoch.value >= highest) continue;
     if (!strict && awaiting_fix(write)) {
       ++known_out;
       continue;
@@ -134,9 +161,14 @@ void check_writes_in_real_time(const SimHistory& history, const std::vector<Time
       what += ' ';
       what += write.writer;
     }
-    what += " under epoch " + std::to_string(write.epoch.value) + " at " + std::to_string(write.at_ms) +
-            " ms, after epoch " + std::to_string(highest) + " was granted to " + highest_holder + " at " +
-            std::to_string(highest_at_ms) + " ms";
+    what += " under epoch " + std::to_string(write.epoch.value) + " at " + std::to_string(write.at_ms) + " ms, ";
+    if (forgotten != forgotten_at.end()) {
+      what += "which the lease store forgot when it was restored from a snapshot at " +
+              std::to_string(forgotten->second) + " ms";
+    } else {
+      what += "after epoch " + std::to_string(highest) + " was granted to " + highest_holder + " at " +
+              std::to_string(highest_at_ms) + " ms";
+    }
     problems.push_back(std::move(what));
   }
   if (problems.empty()) return;

@@ -60,10 +60,13 @@ struct LateWrite {
 };
 
 // A lease grant stamped with the run's reference time (the store's own wall clock may step).
+// A restore marker (`restore` true) says the lease store was restarted from an old snapshot at
+// `at_ms` and its counter went back to `epoch`: grants above it are forgotten by the store.
 struct TimedGrant {
   Epoch epoch;
   std::string holder;
   std::int64_t at_ms = 0;
+  bool restore = false;
 };
 
 struct SimWorld {
@@ -76,6 +79,14 @@ struct SimWorld {
   }
   SimWorld(const SimWorld&) = delete;
   SimWorld& operator=(const SimWorld&) = delete;
+
+  // Restarts the lease store from `snapshot` and marks it in timed_grants for the real-time check.
+  void restore_lease_store(const MemoryLeaseServer::Snapshot& snapshot) {
+    lease_server.restore(snapshot);
+    const auto lease = lease_server.read("active_dc");
+    const Epoch counter = lease.ok() ? lease->highest_epoch : Epoch{0};
+    if (timed_grants.size() < kTimedGrantsMax) timed_grants.push_back(TimedGrant{counter, "", now_ms(), true});
+  }
 
   // Milliseconds of simulated time since the run started.
   std::int64_t now_ms() const {

@@ -344,7 +344,7 @@ void Simulation::fire_lease_restore() {
     world_->note("lease store snapshot taken");
     return;
   }
-  world_->lease_server.restore(lease_snapshot_->snapshot);
+  world_->restore_lease_store(lease_snapshot_->snapshot);
   world_->note("lease store restarted from its old snapshot (epoch counter goes back)");
 }
 
@@ -356,7 +356,7 @@ void Simulation::fire_store_rollback() {
     world_->note("lease, coord and dedupe store snapshot taken");
     return;
   }
-  world_->lease_server.restore(stores_snapshot_->lease);
+  world_->restore_lease_store(stores_snapshot_->lease);
   world_->coord_server.restore(stores_snapshot_->coord);
   world_->dedupe_server.restore(stores_snapshot_->dedupe);
   world_->note("lease, coord and dedupe stores restarted together from their old snapshot");
@@ -469,7 +469,7 @@ void Simulation::apply_pending_epoch_regress() {
   HADR_ASSERT(lease.ok());
   if (lease->held) return;
   regress_pending_ = false;
-  world_->lease_server.restore(regress_snapshot_->snapshot);
+  world_->restore_lease_store(regress_snapshot_->snapshot);
   world_->note("lease store restarted from its old snapshot while free (the epoch counter goes back)");
 }
 
