@@ -26,6 +26,12 @@
 //     once). kAborted if the token is not the live claim.
 //   - lookup(ids): batch state of up to kMaxLookupBatch ids, in order, for the replayer and the
 //     checkpointer (pipelined / one query, never one round trip per id).
+//   - retire(ids, record_ttl): the records of these ids that are done or dead-lettered expire
+//     record_ttl from now (claimed or unknown ids are left as they are); up to kMaxLookupBatch
+//     ids, one round trip or one transaction. Workers mark with kUnsettledRecordTtl; once a
+//     settled set (roles/checkpoint.h) is persisted over a record, its checkpointer or replayer
+//     retires it, so no mark expires before something without a TTL remembers it
+//     (issue 12, hole 1).
 //   - Ids are MessageIds (validated by the type); owners 1..128 printable ASCII; TTLs 1 ms .. 365 days.
 // Thread-safety: implementations are safe to call from several threads and processes.
 #pragma once
@@ -42,6 +48,10 @@
 namespace hadr {
 
 inline constexpr Milliseconds kDefaultDedupeRecordTtl = std::chrono::hours(24 * 7);
+// How long a done mark lives until a settled set covers it and it is retired (the largest TTL
+// the stores accept). Only a region that stays away for a year with its marks unretired relies
+// on it.
+inline constexpr Milliseconds kUnsettledRecordTtl = std::chrono::hours(24 * 365);
 
 enum class ClaimStatus { kClaimed, kAlreadyDone, kBusy, kStaleEpoch };
 
@@ -68,6 +78,7 @@ class DedupeStore {
                                     Milliseconds record_ttl) = 0;
   virtual Status release(const MessageId& id, std::string_view claim_token) = 0;
   virtual Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) = 0;
+  virtual Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) = 0;
   virtual Result<Epoch> highest_epoch() = 0;
 };
 

@@ -264,6 +264,31 @@ Result<std::vector<RecordState>> SqliteDedupeStore::lookup(std::span<const Messa
   return states;
 }
 
+Status SqliteDedupeStore::retire(std::span<const MessageId> ids, Milliseconds record_ttl) {
+  if (ids.size() > kMaxLookupBatch) {
+    return invalid_argument("retire of " + std::to_string(ids.size()) + " ids; the maximum batch is " +
+                            std::to_string(kMaxLookupBatch));
+  }
+  for (const MessageId& id : ids) HADR_TRY(validate_id(id));
+  HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
+  if (ids.empty()) return ok_status();
+  std::lock_guard lock(mutex_);
+  const std::int64_t now_ms = store_now_ms();
+  // One transaction for the batch; only live final records move (a claim keeps its own TTL).
+  return connection_->transaction(Mode::kWrite, [&]() -> Status {
+    for (const MessageId& id : ids) {
+      HADR_ASSIGN_OR_RETURN(auto query, connection_->query("UPDATE dedupe_records SET expires_at_ms = ? WHERE "
+                                                           "message_id = ? AND state != ? AND expires_at_ms > ?"));
+      query.bind(1, now_ms + record_ttl.count())
+          .bind_text(2, id.str())
+          .bind(3, static_cast<std::int64_t>(Stored::kClaimed))
+          .bind(4, now_ms);
+      HADR_TRY(query.run());
+    }
+    return ok_status();
+  });
+}
+
 Result<Epoch> SqliteDedupeStore::highest_epoch() {
   std::lock_guard lock(mutex_);
   HADR_ASSIGN_OR_RETURN(const std::int64_t highest, read_counter(kHighestEpoch));

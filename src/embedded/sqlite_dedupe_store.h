@@ -46,6 +46,7 @@ class SqliteDedupeStore final : public DedupeStore {
                             Milliseconds record_ttl) override;
   Status release(const MessageId& id, std::string_view claim_token) override;
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) override;
+  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) override;
   Result<Epoch> highest_epoch() override;
 
   // Runs `effect` and marks `id` done in one transaction on this store's database: both

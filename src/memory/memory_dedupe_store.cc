@@ -107,6 +107,26 @@ Status MemoryDedupeServer::finish_claim(const MessageId& id, std::string_view cl
   return ok_status();
 }
 
+Status MemoryDedupeServer::retire(std::span<const MessageId> ids, Milliseconds record_ttl) {
+  if (ids.size() > DedupeStore::kMaxLookupBatch) {
+    return invalid_argument("retire of " + std::to_string(ids.size()) + " ids; the maximum batch is " +
+                            std::to_string(DedupeStore::kMaxLookupBatch));
+  }
+  for (const MessageId& id : ids) HADR_TRY(validate_message_id(id));
+  HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
+  const std::lock_guard lock(mutex_);
+  const WallTime time = now();
+  for (const MessageId& id : ids) {
+    const auto found = records_.find(id);
+    if (found == records_.end() || !is_live(found->second.expires_at, time)) continue;
+    Record& record = found->second;
+    if (record.state == RecordState::kDone || record.state == RecordState::kDeadLettered) {
+      record.expires_at = time + record_ttl;
+    }
+  }
+  return ok_status();
+}
+
 Status MemoryDedupeServer::release(const MessageId& id, std::string_view claim_token) {
   HADR_TRY(validate_message_id(id));
   HADR_TRY(validate_claim_token(claim_token));
@@ -222,6 +242,11 @@ Status MemoryDedupeStore::release(const MessageId& id, std::string_view claim_to
 Result<std::vector<RecordState>> MemoryDedupeStore::lookup(std::span<const MessageId> ids) {
   HADR_TRY(admit("dedupe lookup"));
   return server_.lookup(ids);
+}
+
+Status MemoryDedupeStore::retire(std::span<const MessageId> ids, Milliseconds record_ttl) {
+  HADR_TRY(admit("dedupe retire"));
+  return server_.retire(ids, record_ttl);
 }
 
 Result<Epoch> MemoryDedupeStore::highest_epoch() {

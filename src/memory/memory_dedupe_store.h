@@ -76,6 +76,7 @@ class MemoryDedupeServer {
                             Milliseconds record_ttl);
   Status release(const MessageId& id, std::string_view claim_token);
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) const;
+  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl);
   Epoch highest_epoch() const;
 
   // Fault hook: if `claim_token` is the live claim of `id`, it expires now. Otherwise nothing.
@@ -115,6 +116,7 @@ class MemoryDedupeStore final : public DedupeStore, public MemoryClient {
                             Milliseconds record_ttl) override;
   Status release(const MessageId& id, std::string_view claim_token) override;
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) override;
+  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) override;
   Result<Epoch> highest_epoch() override;
 
  private:

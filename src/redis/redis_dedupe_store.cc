@@ -183,6 +183,32 @@ const RedisScript& ledger_script() {
 
 constexpr RedisScript kReleaseScript{"dedupe_release", kReleaseBody};
 
+// KEYS[1..] records; ARGV[1] record ttl in ms. Each done ('d') or dead-lettered ('x') record
+// gets the expiry now + ttl, in its value and its key (PXAT); claims and absent keys are left
+// alone. Returns the number of records retired.
+constexpr std::string_view kRetireBody = R"lua(
+local expiry = now_ms() + tonumber(ARGV[1])
+local retired = 0
+for i = 1, #KEYS do
+  local value = redis.call('GET', KEYS[i])
+  if value then
+    local state = string.sub(value, 1, 1)
+    local bar = string.find(value, '|', 2, true)
+    if (state == 'd' or state == 'x') and bar then
+      redis.call('SET', KEYS[i], state .. expiry .. string.sub(value, bar), 'PXAT', expiry)
+      retired = retired + 1
+    end
+  end
+end
+return retired
+)lua";
+
+const RedisScript& retire_script() {
+  static const std::string source = std::string(kNowFunction) + std::string(kRetireBody);
+  static const RedisScript script{"dedupe_retire", source};
+  return script;
+}
+
 Status validate_batch_size(std::size_t size) {
   if (size == 0 || size > RedisDedupeStore::kMaxBatch) {
     return invalid_argument("a dedupe batch must hold 1.." + std::to_string(RedisDedupeStore::kMaxBatch) +
@@ -428,6 +454,39 @@ Status RedisDedupeStore::release(const MessageId& id, std::string_view claim_tok
   if (code == 0) return ok_status();
   if (code == 1) return aborted("cannot release message '" + id.str() + "': it has no live claim (it expired)");
   return aborted("cannot release message '" + id.str() + "': this token is not its live claim");
+}
+
+Status RedisDedupeStore::retire(std::span<const MessageId> ids, Milliseconds record_ttl) {
+  if (ids.size() > kMaxLookupBatch) {
+    return invalid_argument("retire of " + std::to_string(ids.size()) + " ids; the maximum is " +
+                            std::to_string(kMaxLookupBatch) + " per call");
+  }
+  HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
+  if (ids.empty()) return ok_status();
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const MessageId& id : ids) {
+    if (id.empty()) return invalid_argument("a message id in the retire batch is empty");
+    keys.push_back(record_key(id));
+  }
+  const std::string ttl_text = decimal(static_cast<std::uint64_t>(record_ttl.count()));
+  std::vector<RedisConnection::ScriptCall> calls;
+  for (std::size_t start = 0; start < keys.size(); start += kIdsPerScriptCall) {
+    const std::size_t end = std::min(keys.size(), start + kIdsPerScriptCall);
+    RedisConnection::ScriptCall& call = calls.emplace_back();
+    call.keys.assign(keys.begin() + start, keys.begin() + end);
+    call.arguments = {ttl_text};
+  }
+  std::vector<RedisReply> replies;
+  {
+    std::lock_guard lock(mutex_);
+    HADR_ASSIGN_OR_RETURN(replies, connection_->eval_pipeline(retire_script(), calls, CommandKind::kMutating));
+  }
+  for (const RedisReply& reply : replies) {
+    HADR_ASSIGN_OR_RETURN(const long long retired, reply.view().expect_integer("the dedupe_retire count"));
+    HADR_ASSERT(retired >= 0);
+  }
+  return ok_status();
 }
 
 Result<std::vector<RecordState>> RedisDedupeStore::lookup(std::span<const MessageId> ids) {

@@ -52,6 +52,7 @@ class RedisDedupeStore final : public DedupeStore {
                             Milliseconds record_ttl) override;
   Status release(const MessageId& id, std::string_view claim_token) override;
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) override;
+  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) override;
   Result<Epoch> highest_epoch() override;
 
   // claim() for each of 1..kMaxBatch ids, in order, in one round trip. The outer error is a

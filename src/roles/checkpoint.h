@@ -22,6 +22,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "contracts/coord.h"
 #include "core/env.h"
@@ -33,19 +34,73 @@ namespace hadr {
 
 inline constexpr std::string_view kCheckpointFileName = kWalCheckpointFileName;
 
-// A checkpoint and the WAL incarnation whose LSNs it counts (0: unknown, the old format).
+// A closed range of LSNs.
+struct LsnRange {
+  Lsn first;
+  Lsn last;
+
+  auto operator<=>(const LsnRange&) const = default;
+};
+
+// The settled records of one WAL: a floor (every LSN at or below it is settled) and the LSNs
+// above it known settled, as sorted, disjoint, non-adjacent ranges (issue 12, hole 1: a record
+// that stays unsettled — a late claim, a message being retried — holds the floor back, and the
+// done marks of the records above it expire after record_ttl; the ranges remember them without
+// any TTL). At most kRangesMax ranges (a coord value stays under 64 KiB): add() refuses a record
+// that would need one more, and the caller keeps that record pending until the floor moves.
+class SettledSet {
+ public:
+  static constexpr std::size_t kRangesMax = 1024;
+
+  SettledSet() = default;
+  explicit SettledSet(Lsn floor) : floor_(floor) {}
+
+  Lsn floor() const { return floor_; }
+  const std::vector<LsnRange>& ranges() const { return ranges_; }
+  bool contains(Lsn lsn) const;
+  // false: not added (it would need range kRangesMax + 1).
+  bool add(Lsn lsn);
+  // Raises the floor (never lowers it); ranges it reaches or touches are absorbed.
+  void raise_floor(Lsn floor);
+  // Union with `other` (the larger floor, every range of both). false: the union needed more
+  // than kRangesMax ranges and the highest were dropped; those records then rest on their done
+  // marks alone again (the caller raises an alert).
+  bool merge(const SettledSet& other);
+  // A set from any floor and ranges (unsorted, overlapping, below the floor: all accepted);
+  // `truncated` (when given) tells whether ranges beyond kRangesMax were dropped.
+  static SettledSet normalized(Lsn floor, std::vector<LsnRange> ranges, bool* truncated = nullptr);
+  // The highest settled LSN known (the floor when there are no ranges).
+  Lsn highest() const { return ranges_.empty() ? floor_ : ranges_.back().last; }
+
+  auto operator<=>(const SettledSet&) const = default;
+
+ private:
+  void absorb_into_floor();
+
+  Lsn floor_;
+  std::vector<LsnRange> ranges_;
+};
+
+// A checkpoint, the WAL incarnation whose LSNs it counts (0: unknown, the old format) and the
+// records above it known settled (SettledSet ranges; `lsn` is the set's floor).
 struct CheckpointValue {
   Lsn lsn;
   std::uint64_t incarnation = 0;
+  std::vector<LsnRange> settled_above;
 
+  SettledSet settled() const;
   auto operator<=>(const CheckpointValue&) const = default;
 };
 
 std::string checkpoint_coord_key(const RegionId& region);
 std::string checkpoint_file_path(std::string_view wal_dir);
-// "C@0x<16 hex>"; `incarnation` must not be 0.
+// "C@0x<16 hex>"; `incarnation` must not be 0. With ranges above the floor:
+// "C@0x<16 hex>;s=A-B,D,F-G" (a single LSN is written alone); with incarnation 0 (a set only)
+// "C;s=A-B,...".
 std::string encode_checkpoint_value(Lsn checkpoint, std::uint64_t incarnation);
-// "C@0x<16 hex>" or the old "C". kDataLoss naming `key` for anything else (a damaged record).
+std::string encode_checkpoint_value(const SettledSet& settled, std::uint64_t incarnation);
+// "C@0x<16 hex>[;s=ranges]" or the old "C[;s=ranges]". kDataLoss naming `key` for anything else
+// (a damaged record), including ranges that are not sorted, disjoint and above the floor.
 Result<CheckpointValue> parse_checkpoint_value(std::string_view text, std::string_view key);
 
 // Lsn{0} when the record is absent. The LSN only: for readers that do not compare logs.

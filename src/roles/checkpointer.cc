@@ -4,6 +4,7 @@
 #include <chrono>
 #include <vector>
 
+#include "contracts/validation.h"
 #include "roles/checkpoint.h"
 #include "wal/checkpoint_file.h"
 #include "wal/wal_meta.h"
@@ -27,6 +28,7 @@ Status CheckpointerOptions::validate() const {
     return invalid_argument("checkpointer chunk_max " + std::to_string(chunk_max) + " must be between 1 and " +
                             std::to_string(DedupeStore::kMaxLookupBatch));
   }
+  HADR_TRY(validate_ttl("checkpointer record_ttl", record_ttl, kMaxDedupeTtl));
   return backoff.validate("checkpointer backoff");
 }
 
@@ -43,7 +45,8 @@ CheckpointerStats Checkpointer::stats() const {
   return CheckpointerStats{.checkpoint = checkpoint_value_.load(),
                            .persisted = persisted_.load(),
                            .fenced_writes = fenced_writes_.load(),
-                           .records_examined = records_examined_.load()};
+                           .records_examined = records_examined_.load(),
+                           .settled_ranges = settled_ranges_.load()};
 }
 
 Result<StepOutcome> Checkpointer::step() {
@@ -64,19 +67,21 @@ Result<StepOutcome> Checkpointer::step() {
   }
   HADR_TRY(fill_window());
   const bool window_was_full = window_.size() >= options_.chunk_max;
-  HADR_ASSIGN_OR_RETURN(const std::optional<Lsn> reachable, advance_over_done());
-  if (!reachable) return StepOutcome::kIdle;  // the store did not answer; backoff is armed
+  HADR_ASSIGN_OR_RETURN(const bool looked_up, settle_window());
+  if (!looked_up) return StepOutcome::kIdle;  // the store did not answer; backoff is armed
   StepOutcome outcome = StepOutcome::kIdle;
-  if (*reachable > checkpoint_) {
-    HADR_ASSIGN_OR_RETURN(const bool persisted, persist(*reachable, *epoch));
+  if (settled_ != persisted_set_) {
+    HADR_ASSIGN_OR_RETURN(const bool persisted, persist(settled_, *epoch));
     if (!persisted) return StepOutcome::kIdle;
-    while (!window_.empty() && window_.front().lsn <= *reachable) window_.pop_front();
-    health_.add_progress(reachable->value - checkpoint_.value);
-    set_checkpoint(*reachable);
+    health_.add_progress(settled_.floor().value - checkpoint_.value);
+    persisted_set_ = settled_;
+    settled_ranges_.store(settled_.ranges().size());
+    set_checkpoint(settled_.floor());
     deps_.crash_points.hit(kAfterCheckpointBeforeRetention);
     outcome = StepOutcome::kProgress;
   }
-  // A full window that was all done: there is probably more backlog, so run again at once.
+  if (settled_ == persisted_set_) retire_marks();
+  // A full window that was all settled: there is probably more backlog, so run again at once.
   const bool catching_up = window_was_full && window_.empty() && examined_until_ < deps_.wal.durable_lsn();
   next_run_at_ = catching_up ? now : now + options_.interval;
   update_lag();
@@ -94,16 +99,36 @@ Status Checkpointer::load() {
     health_.record_error("checkpointer reading the checkpoint file", from_file.error());
   }
   Result<CheckpointValue> from_coord = read_coord_checkpoint_value(deps_.coord, options_.region);
+  SettledSet coord_set;
   if (!from_coord.ok()) {
     if (from_coord.code() != ErrorCode::kDataLoss) return std::move(from_coord).take_error();
     health_.record_error("checkpointer reading the coord checkpoint", from_coord.error());
   } else if (*from_coord != CheckpointValue{}) {
     HADR_TRY(consider("coord record " + checkpoint_coord_key(options_.region), *from_coord, start));
+    // Its ranges count this WAL's LSNs exactly when consider() took its floor.
+    const bool counts_this_wal =
+        from_coord->incarnation == deps_.wal.incarnation() ||
+        (from_coord->incarnation == 0 && from_coord->lsn <= deps_.wal.durable_lsn());
+    if (counts_this_wal) coord_set = from_coord->settled();
   }
   start = std::max(start, checkpoint_);  // never backwards within a run
+  // What coord holds (the replayer of the other region may have settled records above our
+  // floor after a takeover), what this run found before, and the floor: never forgotten.
+  SettledSet loaded(start);
+  if (!loaded.merge(coord_set) || !loaded.merge(settled_)) {
+    health_.record_error("checkpointer load", failed_precondition("more than " + std::to_string(SettledSet::kRangesMax) +
+                                                                 " ranges of settled records above the floor; the highest were dropped"));
+  }
+  // Nothing settled past the durable LSN can belong to this WAL.
+  while (!loaded.ranges().empty() && loaded.ranges().back().last > deps_.wal.durable_lsn()) {
+    loaded = SettledSet::normalized(loaded.floor(), std::vector<LsnRange>(loaded.ranges().begin(), loaded.ranges().end() - 1));
+  }
   window_.clear();
-  set_checkpoint(start);
-  examined_until_ = start;
+  settled_ = loaded;
+  persisted_set_ = from_coord.ok() && coord_set == loaded ? loaded : SettledSet(checkpoint_);
+  set_checkpoint(loaded.floor());
+  settled_ranges_.store(loaded.ranges().size());
+  examined_until_ = loaded.floor();
   loaded_ = true;
   return ok_status();
 }
@@ -140,10 +165,10 @@ Status Checkpointer::fill_window() {
   Result<WalReader> reader = deps_.wal.read_from(examined_until_.next());
   if (!reader.ok() && reader.code() == ErrorCode::kNotFound) {
     // Retention removed those records, and it only removes below a persisted checkpoint: they
-    // are done. Continue from the oldest record kept.
+    // are settled. Continue from the oldest record kept.
     window_.clear();
     examined_until_ = Lsn{deps_.wal.first_lsn().value - 1};
-    if (examined_until_ > checkpoint_) set_checkpoint(examined_until_);
+    settled_.raise_floor(examined_until_);
     reader = deps_.wal.read_from(deps_.wal.first_lsn());
   }
   if (!reader.ok()) return std::move(reader).take_error();
@@ -154,7 +179,9 @@ Status Checkpointer::fill_window() {
     HADR_ASSERT(record->lsn == examined_until_.next());
     examined_until_ = record->lsn;
     records_examined_.fetch_add(1);
+    if (settled_.contains(record->lsn)) continue;  // loaded as settled (coord ranges)
     if (record->type == WalRecordType::kSeal) {
+      if (settled_.add(record->lsn)) continue;  // a seal counts as done
       window_.push_back(WindowEntry{.lsn = record->lsn});
     } else {
       window_.push_back(WindowEntry{.lsn = record->lsn, .id = std::move(record->message_id)});
@@ -163,7 +190,7 @@ Status Checkpointer::fill_window() {
   return ok_status();
 }
 
-Result<std::optional<Lsn>> Checkpointer::advance_over_done() {
+Result<bool> Checkpointer::settle_window() {
   std::vector<MessageId> ids;
   ids.reserve(window_.size());
   for (const WindowEntry& entry : window_) {
@@ -174,25 +201,31 @@ Result<std::optional<Lsn>> Checkpointer::advance_over_done() {
     Result<std::vector<RecordState>> looked_up = deps_.dedupe.lookup(ids);
     if (!looked_up.ok()) {
       HADR_TRY(absorb_failure("checkpointer lookup", looked_up.error(), backoff_, health_));
-      return std::optional<Lsn>();
+      return false;
     }
     HADR_ASSERT(looked_up->size() == ids.size());
     states = std::move(looked_up).value();
   }
-  Lsn reachable = checkpoint_;
+  std::deque<WindowEntry> pending;
   std::size_t next_state = 0;
-  for (const WindowEntry& entry : window_) {
-    if (entry.id && !is_settled(states[next_state++])) break;
-    HADR_ASSERT(entry.lsn == reachable.next());
-    reachable = entry.lsn;
+  for (WindowEntry& entry : window_) {
+    const bool settled = !entry.id || is_settled(states[next_state++]);
+    // add() refuses only when the ranges are full: the record then waits in the window.
+    if (settled && settled_.add(entry.lsn)) {
+      if (entry.id && to_retire_.size() < kRetireBacklogMax) to_retire_.push_back(std::move(*entry.id));
+      continue;
+    }
+    pending.push_back(std::move(entry));
   }
-  return std::optional<Lsn>(reachable);
+  window_ = std::move(pending);
+  return true;
 }
 
-Result<bool> Checkpointer::persist(Lsn checkpoint, Epoch epoch) {
-  HADR_ASSERT(checkpoint > checkpoint_ && checkpoint <= deps_.wal.durable_lsn());
+Result<bool> Checkpointer::persist(const SettledSet& settled, Epoch epoch) {
+  const Lsn checkpoint = settled.floor();
+  HADR_ASSERT(checkpoint >= checkpoint_ && settled.highest() <= deps_.wal.durable_lsn());
   Result<CoordRecord> written = deps_.coord.put(CoordPut{.key = checkpoint_coord_key(options_.region),
-                                                         .value = encode_checkpoint_value(checkpoint, deps_.wal.incarnation()),
+                                                         .value = encode_checkpoint_value(settled, deps_.wal.incarnation()),
                                                          .epoch = epoch,
                                                          .condition = CoordCondition::kEpochAtLeast});
   if (!written.ok()) {
@@ -210,6 +243,19 @@ Result<bool> Checkpointer::persist(Lsn checkpoint, Epoch epoch) {
   backoff_.record_success();
   persisted_.fetch_add(1);
   return true;
+}
+
+void Checkpointer::retire_marks() {
+  while (!to_retire_.empty()) {
+    const std::size_t count = std::min(to_retire_.size(), DedupeStore::kMaxLookupBatch);
+    const Status retired = deps_.dedupe.retire(std::span(to_retire_.data(), count), options_.record_ttl);
+    if (!retired.ok()) {
+      // The marks keep their long TTL meanwhile: only the store's size pays for it.
+      health_.record_error("checkpointer retiring done marks", retired.error());
+      return;
+    }
+    to_retire_.erase(to_retire_.begin(), to_retire_.begin() + static_cast<std::ptrdiff_t>(count));
+  }
 }
 
 void Checkpointer::set_checkpoint(Lsn checkpoint) {

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "contracts/validation.h"
 #include "roles/checkpoint.h"
 #include "roles/relay.h"
 #include "roles/settled_floor.h"
@@ -50,6 +51,7 @@ Result<ReplayProgress> parse_replay_progress(std::string_view value, std::string
 
 Status ReplayerOptions::validate() const {
   if (region.empty()) return invalid_argument("replayer region is empty; set it to this region's id (e.g. \"b\")");
+  HADR_TRY(validate_ttl("replayer record_ttl", record_ttl, kMaxDedupeTtl));
   if (staging_queue.empty()) return invalid_argument("replayer staging_queue is empty; name the staging queue");
   if (batch_max < 1 || batch_max > std::min(Bus::kMaxSendBatch, DedupeStore::kMaxLookupBatch)) {
     return invalid_argument("replayer batch_max " + std::to_string(batch_max) + " must be between 1 and " +
@@ -106,8 +108,8 @@ void Replayer::restart(const RegionId& from_region, Epoch epoch) {
   backup_last_ = Lsn{0};
   republished_through_ = Lsn{0};
   settle_window_.clear();
-  settle_reached_ = Lsn{0};
-  settle_persisted_ = Lsn{0};
+  settled_ = SettledSet();
+  settled_persisted_ = SettledSet();
   next_settle_at_ = MonoTime{};
   last_growth_at_ = deps_.clock.now_monotonic();
   next_poll_at_ = MonoTime{};
@@ -127,7 +129,7 @@ Result<StepOutcome> Replayer::step() {
     }
   }
   if (phase_ == Phase::kIdle || !epoch) return StepOutcome::kIdle;
-  if (phase_ == Phase::kFinished && (settle_window_.empty() || *epoch != epoch_)) return StepOutcome::kIdle;
+  if (phase_ == Phase::kFinished && (!settling_left() || *epoch != epoch_)) return StepOutcome::kIdle;
   // The replay belongs to one epoch. Under another one (the lease was lost and won again) its
   // progress may be stale (see load_start): start over under the new epoch.
   if (*epoch != epoch_) restart(from_region_, *epoch);
@@ -184,8 +186,14 @@ Status Replayer::load_start(Epoch epoch) {
     // Starting again from the floor costs only duplicate deliveries, which dedupe absorbs.
   }
   progress_ = floor;
-  settle_reached_ = floor;
-  settle_persisted_ = floor;
+  // The records above the floor that are already known settled (the failed region's
+  // checkpointer, or an earlier replay, kept them as ranges): never republished.
+  settled_ = SettledSet(floor);
+  if (named.ok() && !settled_.merge(named->settled())) {
+    health_.record_error("replayer reading the settled floor",
+                         failed_precondition("more settled ranges than a checkpoint value holds"));
+  }
+  settled_persisted_ = settled_;
   phase_ = Phase::kReplaying;
   last_growth_at_ = deps_.clock.now_monotonic();
   next_settle_at_ = last_growth_at_ + options_.settle_interval;
@@ -235,8 +243,8 @@ Result<StepOutcome> Replayer::get_object(const std::string& key, BackupRange ran
       // Settled by someone else meanwhile: skip it in the settle window too.
       current_key_ = key;
       set_progress(range.last_lsn);
-      settle_window_.clear();
-      settle_reached_ = std::max(settle_reached_, range.last_lsn);
+      while (!settle_window_.empty() && settle_window_.front().lsn <= range.last_lsn) settle_window_.pop_front();
+      settled_.raise_floor(range.last_lsn);
       return StepOutcome::kProgress;
     }
     if (checkpoint.ok()) {
@@ -338,7 +346,7 @@ Result<bool> Replayer::publish(Epoch epoch, std::vector<WalRecord>& batch) {
       entries.push_back(SettleEntry{.lsn = record.lsn});  // a seal: nothing to settle
       continue;
     }
-    const bool settled = is_settled(states[next_state++]);
+    const bool settled = is_settled(states[next_state++]) || settled_.contains(record.lsn);
     entries.push_back(SettleEntry{.lsn = record.lsn,
                                   .id = settled ? std::nullopt : std::optional<MessageId>(record.message_id)});
     if (settled || record.lsn <= republished_through_) continue;
@@ -355,7 +363,9 @@ Result<bool> Replayer::publish(Epoch epoch, std::vector<WalRecord>& batch) {
     }
   }
   for (SettleEntry& entry : entries) {
-    HADR_ASSERT(entry.lsn == (settle_window_.empty() ? settle_reached_ : settle_window_.back().lsn).next());
+    HADR_ASSERT(settle_window_.empty() || entry.lsn > settle_window_.back().lsn);
+    // Known settled and taken by the set: nothing to wait for (add() refuses only when full).
+    if (!entry.id && settled_.add(entry.lsn)) continue;
     settle_window_.push_back(std::move(entry));
   }
   backoff_.record_success();
@@ -366,12 +376,12 @@ Result<bool> Replayer::publish(Epoch epoch, std::vector<WalRecord>& batch) {
   return true;
 }
 
-bool Replayer::settle_due() const {
-  return !settle_window_.empty() && deps_.clock.now_monotonic() >= next_settle_at_;
-}
+bool Replayer::settling_left() const { return !settle_window_.empty() || settled_ != settled_persisted_; }
+
+bool Replayer::settle_due() const { return settling_left() && deps_.clock.now_monotonic() >= next_settle_at_; }
 
 Result<StepOutcome> Replayer::settle(Epoch epoch) {
-  HADR_ASSERT(!settle_window_.empty() && epoch == epoch_);
+  HADR_ASSERT(settling_left() && epoch == epoch_);
   next_settle_at_ = deps_.clock.now_monotonic() + options_.settle_interval;
   std::vector<MessageId> ids;
   for (const SettleEntry& entry : settle_window_) {
@@ -389,34 +399,55 @@ Result<StepOutcome> Replayer::settle(Epoch epoch) {
     states = std::move(looked_up).value();
   }
   std::size_t next_state = 0;
-  while (!settle_window_.empty()) {
-    const SettleEntry& front = settle_window_.front();
-    if (front.id) {
-      if (next_state >= states.size() || !is_settled(states[next_state])) break;
-      ++next_state;
+  std::deque<SettleEntry> pending;
+  for (SettleEntry& entry : settle_window_) {
+    bool settled = !entry.id;
+    if (entry.id) {
+      if (next_state >= states.size()) {
+        pending.push_back(std::move(entry));  // beyond this pass's lookup
+        continue;
+      }
+      settled = is_settled(states[next_state++]);
     }
-    settle_reached_ = front.lsn;
-    settle_window_.pop_front();
+    if (settled && settled_.add(entry.lsn)) {
+      if (entry.id && to_retire_.size() < kRetireBacklogMax) to_retire_.push_back(std::move(*entry.id));
+      continue;
+    }
+    pending.push_back(std::move(entry));
   }
-  if (settle_reached_ <= settle_persisted_) return StepOutcome::kIdle;
+  settle_window_ = std::move(pending);
+  if (settled_ == settled_persisted_) {
+    retire_marks();
+    return StepOutcome::kIdle;
+  }
   // Under this replay's epoch, never lower than what it read: the failed region's own
   // checkpointer is fenced (a lower epoch), and a later epoch's writer refuses ours (kAborted).
   Result<CoordRecord> written = deps_.coord.put(CoordPut{.key = checkpoint_coord_key(from_region_),
-                                                         .value = from_incarnation_ != 0
-                                                                      ? encode_checkpoint_value(settle_reached_,
-                                                                                                from_incarnation_)
-                                                                      : std::to_string(settle_reached_.value),
+                                                         .value = encode_checkpoint_value(settled_, from_incarnation_),
                                                          .epoch = epoch,
                                                          .condition = CoordCondition::kEpochAtLeast});
   if (!written.ok()) {
     HADR_TRY(absorb_failure("replayer settled floor put", written.error(), backoff_, health_));
     return StepOutcome::kIdle;
   }
-  settle_persisted_ = settle_reached_;
+  settled_persisted_ = settled_;
+  retire_marks();
   const std::lock_guard lock(stats_mutex_);
-  stats_.settled_lsn = settle_persisted_.value;
+  stats_.settled_lsn = settled_persisted_.floor().value;
   ++stats_.floor_writes;
   return StepOutcome::kProgress;
+}
+
+void Replayer::retire_marks() {
+  while (!to_retire_.empty()) {
+    const std::size_t count = std::min(to_retire_.size(), DedupeStore::kMaxLookupBatch);
+    const Status retired = deps_.dedupe.retire(std::span(to_retire_.data(), count), options_.record_ttl);
+    if (!retired.ok()) {
+      health_.record_error("replayer retiring done marks", retired.error());  // they keep their long TTL
+      return;
+    }
+    to_retire_.erase(to_retire_.begin(), to_retire_.begin() + static_cast<std::ptrdiff_t>(count));
+  }
 }
 
 Result<bool> Replayer::persist_progress(Epoch epoch, Lsn lsn) {

@@ -55,6 +55,7 @@
 #include "roles/backoff.h"
 #include "roles/crash_points.h"
 #include "roles/fence.h"
+#include "roles/checkpoint.h"
 #include "roles/role.h"
 #include "roles/role_support.h"
 #include "roles/wal_backup.h"
@@ -71,6 +72,8 @@ struct ReplayerOptions {
   Milliseconds settle_interval{1'000};
   // Records passed but not yet known settled: batch_max .. 1,000,000.
   std::size_t settle_window_max = 65'536;
+  // Done marks the settled set covers are retired to expire this long after (dedupe.record_ttl).
+  Milliseconds record_ttl = kDefaultDedupeRecordTtl;
   BackoffOptions backoff;
 
   Status validate() const;
@@ -144,6 +147,8 @@ class Replayer final : public Role {
   // The listing is exhausted: finished after quiet_period without growth, else wait.
   Result<StepOutcome> caught_up();
   Result<StepOutcome> replay_batch(Epoch epoch);
+  // Records waiting in the settle window, or settled ones not yet persisted.
+  bool settling_left() const;
   bool settle_due() const;
   // One lookup over the front of the settle window; persists the floor past what is settled.
   Result<StepOutcome> settle(Epoch epoch);
@@ -183,9 +188,12 @@ class Replayer final : public Role {
     Lsn lsn;
     std::optional<MessageId> id;  // nullopt: known settled (a seal, or found done)
   };
-  std::deque<SettleEntry> settle_window_;  // LSN order, consecutive after settle_reached_
-  Lsn settle_reached_;                     // every record at or below it is known settled
-  Lsn settle_persisted_;                   // the floor in Coord as this replay wrote (or read) it
+  std::deque<SettleEntry> settle_window_;  // records not known settled yet, LSN order
+  SettledSet settled_;                     // the failed region's settled records as known here
+  SettledSet settled_persisted_;           // what Coord holds as this replay wrote (or read) it
+  std::vector<MessageId> to_retire_;       // marks to retire once the set covering them is persisted
+  static constexpr std::size_t kRetireBacklogMax = 4 * DedupeStore::kMaxLookupBatch;
+  void retire_marks();
   std::uint64_t from_incarnation_ = 0;     // the failed region's WAL incarnation (0: unknown)
   MonoTime next_settle_at_{};
   Backoff backoff_;

@@ -45,12 +45,12 @@ Status raise_backup_floor(BlobStore& blobs, const RegionId& region, Lsn floor) {
   return blobs.put(backup_floor_key(region), std::to_string(floor.value));
 }
 
-Result<Lsn> read_settled_floor(Coord& coord, BlobStore* blobs, const RegionId& region,
-                               std::optional<Error>* damaged) {
-  Lsn floor{0};
-  Result<Lsn> from_coord = read_coord_checkpoint(coord, region);
+Result<SettledSet> read_settled_set(Coord& coord, BlobStore* blobs, const RegionId& region,
+                                    std::optional<Error>* damaged) {
+  SettledSet settled;
+  Result<CheckpointValue> from_coord = read_coord_checkpoint_value(coord, region);
   if (from_coord.ok()) {
-    floor = *from_coord;
+    settled = from_coord->settled();
   } else if (from_coord.code() == ErrorCode::kDataLoss) {
     if (damaged != nullptr) *damaged = from_coord.error();
   } else {
@@ -59,14 +59,20 @@ Result<Lsn> read_settled_floor(Coord& coord, BlobStore* blobs, const RegionId& r
   if (blobs != nullptr) {
     Result<Lsn> from_blob = read_backup_floor(*blobs, region);
     if (from_blob.ok()) {
-      floor = std::max(floor, *from_blob);
+      settled.raise_floor(*from_blob);
     } else if (from_blob.code() == ErrorCode::kDataLoss) {
       if (damaged != nullptr) *damaged = from_blob.error();
     } else {
       return std::move(from_blob).take_error();
     }
   }
-  return floor;
+  return settled;
+}
+
+Result<Lsn> read_settled_floor(Coord& coord, BlobStore* blobs, const RegionId& region,
+                               std::optional<Error>* damaged) {
+  HADR_ASSIGN_OR_RETURN(const SettledSet settled, read_settled_set(coord, blobs, region, damaged));
+  return settled.floor();
 }
 
 FloorCache::FloorCache(Coord& coord, const Clock& clock, Milliseconds refresh_interval)
@@ -74,24 +80,24 @@ FloorCache::FloorCache(Coord& coord, const Clock& clock, Milliseconds refresh_in
   HADR_ASSERT(refresh_interval > Milliseconds(0));
 }
 
-Result<Lsn> FloorCache::floor(const RegionId& region, Epoch epoch) {
+Result<bool> FloorCache::settled(const RegionId& region, Epoch epoch, Lsn lsn) {
   const MonoTime now = clock_.now_monotonic();
   auto found = entries_.find(region.str());
   if (found != entries_.end() && found->second.loaded_under == epoch &&
       now - found->second.loaded_at < refresh_interval_) {
-    return found->second.floor;
+    return found->second.settled.contains(lsn);
   }
   std::optional<Error> damaged;
-  HADR_ASSIGN_OR_RETURN(const Lsn loaded, read_settled_floor(coord_, nullptr, region, &damaged));
+  HADR_ASSIGN_OR_RETURN(SettledSet loaded, read_settled_set(coord_, nullptr, region, &damaged));
   if (found == entries_.end()) {
     if (entries_.size() >= kRegionsMax) entries_.clear();  // bounded; only costs reloads
     found = entries_.emplace(region.str(), Entry{}).first;
   }
-  // Floors only grow; a coord record that went back (restored, lost) never lowers what this
-  // worker has already seen under the same epoch.
-  const Lsn kept = found->second.loaded_under == epoch ? std::max(found->second.floor, loaded) : loaded;
-  found->second = Entry{.floor = kept, .loaded_under = epoch, .loaded_at = now};
-  return kept;
+  // Settled records stay settled; a coord record that went back (restored, lost) never makes
+  // this worker forget what it has already seen under the same epoch.
+  if (found->second.loaded_under == epoch) (void)loaded.merge(found->second.settled);  // bounded: may forget, never invent
+  found->second = Entry{.settled = std::move(loaded), .loaded_under = epoch, .loaded_at = now};
+  return found->second.settled.contains(lsn);
 }
 
 }  // namespace hadr

@@ -24,7 +24,8 @@
 //     (hole 2): a replay that finds no coord checkpoint (a Redis restart without AOF, an
 //     eviction, a failover of the store) still knows which LSNs were deleted as settled instead
 //     of halting on a "gap" at LSN 1.
-// Readers take the maximum of both.
+// Readers take the maximum of both. Coord's record also holds the settled ranges above the floor
+// (roles/checkpoint.h, SettledSet): workers and replays treat those LSNs as settled too.
 // Thread-safety: free functions are stateless; FloorCache is used by one worker thread.
 #pragma once
 
@@ -34,6 +35,7 @@
 
 #include "contracts/blob_store.h"
 #include "contracts/coord.h"
+#include "roles/checkpoint.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/result.h"
@@ -61,6 +63,11 @@ Status raise_backup_floor(BlobStore& blobs, const RegionId& region, Lsn floor);
 Result<Lsn> read_settled_floor(Coord& coord, BlobStore* blobs, const RegionId& region,
                                std::optional<Error>* damaged = nullptr);
 
+// The floor as read_settled_floor finds it, with the settled ranges above it from the coord
+// record (roles/checkpoint.h: records settled above one that is not).
+Result<SettledSet> read_settled_set(Coord& coord, BlobStore* blobs, const RegionId& region,
+                                    std::optional<Error>* damaged = nullptr);
+
 // A worker's view of the floors of the regions whose messages it receives. An entry is reloaded
 // from Coord when it was loaded under another epoch than the caller's (a takeover: the other
 // region may have advanced this one's floor) or is older than `refresh_interval` (monotonic).
@@ -72,13 +79,14 @@ class FloorCache {
 
   FloorCache(Coord& coord, const Clock& clock, Milliseconds refresh_interval);
 
-  // The floor of `region` as known under `epoch`. Store errors are returned (the caller leaves
-  // the message locked and backs off).
-  Result<Lsn> floor(const RegionId& region, Epoch epoch);
+  // Whether `lsn` of `region`'s WAL is settled (at or below its floor, or in a settled range) as
+  // known under `epoch`. Store errors are returned (the caller leaves the message locked and
+  // backs off).
+  Result<bool> settled(const RegionId& region, Epoch epoch, Lsn lsn);
 
  private:
   struct Entry {
-    Lsn floor;
+    SettledSet settled;
     Epoch loaded_under;
     MonoTime loaded_at;
   };

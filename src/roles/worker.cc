@@ -172,14 +172,14 @@ Result<Worker::BatchFlow> Worker::process_message(ReceivedMessage& message) {
 Result<std::optional<bool>> Worker::complete_if_settled(const ReceivedMessage& message, Epoch epoch) {
   const BusMessage& m = message.message;
   if (m.source_region.empty() || m.lsn.value == 0) return std::optional<bool>(false);  // not from a WAL
-  Result<Lsn> floor = floors_.floor(m.source_region, epoch);
-  if (!floor.ok()) {
+  Result<bool> settled = floors_.settled(m.source_region, epoch, m.lsn);
+  if (!settled.ok()) {
     // Left locked, as for a failed claim: the redelivery decides once Coord answers.
-    HADR_TRY(absorb_failure("worker reading the settled floor of region " + m.source_region.str(), floor.error(),
+    HADR_TRY(absorb_failure("worker reading the settled floor of region " + m.source_region.str(), settled.error(),
                             backoff_, health_));
     return std::optional<bool>();
   }
-  if (m.lsn > *floor) return std::optional<bool>(false);
+  if (!*settled) return std::optional<bool>(false);
   // Settled for good: its effect was applied (or it was dead-lettered) whatever the dedupe store
   // still remembers. Completing it can never lose anything.
   counters_.suppressed_settled.fetch_add(1);
@@ -276,7 +276,7 @@ Result<Worker::BatchFlow> Worker::dead_letter(const ReceivedMessage& message, co
                                               const std::string& reason) {
   const std::string bounded = bounded_reason(reason, kMaxReasonBytes);
   const Status marked =
-      deps_.dedupe.mark_dead_lettered(message.message.id, claim_token, bounded, options_.record_ttl);
+      deps_.dedupe.mark_dead_lettered(message.message.id, claim_token, bounded, kUnsettledRecordTtl);
   if (!marked.ok()) {
     // Not recorded: a later delivery decides again (and at max deliveries the bus moves it to
     // the dead-letter queue itself). The message is never dropped.
@@ -335,7 +335,8 @@ Result<bool> Worker::settle_effect(UnmarkedEffect& effect) {
       if (handed_over) return true;
       if (effect.claim_token.empty()) return false;  // the store did not answer; retry later
     }
-    const Status marked = deps_.dedupe.mark_done(id, effect.claim_token, options_.record_ttl);
+    // Until a settled set covers it (then the checkpointer or replayer retires it to record_ttl).
+    const Status marked = deps_.dedupe.mark_done(id, effect.claim_token, kUnsettledRecordTtl);
     if (marked.ok()) {
       HADR_TRY(finish_done(effect.message));
       return true;

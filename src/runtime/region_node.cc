@@ -218,6 +218,7 @@ Status RegionNode::open_failover_control_roles() {
   replay_options.region = config_.region;
   replay_options.staging_queue = config_.promoter.staging_queue;
   replay_options.quiet_period = config_.replay_quiet_period;
+  replay_options.record_ttl = config_.worker.record_ttl;  // dedupe.record_ttl, once a mark is covered
   HADR_ASSIGN_OR_RETURN(replayer_, Replayer::create(ReplayerDependencies{*blobs_, *dedupe_.store, *bus_, *coord_, *fence_,
                                                                          clock, crash_points_},
                                                     replay_options));
@@ -337,10 +338,12 @@ Status RegionNode::open_control_roles() {
     }
   }
   HADR_ASSIGN_OR_RETURN(relay_, Relay::create(relay_dependencies, relay_options));
+  CheckpointerOptions checkpointer_options = config_.checkpointer;
+  checkpointer_options.record_ttl = config_.worker.record_ttl;  // dedupe.record_ttl, once a mark is covered
   HADR_ASSIGN_OR_RETURN(checkpointer_,
                         Checkpointer::create(CheckpointerDependencies{*wal_, posix_env(), *dedupe_.store, *coord_, *fence_,
                                                                       clock, crash_points_},
-                                             config_.checkpointer));
+                                             checkpointer_options));
   return ok_status();
 }
 
@@ -349,7 +352,9 @@ Status RegionNode::open_control_roles() {
 // the floor (a data dir lost and recreated without a backup to restore it from) would issue
 // LSNs that the floor already covers: its new messages would be taken as settled. Refuse.
 Status RegionNode::check_wal_reaches_settled_floor() {
-  HADR_ASSIGN_OR_RETURN(const Lsn floor, read_coord_checkpoint(*coord_, config_.region));
+  // The floor and the settled ranges above it: the highest LSN they call settled.
+  HADR_ASSIGN_OR_RETURN(const CheckpointValue value, read_coord_checkpoint_value(*coord_, config_.region));
+  const Lsn floor = value.settled().highest();
   if (floor <= wal_->durable_lsn()) return ok_status();
   return data_loss("the WAL in " + config_.wal_dir() + " ends at LSN " + std::to_string(wal_->durable_lsn().value) +
                    " but region " + config_.region.str() + "'s settled floor (coord record checkpoint/" +
@@ -367,12 +372,12 @@ Status RegionNode::open_workers() {
     HADR_ASSIGN_OR_RETURN(slot->bus, backends_->open_bus());
     HADR_ASSIGN_OR_RETURN(slot->dedupe, backends_->open_dedupe());
     HADR_ASSIGN_OR_RETURN(slot->coord, backends_->open_coord());
-    // The ledger's done mark must expire exactly when the worker's would (dedupe.record_ttl).
+    // The ledger's done mark lives as the worker's would: until a settled set covers it.
     HandlerContext handler_context;
     handler_context.region = config_.region;
     handler_context.ledger = slot->dedupe.ledger;
     handler_context.clock = &clock;
-    handler_context.record_ttl = config_.worker.record_ttl;
+    handler_context.record_ttl = kUnsettledRecordTtl;
     HADR_ASSIGN_OR_RETURN(slot->handler, make_handler(config_.handler, handler_context));
     WorkerOptions options = config_.worker;
     options.owner = config_.region.str() + "/" + roles_.process_name + "-" + std::to_string(index) + "#" + incarnation_;

@@ -1,5 +1,6 @@
 #include "sim/sim_adapters.h"
 
+#include <cstdio>
 #include <algorithm>
 
 namespace hadr::sim {
@@ -118,6 +119,11 @@ Result<CoordRecord> SimCoord::put(const CoordPut& write) {
   }
   Result<CoordRecord> put = inner_.put(sent);
   if (put.ok() || put.code() == ErrorCode::kDeadlineExceeded) record_put(world_, region_, writer_, sent);
+  if (world_.options.trace && sent.key.starts_with("checkpoint/")) {  // --trace only, not digested
+    std::printf("%8lld ms  %s %s put %s = %s under epoch %llu: %s\n", static_cast<long long>(world_.now_ms()),
+                region_.c_str(), std::string(writer_).c_str(), sent.key.c_str(), sent.value.c_str(),
+                static_cast<unsigned long long>(sent.epoch.value), put.ok() ? "ok" : put.error().to_string().c_str());
+  }
   return put;
 }
 
@@ -202,6 +208,15 @@ std::optional<HandlerResult> SimHandler::injected_failure() {
                        .reason = retry ? "injected: retry later" : "injected: failed"};
 }
 
+void SimHandler::trace_effect(const HandlerInput& input) const {
+  // --trace only (not in the history digest, so hashes stay as they were).
+  if (!world_.options.trace) return;
+  const BusMessage& m = input.message;
+  std::printf("%8lld ms  effect of %s by %s (claim epoch %llu; %s lsn %llu)\n", static_cast<long long>(world_.now_ms()),
+              m.id.str().c_str(), region_.c_str(), static_cast<unsigned long long>(input.claim_epoch.value),
+              m.source_region.str().c_str(), static_cast<unsigned long long>(m.lsn.value));
+}
+
 HandlerResult SimHandler::handle(const HandlerInput& input) {
   // A dead process applies nothing.
   if (crash_points_.crashed()) return HandlerResult{.verdict = HandlerVerdict::kRetryLater, .reason = "process died"};
@@ -212,10 +227,11 @@ HandlerResult SimHandler::handle(const HandlerInput& input) {
     world_.history.add_effect(EffectEvent{.id = id, .region = region_, .claim_epoch = input.claim_epoch,
                                           .at_ms = world_.now_ms(), .transactional = false,
                                           .after_acknowledged_mark = world_.history.mark_acknowledged(id)});
+    trace_effect(input);
   }
   // Not transactional: the worker marks done after the call (SimDedupe notes the ack).
   if (!transactional_) return HandlerResult{.verdict = HandlerVerdict::kDone, .marked_done = false};
-  const Status marked = dedupe_.mark_done(input.message.id, input.claim_token, world_.record_ttl);
+  const Status marked = dedupe_.mark_done(input.message.id, input.claim_token, kUnsettledRecordTtl);
   const bool committed = marked.ok() || marked.code() == ErrorCode::kDeadlineExceeded;
   if (marked.ok()) world_.history.add_acknowledged_mark(id);
   if (!committed) {
@@ -224,6 +240,7 @@ HandlerResult SimHandler::handle(const HandlerInput& input) {
   }
   world_.history.add_effect(EffectEvent{.id = id, .region = region_,
                                         .claim_epoch = input.claim_epoch, .at_ms = world_.now_ms()});
+  trace_effect(input);
   return HandlerResult{.verdict = HandlerVerdict::kDone, .marked_done = true};
 }
 

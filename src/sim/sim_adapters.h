@@ -113,6 +113,9 @@ class SimDedupe final : public DedupeStore {
   }
   Status release(const MessageId& id, std::string_view token) override { return inner_.release(id, token); }
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) override { return inner_.lookup(ids); }
+  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) override {
+    return inner_.retire(ids, record_ttl);
+  }
   Result<Epoch> highest_epoch() override { return inner_.highest_epoch(); }
 
  private:
@@ -220,6 +223,7 @@ class SimHandler final : public Handler {
   HandlerResult handle(const HandlerInput& input) override;
 
  private:
+  void trace_effect(const HandlerInput& input) const;
   std::optional<HandlerResult> injected_failure();
 
   SimWorld& world_;

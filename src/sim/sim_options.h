@@ -62,8 +62,14 @@ inline constexpr std::array<AwaitingFix, 8> kFaultsAwaitingFix = {{
     // holder's last renewals and grants the next epoch while the holder, inside its renew
     // deadline, still writes (seeds 27, 52, 84 of the old mix).
     {SimFault::kLeaseRestore, 3},
+    // Alone, long_outage passes seeds 1..300 (settled ranges + marks retired only once a settled
+    // set covers them). In the default mix 31 of seeds 1..1000 still fail (I2), with coord_loss
+    // or store_clock in 28 of them: a lost checkpoint record loses the ranges after their marks
+    // were retired; and one message id logged by both regions (the source redelivered it while
+    // the first region's ack was in flight) is covered by one WAL's settled set only, so its mark
+    // is retired while the other WAL's copy waits in a region that is away (seed 738).
+    {SimFault::kLongOutage, 1},
     {SimFault::kStoreRollback, 3},     // replay data_loss, duplicate effects, two writers (holes 2, 3, 12)
-    {SimFault::kLongOutage, 1},        // failback after record_ttl: duplicate effects
     {SimFault::kSyncedCorruption, 5},  // a damaged synced frame is cut as a torn tail (and hole 10)
     {SimFault::kBlobLoss, 13},         // a backup gap stops the replay on data_loss (step_error)
     {SimFault::kAsyncBackup, 4},       // an async region's tail shipped late is never replayed (I8, I1)

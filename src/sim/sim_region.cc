@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "core/random.h"
 #include "roles/checkpointer.h"
 #include "roles/heartbeat.h"
 #include "roles/lease_manager.h"
@@ -172,8 +173,16 @@ Status SimRegion::open_control_side(Process& p) {
   // As RegionNode opens it: the blob backup is the acknowledged floor's third witness and the
   // source of records a damaged log lost (issue 12 holes 5, 10).
   BlobWalBackupSource backup_source(*p.blobs, region_id(spec_.name));
+  // A log created here takes an incarnation derived from the seed, the region and how many
+  // times this region opened a log (no draw from the run's Random: the fault stream stays as is).
+  ++wal_opens_;
+  std::uint64_t name_hash = 0;
+  for (const char c : spec_.name) name_hash = name_hash * 131 + static_cast<unsigned char>(c);
+  const std::uint64_t incarnation =
+      Random(world_.options.seed ^ (name_hash << 32) ^ (wal_opens_ << 48)).next_u64() | 1;
   Result<std::unique_ptr<Wal>> wal = Wal::open(
-      env, std::string(kWalDir), WalOptions{.segment_bytes_max = 4096, .record_bytes_max = 1024}, &report,
+      env, std::string(kWalDir),
+      WalOptions{.segment_bytes_max = 4096, .record_bytes_max = 1024, .new_incarnation = incarnation}, &report,
       &backup_source);
   if (!wal.ok()) return std::move(wal).take_error();
   p.wal = std::move(wal).value();
@@ -214,6 +223,7 @@ Status SimRegion::open_control_side(Process& p) {
                                               .fence = *p.lease, .clock = clock, .crash_points = p.crash_points},
                                              CheckpointerOptions{.region = region, .interval = Milliseconds(500),
                                                                  .chunk_max = 64,
+                                                                 .record_ttl = world_.record_ttl,
                                                                  .backoff = {.initial = Milliseconds(10),
                                                                              .max = Milliseconds(200)}}),
                         "checkpointer");
@@ -224,6 +234,7 @@ Status SimRegion::open_control_side(Process& p) {
                                                      .quiet_period = world_.options.broken == BrokenVariant::kReplayStopsBeforeSeal
                                                                          ? Milliseconds(1)
                                                                          : SimTimings::kReplayQuietPeriod,
+                                                     .record_ttl = world_.record_ttl,
                                                      .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}}),
                     "replayer");
   return ok_status();

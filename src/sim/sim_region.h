@@ -144,6 +144,7 @@ class SimRegion {
   bool injected_sync_failure_ = false;
   std::unique_ptr<Process> process_;
   std::optional<WalPrefix> prefix_before_crash_;
+  std::uint64_t wal_opens_ = 0;  // derives the incarnation of a log this region creates
 };
 
 }  // namespace hadr::sim

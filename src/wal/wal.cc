@@ -162,7 +162,9 @@ Status Wal::recover(const RecoveryReport& report) {
   segments_ = report.segments;
   highest_epoch_ = report.highest_epoch;
   sealed_epoch_ = report.sealed_epoch;
-  incarnation_ = report.meta ? report.meta->incarnation : new_wal_incarnation();
+  incarnation_ = report.meta              ? report.meta->incarnation
+                 : options_.new_incarnation != 0 ? options_.new_incarnation
+                                                 : new_wal_incarnation();
   highest_sequence_ = report.meta ? report.meta->highest_sequence : 0;
   if (segments_.empty()) {
     // A log that lost every segment continues from where the backup's restore starts.

@@ -16,6 +16,11 @@ struct WalOptions {
   std::uint64_t batch_bytes_max = 16ull << 20;
   std::uint32_t batch_records_max = 65536;
 
+  // The incarnation a log created by this open() takes (wal/wal_meta.h); 0: a random one, as in
+  // production. The simulator passes one derived from its seed, so that a seed replays exactly
+  // (the incarnation is part of every checkpoint value).
+  std::uint64_t new_incarnation = 0;
+
   // Fails with kInvalidArgument naming the option and the fix.
   Status validate() const;
 };

@@ -196,6 +196,28 @@ TEST_P(DedupeStoreConformance, DoneRecordExpiresAfterRecordTtl) {
   claim_granted(message_id("m1"), "worker-b", kEpoch, kLongTtl);
 }
 
+// retire(): done and dead-lettered records take the new TTL (a long-lived mark that a settled
+// set now covers, issue 12 hole 1); a live claim and an unknown id are left as they are.
+TEST_P(DedupeStoreConformance, RetireShortensFinalRecordsOnly) {
+  const std::string done = claim_granted(message_id("m1"), "worker-a", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->mark_done(message_id("m1"), done, kUnsettledRecordTtl)));
+  const std::string dead = claim_granted(message_id("m2"), "worker-a", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->mark_dead_lettered(message_id("m2"), dead, "poison", kUnsettledRecordTtl)));
+  claim_granted(message_id("m3"), "worker-a", kEpoch, kLongTtl);
+  const std::vector<MessageId> ids{message_id("m1"), message_id("m2"), message_id("m3"), message_id("m4")};
+  ASSERT_TRUE(succeeded(store_->retire(ids, kShortTtl)));
+  EXPECT_EQ(state_of(message_id("m1")), RecordState::kDone);  // not before the new TTL
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(message_id("m1")), RecordState::kUnknown);
+  EXPECT_EQ(state_of(message_id("m2")), RecordState::kUnknown);
+  EXPECT_EQ(state_of(message_id("m3")), RecordState::kClaimed);  // a claim keeps its own TTL
+  EXPECT_EQ(state_of(message_id("m4")), RecordState::kUnknown);
+  ASSERT_TRUE(succeeded(store_->retire(std::span<const MessageId>(), kShortTtl)));
+  std::vector<MessageId> too_many(DedupeStore::kMaxLookupBatch + 1, message_id("m5"));
+  EXPECT_TRUE(failed_with(store_->retire(too_many, kShortTtl), ErrorCode::kInvalidArgument));
+  EXPECT_TRUE(failed_with(store_->retire(ids, Milliseconds(0)), ErrorCode::kInvalidArgument));
+}
+
 TEST_P(DedupeStoreConformance, MarkDeadLetteredMakesClaimAnswerAlreadyDone) {
   const std::string token = claim_granted(message_id("m1"), "worker-a", kEpoch, kLongTtl);
   ASSERT_TRUE(succeeded(store_->mark_dead_lettered(message_id("m1"), token, "MaxDeliveryCountExceeded", kLongTtl)));

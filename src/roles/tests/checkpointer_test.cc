@@ -7,11 +7,14 @@
 // nothing; it resumes from the persisted checkpoint after a restart and past segments that
 // retention removed; it catches up a backlog in chunks without waiting for its interval; an
 // unreachable dedupe store makes it back off; health lag is durable LSN minus checkpoint.
+// Records settled above one that is not are kept as ranges in the coord value, so their done
+// marks may expire (issue 12 hole 1); the ranges survive a restart and a takeover's replay.
 #include "roles/checkpointer.h"
 
 #include <gtest/gtest.h>
 
 #include "roles/checkpoint.h"
+#include "roles/settled_floor.h"
 #include "roles/tests/region_harness.h"
 #include "wal/checkpoint_file.h"
 
@@ -55,7 +58,8 @@ TEST(CheckpointerTest, AdvancesOverDoneRecordsAndStopsAtTheFirstNotDone) {
   mark(harness, {1, 2, 3, 4, 6});
   EXPECT_EQ(step_checkpointer(harness), StepOutcome::kProgress);
   EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{4});
-  EXPECT_EQ(coord_value(harness), value_of(harness, 4));
+  // 6 is settled above the stuck 5: kept as a range (issue 12 hole 1).
+  EXPECT_EQ(coord_value(harness), value_of(harness, 4) + ";s=6");
   auto file = read_checkpoint_file(harness.env, checkpoint_file_path(kWalDir));
   ASSERT_TRUE(file.ok()) << file.error().to_string();
   EXPECT_EQ(*file, (WalCheckpoint{Lsn{4}, Epoch{1}, harness.wal().incarnation()}));
@@ -246,6 +250,71 @@ TEST(CheckpointerTest, CheckpointValuesRoundTripAndTheOldFormatParses) {
   }
 }
 
+TEST(CheckpointerTest, RecordsSettledAboveAStuckOneOutliveTheirDoneMarks) {
+  HarnessOptions options;
+  options.checkpointer.record_ttl = std::chrono::hours(1);
+  RegionHarness harness(options);
+  append_records(harness, 1, 10);
+  mark(harness, {1, 2, 4, 5, 6, 8, 9, 10});  // 3 and 7 are held by claims that never finish
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{2});
+  EXPECT_EQ(coord_value(harness), value_of(harness, 2) + ";s=4-6,8-10");
+  // Once the set is persisted, the marks it covers are retired to record_ttl (1 h here) and
+  // expire; the ranges do not. A reader (a worker, a replay) still sees them settled.
+  harness.clock.advance(Milliseconds(2 * 3'600'000));
+  for (const char* id : {"c-1", "c-4", "c-10"}) {
+    const std::optional<DedupeRecordView> record = harness.dedupe_record(id);
+    EXPECT_TRUE(!record || !record->live) << id << " was not retired";
+  }
+  MemoryCoord reader(harness.coord_server);
+  auto settled = read_settled_set(reader, nullptr, *RegionId::parse("a"));
+  ASSERT_TRUE(settled.ok());
+  for (std::uint64_t lsn : {1, 2, 4, 5, 6, 8, 9, 10}) EXPECT_TRUE(settled->contains(Lsn{lsn})) << lsn;
+  for (std::uint64_t lsn : {3, 7, 11}) EXPECT_FALSE(settled->contains(Lsn{lsn})) << lsn;
+  // A restarted checkpointer keeps them (it loads the ranges), and moves the floor once 3 and 7
+  // are done, although the marks of 4..6 and 8..10 are long gone.
+  harness.crash_now();
+  mark(harness, {3, 7});
+  harness.clock.advance(Milliseconds(1'000));
+  step_checkpointer(harness);
+  EXPECT_EQ(harness.checkpointer().checkpoint(), Lsn{10});
+  EXPECT_EQ(coord_value(harness), value_of(harness, 10));
+}
+
+TEST(CheckpointerTest, SettledSetsAddMergeAndRoundTrip) {
+  SettledSet set(Lsn{2});
+  EXPECT_TRUE(set.add(Lsn{5}));
+  EXPECT_TRUE(set.add(Lsn{7}));
+  EXPECT_TRUE(set.add(Lsn{6}));  // joins 5 and 7
+  EXPECT_EQ(set.ranges(), (std::vector<LsnRange>{{Lsn{5}, Lsn{7}}}));
+  EXPECT_TRUE(set.add(Lsn{3}));
+  EXPECT_TRUE(set.add(Lsn{4}));  // the floor absorbs 3..7
+  EXPECT_EQ(set.floor(), Lsn{7});
+  EXPECT_TRUE(set.ranges().empty());
+  SettledSet other(Lsn{1});
+  ASSERT_TRUE(other.add(Lsn{9}));
+  ASSERT_TRUE(other.add(Lsn{12}));
+  EXPECT_TRUE(set.merge(other));
+  EXPECT_EQ(set.floor(), Lsn{7});
+  EXPECT_EQ(set.ranges(), (std::vector<LsnRange>{{Lsn{9}, Lsn{9}}, {Lsn{12}, Lsn{12}}}));
+  const std::string text = encode_checkpoint_value(set, 0x0123456789abcdefull);
+  EXPECT_EQ(text, "7@0x0123456789abcdef;s=9,12");
+  auto parsed = parse_checkpoint_value(text, "k");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->settled(), set);
+  EXPECT_EQ(parse_checkpoint_value("3;s=5-9", "k")->settled().ranges(), (std::vector<LsnRange>{{Lsn{5}, Lsn{9}}}));
+  // Not sorted, overlapping, adjacent to the floor or to each other, empty, reversed: damaged.
+  for (const char* bad : {"3;s=", "3;s=9,5", "3;s=5-9,7", "3;s=4", "3;s=5,6", "3;s=9-5", "3;x=5", "3;s=5,"}) {
+    EXPECT_EQ(parse_checkpoint_value(bad, "k").code(), ErrorCode::kDataLoss) << bad;
+  }
+  // Bounded: one range too many is refused, and the record waits.
+  SettledSet full;
+  for (std::uint64_t i = 0; i < SettledSet::kRangesMax; ++i) ASSERT_TRUE(full.add(Lsn{10 + 2 * i}));
+  EXPECT_FALSE(full.add(Lsn{1'000'000}));
+  EXPECT_TRUE(full.add(Lsn{11}));  // joins two ranges: fewer, not more
+  EXPECT_LT(encode_checkpoint_value(full, 1).size(), Coord::kMaxValueBytes);
+}
+
 TEST(CheckpointerTest, CatchesUpABacklogInChunksWithoutWaitingForTheInterval) {
   RegionHarness harness;  // chunk_max 16
   append_records(harness, 1, 50);
@@ -258,7 +327,7 @@ TEST(CheckpointerTest, CatchesUpABacklogInChunksWithoutWaitingForTheInterval) {
 
 TEST(CheckpointerTest, UnreachableDedupeStoreBacksOff) {
   ScriptedFaultInjector faults;
-  faults.fire_on(FaultSite::kUnavailable, 2);  // the second lookup
+  faults.fire_on(FaultSite::kUnavailable, 3);  // the second lookup (after the first lookup and its retire)
   RegionHarness harness(HarnessOptions{.faults_by_client = {{"checkpointer.dedupe", &faults}}});
   append_records(harness, 1, 2);
   mark(harness, {1, 2});

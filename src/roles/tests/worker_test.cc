@@ -8,7 +8,8 @@
 // after the effect is retried or re-claimed without running the handler again; a fenced
 // worker receives nothing; competing workers apply each message once; a message at or below
 // its region's settled floor is completed without its handler even when its done mark has
-// expired (issue 12 hole 1: LeftoverAtOrBelowTheSettledFloorIsNeverAppliedAgain).
+// expired (issue 12 hole 1: LeftoverAtOrBelowTheSettledFloorIsNeverAppliedAgain), and inside a
+// settled range above the floor (LeftoverInASettledRangeAboveTheFloorIsNeverAppliedAgain).
 #include "roles/worker.h"
 
 #include <gtest/gtest.h>
@@ -73,6 +74,28 @@ TEST(WorkerTest, LeftoverAtOrBelowTheSettledFloorIsNeverAppliedAgain) {
   EXPECT_EQ(harness.ledger.effects.count("w-5"), 1u);
   EXPECT_EQ(harness.worker(0).stats().suppressed_settled, 4u);
   EXPECT_EQ(harness.counts(kMain).completed, 5u);
+}
+
+TEST(WorkerTest, LeftoverInASettledRangeAboveTheFloorIsNeverAppliedAgain) {
+  // Region a's record 2 stayed unsettled (a late claim held it) while 3..4 were applied and their
+  // marks expired: the floor is 1, but the coord record keeps 3..4 as a settled range (issue 12
+  // hole 1, simulator `--faults long_outage`). Leftover copies of 3 and 4 are completed without
+  // the handler; 2 and 5 are applied.
+  RegionHarness harness;
+  ASSERT_TRUE(harness.coord_server.put(CoordPut{.key = "checkpoint/a", .value = "1;s=3-4", .epoch = Epoch{2}}).ok());
+  std::vector<BusMessage> batch;
+  for (std::size_t i = 2; i <= 5; ++i) {
+    batch.push_back(BusMessage{.id = message_id("w-" + std::to_string(i)), .epoch = Epoch{1},
+                               .source_region = RegionId::parse("a").value(), .lsn = Lsn{i}, .body = "body"});
+  }
+  ASSERT_TRUE(harness.bus_server.send(kMain, batch).ok());
+  for (int i = 0; i < 5 && step_worker(harness) == StepOutcome::kProgress; ++i) {
+  }
+  EXPECT_EQ(harness.ledger.effects.size(), 2u);
+  EXPECT_EQ(harness.ledger.effects.count("w-2"), 1u);
+  EXPECT_EQ(harness.ledger.effects.count("w-5"), 1u);
+  EXPECT_EQ(harness.worker(0).stats().suppressed_settled, 2u);
+  EXPECT_EQ(harness.counts(kMain).completed, 4u);
 }
 
 TEST(WorkerTest, PlainHandlerIsMarkedDoneByTheWorker) {
