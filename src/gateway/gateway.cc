@@ -25,10 +25,6 @@ HttpResponse json_response(int status, const nlohmann::json& body) {
   return response;
 }
 
-HttpResponse error_response(int status, std::string message) {
-  return json_response(status, nlohmann::json{{"error", std::move(message)}});
-}
-
 // Whole seconds, rounded up, at least 1: a client that waits Retry-After finds room.
 std::string retry_after_seconds(Nanoseconds wait) {
   const auto seconds = std::max<std::int64_t>(1, (wait.count() + 999'999'999) / 1'000'000'000);
