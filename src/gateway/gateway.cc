@@ -1,5 +1,7 @@
 #include "gateway/gateway.h"
 
+#include "gateway/declared_content.h"
+
 #include <xxhash.h>
 
 #include <cmath>
@@ -23,10 +25,6 @@ HttpResponse json_response(int status, const nlohmann::json& body) {
   response.status = status;
   response.body = to_json(body);
   return response;
-}
-
-HttpResponse error_response(int status, std::string message) {
-  return json_response(status, nlohmann::json{{"error", std::move(message)}});
 }
 
 // Whole seconds, rounded up, at least 1: a client that waits Retry-After finds room.
@@ -131,6 +129,7 @@ HttpResponse Gateway::route(const HttpRequest& request) {
   };
   if (request.path == kMessagesPath) {
     if (auto refused = only("POST")) return *refused;
+    if (auto refused = check_token(request)) return *refused;
     return post_message(request);
   }
   if (request.path == "/healthz") {
@@ -146,6 +145,42 @@ HttpResponse Gateway::route(const HttpRequest& request) {
     return response;
   }
   return error_response(404, "no such path; POST /v1/messages, GET /healthz or GET /metrics");
+}
+
+// 401 unless authentication is off or the request carries one of the tokens.
+std::optional<HttpResponse> Gateway::check_token(const HttpRequest& request) {
+  if (!options_.tokens.enabled() || options_.tokens.accepts(request.header("Authorization"))) return std::nullopt;
+  HttpResponse refused = error_response(401, "missing or invalid bearer token: send Authorization: Bearer <token>");
+  refused.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"hadr-gateway\"");
+  std::lock_guard lock(mutex_);
+  ++metrics_.rejected_by_reason["unauthorized"];
+  return refused;
+}
+
+std::optional<HttpResponse> Gateway::refuse_before_body(const HttpRequest& head) {
+  if (head.path != kMessagesPath || head.method != "POST") return std::nullopt;
+  auto refused = check_token(head);
+  if (refused) {
+    std::lock_guard lock(mutex_);
+    ++metrics_.responses_by_status[refused->status];
+  }
+  return refused;
+}
+
+void Gateway::record_rejection(int status, std::string_view reason) {
+  HADR_ASSERT(status == 0 || (status >= 400 && status <= 599));
+  HADR_ASSERT(!reason.empty());
+  std::lock_guard lock(mutex_);
+  if (status != 0) ++metrics_.responses_by_status[status];
+  auto found = metrics_.rejected_by_reason.find(reason);
+  if (found == metrics_.rejected_by_reason.end()) found = metrics_.rejected_by_reason.emplace(std::string(reason), 0).first;
+  ++found->second;
+}
+
+void Gateway::record_connections(std::size_t open, std::uint64_t accepted_total) {
+  std::lock_guard lock(mutex_);
+  metrics_.connections_open = open;
+  metrics_.connections_accepted = accepted_total;
 }
 
 // Client identity, throttle and the in-flight bound. Returns the refusal, or nullopt after
@@ -186,6 +221,11 @@ HttpResponse Gateway::post_message(const HttpRequest& request) {
   if (request.body.size() > options_.body_bytes_max) {
     return error_response(413, "body of " + std::to_string(request.body.size()) + " bytes is larger than the " +
                                    std::to_string(options_.body_bytes_max) + " bytes allowed (--body-max)");
+  }
+  if (const Status content = check_declared_content(request); !content.ok()) {
+    std::lock_guard lock(mutex_);
+    ++metrics_.rejected_by_reason["invalid_json"];
+    return error_response(400, content.error().detail);
   }
   const std::string hash = body_hash(request.body);
   {

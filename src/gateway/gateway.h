@@ -1,16 +1,18 @@
 // Gateway: the deterministic core of the HTTP ingest gateway (docs/gateway.md). It turns one
 // HttpRequest into one HttpResponse over injected interfaces — the Source (where accepted
 // messages go), the IdempotencyStore, the Clock and a Sleeper for the waits between put
-// attempts — and owns no sockets or threads. GatewayServer (gateway_server.h) feeds it from
-// cpp-httplib's threads.
+// attempts — and owns no sockets or threads. GatewayServer (gateway_server.h) feeds it the
+// requests its strict parser framed, from its worker threads.
 //
 // POST /v1/messages (body = the message) is answered 2xx only once Source::put returned ok:
 // acknowledged = durable. The message id is derived from the Idempotency-Key ("gw-<key>"), so
 // every retry of a request — even one after a gateway crash between the put and the recording
 // of the key — puts the same message id, and hadr's dedupe downstream keeps one effect.
 // Order of checks (each refusal changes nothing):
-//   400 bad X-Client-Id · 429 throttled (client or global bucket; Retry-After) · 503 too many
+//   401 + WWW-Authenticate when bearer tokens are configured and none matches (also checked by
+//   the adapter as soon as the headers are in, before the body is read) · 400 bad X-Client-Id · 429 throttled (client or global bucket; Retry-After) · 503 too many
 //   requests in flight (Retry-After) · 400 missing/invalid Idempotency-Key · 413 body too large
+//   · 400 a body whose Content-Type says JSON is not JSON (declared_content.h)
 //   · 409 the key's first request is still in progress · 422 key reused with another body ·
 //   replay of the stored response with `Idempotent-Replayed: true` (no new put) · put with
 //   retries (kUnavailable, kDeadlineExceeded, kAborted: bounded exponential backoff, at most
@@ -60,6 +62,11 @@ struct GatewayMetrics {
   std::uint64_t key_save_failures = 0;  // message durable and acknowledged, key not recorded
   std::uint64_t in_flight = 0;
   std::size_t tracked_clients = 0;
+  // Requests and connections refused before the core's own checks (framing, limits, deadlines,
+  // connection caps) or by authentication and content checks, by a reason from a closed set.
+  std::map<std::string, std::uint64_t, std::less<>> rejected_by_reason;
+  std::uint64_t connections_open = 0;
+  std::uint64_t connections_accepted = 0;
   // Put latency (all attempts and waits of one request): count per bucket (not cumulative),
   // the last slot counts what exceeded every bound.
   std::array<std::uint64_t, kPutLatencyBucketsSeconds.size() + 1> put_latency_counts{};
@@ -86,6 +93,14 @@ class Gateway {
   HttpResponse handle(const HttpRequest& request);
   GatewayMetrics metrics() const;
 
+  // The adapter's questions and reports, so that every refusal shows in /metrics:
+  // the refusal for a request whose headers are in but whose body is not read yet (401 for a
+  // POST without a valid token), counted like a response of handle(); nullopt to read on.
+  std::optional<HttpResponse> refuse_before_body(const HttpRequest& head);
+  // A response the adapter made itself (status) for `reason` (a fixed name; 0 = no response).
+  void record_rejection(int status, std::string_view reason);
+  void record_connections(std::size_t open, std::uint64_t accepted_total);
+
   // The key in an Idempotency-Key header value (quotes removed), or an error saying the form.
   static Result<std::string> parse_idempotency_key(const std::string* header_value);
   // The stable message id of a valid key.
@@ -98,6 +113,7 @@ class Gateway {
   struct Admission;
 
   HttpResponse route(const HttpRequest& request);
+  std::optional<HttpResponse> check_token(const HttpRequest& request);
   HttpResponse post_message(const HttpRequest& request);
   HttpResponse accept_message(const HttpRequest& request, const std::string& key, const std::string& hash);
   HttpResponse health();

@@ -23,7 +23,7 @@ std::uint64_t GatewayMetrics::responses(int status) const {
 std::string GatewayMetrics::to_prometheus() const {
   using ull = unsigned long long;
   std::string out;
-  out += "# HELP hadr_gateway_requests_total Requests answered by the gateway core, by HTTP status.\n";
+  out += "# HELP hadr_gateway_requests_total Requests answered, by HTTP status (the core's answers and the adapter's refusals).\n";
   out += "# TYPE hadr_gateway_requests_total counter\n";
   for (const auto& [status, count] : responses_by_status) {
     append_line(out, "hadr_gateway_requests_total{status=\"%d\"} %llu\n", status, static_cast<ull>(count));
@@ -44,6 +44,16 @@ std::string GatewayMetrics::to_prometheus() const {
   append_line(out, "hadr_gateway_in_flight %llu\n", static_cast<ull>(in_flight));
   out += "# TYPE hadr_gateway_tracked_clients gauge\n";
   append_line(out, "hadr_gateway_tracked_clients %llu\n", static_cast<ull>(tracked_clients));
+  out += "# HELP hadr_gateway_rejected_total Requests or connections refused by framing, limits, deadlines, "
+         "connection caps, authentication or content checks, by reason.\n";
+  out += "# TYPE hadr_gateway_rejected_total counter\n";
+  for (const auto& [reason, count] : rejected_by_reason) {
+    append_line(out, "hadr_gateway_rejected_total{reason=\"%s\"} %llu\n", reason.c_str(), static_cast<ull>(count));
+  }
+  out += "# TYPE hadr_gateway_connections_open gauge\n";
+  append_line(out, "hadr_gateway_connections_open %llu\n", static_cast<ull>(connections_open));
+  out += "# TYPE hadr_gateway_connections_accepted_total counter\n";
+  append_line(out, "hadr_gateway_connections_accepted_total %llu\n", static_cast<ull>(connections_accepted));
   out += "# HELP hadr_gateway_put_latency_seconds Source put time per request, retries included.\n";
   out += "# TYPE hadr_gateway_put_latency_seconds histogram\n";
   std::uint64_t cumulative = 0;

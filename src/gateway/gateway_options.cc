@@ -19,6 +19,13 @@ Status check_bucket(std::string_view rate_flag, double rate, std::string_view bu
   return ok_status();
 }
 
+Status check_timeout(std::string_view flag, Milliseconds timeout) {
+  if (timeout < Milliseconds(100) || timeout > std::chrono::minutes(10)) {
+    return invalid_argument(std::string(flag) + " must be between 100ms and 10min");
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Status ThrottleOptions::validate() const {
@@ -34,11 +41,25 @@ Status GatewayOptions::validate() const {
   if (listen_host.empty()) return invalid_argument("--listen needs a host, e.g. 127.0.0.1:8080");
   if (listen_port < 0 || listen_port > 65535) return invalid_argument("--listen port must be 0..65535");
   if (server_threads < 1 || server_threads > kThreadsMax) return invalid_argument("--threads must be between 1 and 256");
-  if (read_timeout < Milliseconds(100) || read_timeout > std::chrono::minutes(10)) {
-    return invalid_argument("--read-timeout must be between 100ms and 10min");
+  HADR_TRY(check_timeout("--header-timeout", header_timeout));
+  HADR_TRY(check_timeout("--body-timeout", body_timeout));
+  HADR_TRY(check_timeout("--idle-timeout", idle_timeout));
+  HADR_TRY(check_timeout("--write-timeout", write_timeout));
+  if (connections_max < 1 || connections_max > kConnectionsMax) {
+    return invalid_argument("--connections-max must be between 1 and 16384");
   }
+  if (connections_per_address_max < 1 || connections_per_address_max > connections_max) {
+    return invalid_argument("--connections-per-address-max must be between 1 and --connections-max");
+  }
+  if (header_bytes_max < 1024 || header_bytes_max > 1024 * 1024) {
+    return invalid_argument("--header-max must be between 1024 and 1048576 bytes");
+  }
+  if (header_count_max < 8 || header_count_max > 1000) return invalid_argument("--header-count-max must be between 8 and 1000");
   if (body_bytes_max < 1 || body_bytes_max > kBodyBytesCeiling) {
     return invalid_argument("--body-max must be between 1 and 1048576 bytes (the bus limit)");
+  }
+  if (body_buffer_bytes_max < body_bytes_max || body_buffer_bytes_max > (std::size_t{16} << 30)) {
+    return invalid_argument("--body-buffer-max must be at least --body-max and at most 16 GiB");
   }
   if (idempotency_ttl < std::chrono::minutes(1) || idempotency_ttl > std::chrono::hours(24 * 30)) {
     return invalid_argument("--key-ttl must be between 1min and 30d");

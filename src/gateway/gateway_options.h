@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "gateway/bearer_tokens.h"
 
 namespace hadr {
 
@@ -30,12 +31,30 @@ struct ThrottleOptions {
 struct GatewayOptions {
   static constexpr std::size_t kBodyBytesCeiling = 1024 * 1024;  // Bus::kMaxBodyBytes: the bus must carry it
   static constexpr std::size_t kThreadsMax = 256;
+  static constexpr std::size_t kConnectionsMax = 16 * 1024;
 
   // Adapter (GatewayServer): where to listen, how many threads, how long a slow client may take.
   std::string listen_host = "127.0.0.1";
   int listen_port = 8080;  // 0: any free port (tests)
-  std::size_t server_threads = 16;
-  Milliseconds read_timeout{10'000};  // per read on a connection (slow drip -> connection closed)
+  // A listener on an address that is not loopback serves plain HTTP only with this set
+  // (`--insecure`): hadr has no TLS, so such a listener belongs behind a TLS-terminating proxy.
+  bool allow_insecure_listener = false;
+  std::size_t server_threads = 16;  // run Gateway::handle (puts, /healthz, /metrics)
+  // Whole-request deadlines, counted from when the connection became ready for a request (accept
+  // or the end of the previous response), not per read: a slow drip cannot stretch them.
+  Milliseconds header_timeout{10'000};  // the whole header section must be in by then (else 408)
+  Milliseconds body_timeout{30'000};    // the whole body, counted from the end of the headers (408)
+  Milliseconds idle_timeout{5'000};     // a keep-alive connection with no new request is closed
+  Milliseconds write_timeout{10'000};   // a response the client does not read in time is dropped
+  std::size_t connections_max = 1'024;             // open connections in all; more get 503
+  std::size_t connections_per_address_max = 128;   // open connections per client IP; more get 429
+  std::size_t header_bytes_max = 16 * 1024;        // request line + header fields (431 above)
+  std::size_t header_count_max = 100;              // header fields (431 above)
+  // Request bodies held in memory at once across all connections (declared lengths, reserved
+  // when the headers end; chunked bodies reserve body_bytes_max). Past it: 503 + Retry-After.
+  std::size_t body_buffer_bytes_max = 64 * 1024 * 1024;
+  // Ingest authentication (POST /v1/messages): off when empty; /healthz and /metrics stay open.
+  BearerTokens tokens;
 
   // Core (Gateway).
   std::size_t body_bytes_max = kBodyBytesCeiling;

@@ -31,7 +31,12 @@ struct GatewayArguments {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir;  // empty: <region data_dir>/gateway
   std::string key_ttl = "24h";
-  std::string read_timeout = "10s";
+  std::string header_timeout = "10s";
+  std::string body_timeout = "30s";
+  std::string idle_timeout = "5s";
+  std::string write_timeout = "10s";
+  std::vector<std::string> token_env;   // names of variables holding bearer tokens
+  std::vector<std::string> token_file;  // files holding bearer tokens, one per line
   GatewayOptions options;
 };
 
@@ -40,7 +45,12 @@ Result<GatewayOptions> gateway_options(const GatewayArguments& arguments) {
   GatewayOptions options = arguments.options;
   HADR_TRY(parse_listen_address(arguments.listen, options));
   HADR_ASSIGN_OR_RETURN(options.idempotency_ttl, parse_duration("--key-ttl", arguments.key_ttl));
-  HADR_ASSIGN_OR_RETURN(options.read_timeout, parse_duration("--read-timeout", arguments.read_timeout));
+  HADR_ASSIGN_OR_RETURN(options.header_timeout, parse_duration("--header-timeout", arguments.header_timeout));
+  HADR_ASSIGN_OR_RETURN(options.body_timeout, parse_duration("--body-timeout", arguments.body_timeout));
+  HADR_ASSIGN_OR_RETURN(options.idle_timeout, parse_duration("--idle-timeout", arguments.idle_timeout));
+  HADR_ASSIGN_OR_RETURN(options.write_timeout, parse_duration("--write-timeout", arguments.write_timeout));
+  HADR_ASSIGN_OR_RETURN(options.tokens, BearerTokens::load(arguments.token_env, arguments.token_file,
+                                                           process_environment()));
   HADR_TRY(options.validate());
   return options;
 }
@@ -62,6 +72,14 @@ Status serve_gateway(const GatewayArguments& arguments) {
   std::fprintf(stderr, "hadr gateway: region %s, source %s, listening on http://%s:%d (pid %d); SIGTERM drains and stops\n",
                config.region.str().c_str(), backends.describe().c_str(), options.listen_host.c_str(),
                server->port(), static_cast<int>(getpid()));
+  std::fprintf(stderr, "hadr gateway: ingest authentication %s\n",
+               options.tokens.enabled() ? (std::to_string(options.tokens.size()) + " bearer token(s)").c_str()
+                                        : "off (no --token-env/--token-file)");
+  if (!server->on_loopback()) {
+    std::fprintf(stderr, "hadr gateway: WARNING: plain HTTP on a network address (--insecure)%s\n",
+                 options.tokens.enabled() ? "; bearer tokens cross the network unencrypted"
+                                          : " and no authentication: anyone who reaches it can write");
+  }
   while (!stop_requested()) std::this_thread::sleep_for(kStopPollInterval);  // signals only set a flag
   std::fprintf(stderr, "hadr gateway: stopping; finishing the requests in progress\n");
   server->stop();
@@ -91,8 +109,29 @@ void add_gateway_command(CLI::App& app, CommandContext& context) {
   command->add_option("--threads", options.server_threads, "server threads")->capture_default_str();
   command->add_option("--body-max", options.body_bytes_max, "largest body in bytes (413 above)")->capture_default_str();
   command->add_option("--key-ttl", arguments->key_ttl, "how long an Idempotency-Key is remembered")->capture_default_str();
-  command->add_option("--read-timeout", arguments->read_timeout, "idle time before a connection is closed")
+  command->add_option("--header-timeout", arguments->header_timeout, "time for a whole header section (else 408)")
       ->capture_default_str();
+  command->add_option("--body-timeout", arguments->body_timeout, "time for a whole body after the headers (else 408)")
+      ->capture_default_str();
+  command->add_option("--idle-timeout", arguments->idle_timeout, "keep-alive time between requests")->capture_default_str();
+  command->add_option("--write-timeout", arguments->write_timeout, "time for a client to read its answer")
+      ->capture_default_str();
+  command->add_option("--connections-max", options.connections_max, "open connections in all (503 above)")
+      ->capture_default_str();
+  command->add_option("--connections-per-address-max", options.connections_per_address_max,
+                      "open connections per client IP (429 above)")
+      ->capture_default_str();
+  command->add_option("--header-max", options.header_bytes_max, "bytes of request line and headers (431 above)")
+      ->capture_default_str();
+  command->add_option("--header-count-max", options.header_count_max, "header fields (431 above)")->capture_default_str();
+  command->add_option("--body-buffer-max", options.body_buffer_bytes_max, "bytes of bodies in memory at once (503 above)")
+      ->capture_default_str();
+  command->add_option("--token-env", arguments->token_env,
+                      "NAME of an environment variable holding a bearer token for POST /v1/messages (repeatable)");
+  command->add_option("--token-file", arguments->token_file,
+                      "file of bearer tokens, one per line, for POST /v1/messages (repeatable)");
+  command->add_flag("--insecure", options.allow_insecure_listener,
+                    "allow plain HTTP on an address that is not loopback (no TLS in hadr)");
   command->add_option("--put-attempts", options.put_attempts_max, "source put attempts per request")->capture_default_str();
   command->callback([arguments, &context] {
     const Status status = serve_gateway(*arguments);

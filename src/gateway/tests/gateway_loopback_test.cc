@@ -1,6 +1,6 @@
-// Proves the gateway end to end over a real loopback socket: GatewayServer (cpp-httplib) on a
-// free port in front of a SqliteSource, driven by the `hadr post` client (post_messages on the
-// http handler's libcurl client). Every acknowledged post is a message in the source with the
+// Proves the gateway end to end over a real loopback socket: GatewayServer on a free port in
+// front of a SqliteSource, driven by two independent client stacks — the `hadr post` client
+// (post_messages on the http handler's libcurl client) and cpp-httplib's client. Every acknowledged post is a message in the source with the
 // id derived from its key; a put that fails makes the gateway answer 503, the client retries
 // with the same key and the source ends with exactly one message of that id; a throttled client
 // that runs out of attempts reports the 429; an oversized body is refused with 413 before it
