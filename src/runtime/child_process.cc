@@ -54,7 +54,8 @@ Result<ChildProcess> ChildProcess::start_with_environment(const std::string& pro
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   pid_t pid = 0;
-  const int error = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+  // spawnp: a program without a slash (`az`) is looked up in hadr's own PATH.
+  const int error = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) return unavailable("cannot start " + program + ": " + std::strerror(error));
   HADR_ASSERT(pid > 0);

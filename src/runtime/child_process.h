@@ -26,10 +26,10 @@ struct ChildExit {
 
 class ChildProcess {
  public:
-  // Starts `program args...` (a path: no PATH search); the environment is the parent's minus
-  // HADR_CRASH_POINT, plus `extra_environment` ("NAME=value" entries). For drills that start
-  // hadr itself, which needs the secrets its config names. stdout and stderr go to `log_path`
-  // (appended).
+  // Starts `program args...` (looked up in this process's PATH when it has no slash); the
+  // environment is the parent's minus HADR_CRASH_POINT, plus `extra_environment` ("NAME=value"
+  // entries). For drills that start hadr itself, which needs the secrets its config names.
+  // stdout and stderr go to `log_path` (appended).
   static Result<ChildProcess> start(const std::string& program, const std::vector<std::string>& args,
                                     const std::string& log_path, const std::vector<std::string>& extra_environment = {});
   // The same with exactly `environment` and nothing inherited: for programs the operator

@@ -2,7 +2,8 @@
 // a clean environment (issue 15: `alerts.command = ["/usr/bin/env"]` wrote the AMQP password
 // into alerts.jsonl.command.log, mode 0644): a canary secret in hadr's environment never
 // reaches the child or its log, the variables the config names do, and every file the sink
-// and the hook write is mode 0600 — also a log an older hadr had created 0644.
+// and the hook write is mode 0600 — also a log an older hadr had created 0644. A command
+// without a slash is found in hadr's PATH.
 #include "runtime/alerting.h"
 
 #include <gtest/gtest.h>
@@ -77,7 +78,7 @@ TEST_F(AlertingTest, AlertCommandGetsACleanEnvironmentAndPrivateLogs) {
 TEST_F(AlertingTest, HookGetsACleanEnvironmentAndAPrivateLog) {
   const std::string log = dir_ + "/hook.log";
   HookOptions options;
-  options.command = {"/usr/bin/env"};
+  options.command = {"env"};  // no slash: found in hadr's PATH, as `az` would be
   options.environment = {"HADR_ALERTING_TEST_NAMED"};
   CommandHook hook(options, log);
   ASSERT_TRUE(hook.start(RegionId::parse("b").value(), Epoch{4}).ok());
