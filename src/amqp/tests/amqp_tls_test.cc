@@ -9,7 +9,6 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include "amqp/amqp_bus.h"
@@ -19,23 +18,6 @@
 
 namespace hadr::amqp {
 namespace {
-
-// A CA and a server certificate for DNS name "localhost", signed by it (1 day, RSA 2048).
-Status make_certificates(const std::string& dir) {
-  std::ofstream(dir + "/make-certificates.sh")
-      << "set -e\ncd '" << dir << "'\n"
-      << "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=hadr-test-ca\n"
-      << "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost\n"
-      << "printf 'subjectAltName=DNS:localhost\\n' > server.ext\n"
-      << "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 "
-         "-extfile server.ext\n";
-  const std::string command = "/bin/sh '" + dir + "/make-certificates.sh' > '" + dir + "/openssl.log' 2>&1";
-  if (std::system(command.c_str()) != 0) {
-    return failed_precondition("openssl could not make the test certificates (is openssl installed?); see " + dir +
-                               "/openssl.log");
-  }
-  return ok_status();
-}
 
 // A refusal for the certificate, not for anything else (a closed port, a refused login).
 bool names_a_certificate_failure(std::string detail) {
@@ -50,7 +32,7 @@ class AmqpTlsTest : public ::testing::Test {
     auto dir = make_temporary_directory("hadr-amqp-tls");
     ASSERT_TRUE(dir.ok());
     dir_ = new std::string(*dir);
-    const Status made = make_certificates(*dir_);
+    const Status made = make_test_certificates(*dir_);
     ASSERT_TRUE(made.ok()) << made.error().to_string();
     testing::RabbitmqNodeOptions options;
     options.tls = testing::RabbitmqTlsFiles{*dir_ + "/server.pem", *dir_ + "/server.key", *dir_ + "/ca.pem"};
