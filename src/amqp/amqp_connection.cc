@@ -192,7 +192,11 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
     // PLAIN over an unencrypted loopback connection is what a local RabbitMQ needs; with TLS
     // the mechanism is protected by the channel.
     connection_options.sasl_allow_insecure_mechs(!options_.tls);
-    if (options_.tls) connection_options.ssl_client_options(proton::ssl_client_options());
+    // The server's name is verified against the system's CAs, or the file tls_ca_file names.
+    if (options_.tls && options_.tls_ca_file.empty()) connection_options.ssl_client_options(proton::ssl_client_options());
+    if (options_.tls && !options_.tls_ca_file.empty()) {
+      connection_options.ssl_client_options(proton::ssl_client_options(options_.tls_ca_file, proton::ssl::VERIFY_PEER_NAME));
+    }
     connection_options.idle_timeout(proton::duration(kIdleTimeout.count()));
     connection_ = container_.connect(options_.url, connection_options);
     transport_live_ = true;

@@ -39,6 +39,17 @@ Status validate_url(const AmqpOptions& options) {
 
 }  // namespace
 
+std::string_view url_host(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  std::string_view rest = url.substr(scheme_end + 3);
+  if (rest.starts_with('[')) {
+    const std::size_t close = rest.find(']');
+    return close == std::string_view::npos ? std::string_view() : rest.substr(0, close + 1);
+  }
+  return rest.substr(0, rest.find(':'));
+}
+
 std::string_view broker_style_name(BrokerStyle style) {
   switch (style) {
     case BrokerStyle::kRabbitMq:
@@ -70,6 +81,18 @@ Status validate_queue_prefix(std::string_view prefix) {
 
 Status AmqpOptions::validate() const {
   HADR_TRY(validate_url(*this));
+  if (broker == BrokerStyle::kServiceBus && !tls) {
+    return invalid_argument("amqp broker is servicebus but tls is off; Service Bus accepts only TLS: set tls = true "
+                            "and use an amqps:// url");
+  }
+  if (!tls && !password.empty() && !allow_plaintext_password && !is_loopback_host(url_host(url))) {
+    return invalid_argument("amqp url " + url + " is not a loopback host and tls is off: the password would cross the "
+                            "network in plain text; set tls = true with an amqps:// url, or allow_plaintext_password = "
+                            "true if that network is trusted");
+  }
+  if (!tls_ca_file.empty() && !tls) {
+    return invalid_argument("amqp tls_ca_file is set but tls is off; set tls = true or remove tls_ca_file");
+  }
   if (user.empty() && !password.empty()) {
     return invalid_argument("amqp password is set but user is empty; set user (or the SAS key name)");
   }
@@ -102,7 +125,7 @@ std::string AmqpOptions::describe() const {
   text += " user=" + (user.empty() ? std::string("(anonymous)") : user);
   text += " password=" + (password.empty() ? std::string("(none)") : password.to_string());
   text += " broker=" + std::string(broker_style_name(broker));
-  text += tls ? " tls=on" : " tls=off";
+  text += tls ? " tls=on" : (allow_plaintext_password && !password.empty() ? " tls=off (plaintext password allowed)" : " tls=off");
   text += " queue_prefix=" + (queue_prefix.empty() ? std::string("(none)") : queue_prefix);
   return text;
 }

@@ -51,6 +51,12 @@ struct AmqpOptions {
   std::string user;  // SASL PLAIN user or SAS key name; empty: ANONYMOUS
   Secret password;   // SASL PLAIN password or SAS key
   bool tls = false;
+  // With tls: a PEM file of the certificate authorities to trust instead of the system's
+  // (a private CA, or the one a test makes). The server's name is always verified.
+  std::string tls_ca_file;
+  // A password sent in plain text (SASL PLAIN without TLS) to a host that is not loopback is
+  // refused unless this is set: the operator's explicit "the network is trusted".
+  bool allow_plaintext_password = false;
   BrokerStyle broker = BrokerStyle::kRabbitMq;
   // Prepended to every queue name on the broker, so that several hadr clusters (or tests)
   // share one broker without sharing queues. Letters, digits, '.', '_', '-'; may be empty.
@@ -77,6 +83,11 @@ struct AmqpOptions {
   // Worst-case time one call spends reconnecting: every connect timeout plus every backoff.
   Milliseconds reconnect_budget() const;
 };
+
+using hadr::is_loopback_host;
+
+// The HOST of amqp[s]://HOST[:PORT] ("" when the URL has no such form).
+std::string_view url_host(std::string_view url);
 
 // Letters, digits, '.', '_', '-', at most kMaxQueuePrefixBytes; used by validate().
 Status validate_queue_prefix(std::string_view prefix);

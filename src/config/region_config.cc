@@ -1,6 +1,8 @@
 #include "config/region_config.h"
 
+#include <algorithm>
 #include <charconv>
+#include <initializer_list>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -10,7 +12,11 @@
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
+#include "contracts/bus.h"
+#include "contracts/dedupe_store.h"
+#include "contracts/source.h"
 #include "contracts/validation.h"
+#include "core/child_environment.h"
 
 namespace hadr {
 
@@ -27,6 +33,16 @@ std::string quoted(std::string_view text) {
   result.append(text);
   result.push_back('"');
   return result;
+}
+
+// The one shape of every config error: `section.key: what is wrong; how to fix it`.
+Status config_error(std::string_view key, std::string_view what, std::string_view fix) {
+  std::string detail(key);
+  detail.append(": ");
+  detail.append(what);
+  detail.append("; ");
+  detail.append(fix);
+  return invalid_argument(std::move(detail));
 }
 
 // Reads the keys of one section and remembers which it consumed, so that every key nobody
@@ -47,7 +63,7 @@ class SectionReader {
     const toml::node* node = find(key);
     if (node == nullptr) return ok_status();
     const auto value = node->value<std::string>();
-    if (!value) return invalid_argument(key_name(key) + " must be a string (in quotes)");
+    if (!value) return config_error(key_name(key), "is not a string", "write the value in quotes");
     out = *value;
     return ok_status();
   }
@@ -56,7 +72,7 @@ class SectionReader {
     const toml::node* node = find(key);
     if (node == nullptr) return ok_status();
     const auto value = node->value<bool>();
-    if (!value || !node->is_boolean()) return invalid_argument(key_name(key) + " must be true or false (no quotes)");
+    if (!value || !node->is_boolean()) return config_error(key_name(key), "is not a boolean", "write true or false (no quotes)");
     out = *value;
     return ok_status();
   }
@@ -67,8 +83,8 @@ class SectionReader {
     if (node == nullptr) return ok_status();
     const auto value = node->value<std::int64_t>();
     if (!value || node->is_floating_point()) {
-      return invalid_argument(key_name(key) + " must be a whole number between " + std::to_string(minimum) +
-                              " and " + std::to_string(maximum));
+      return config_error(key_name(key), "is not a whole number",
+                          "write a number between " + std::to_string(minimum) + " and " + std::to_string(maximum));
     }
     if (*value < minimum || *value > maximum) {
       return invalid_argument(key_name(key) + ": " + std::to_string(*value) + " is out of range; write a number between " +
@@ -88,7 +104,7 @@ class SectionReader {
       return ok_status();
     }
     const auto text = node->value<std::string>();
-    if (!text) return invalid_argument(key_name(key) + " is not a duration; " + std::string(kDurationFix));
+    if (!text) return config_error(key_name(key), "is not a duration", kDurationFix);
     HADR_ASSIGN_OR_RETURN(out, parse_duration(key_name(key), *text));
     return ok_status();
   }
@@ -97,16 +113,16 @@ class SectionReader {
     const toml::node* node = find(key);
     if (node == nullptr) return ok_status();
     const toml::array* array = node->as_array();
-    const std::string fix = "; write e.g. [\"/usr/bin/my-handler\", \"--flag\"]";
-    if (array == nullptr) return invalid_argument(key_name(key) + " must be an array of strings" + fix);
+    const std::string fix = "write e.g. [\"/usr/bin/my-handler\", \"--flag\"]";
+    if (array == nullptr) return config_error(key_name(key), "is not an array of strings", fix);
     if (array->size() > kHandlerArgumentsMax) {
-      return invalid_argument(key_name(key) + " has " + std::to_string(array->size()) + " entries; at most " +
-                              std::to_string(kHandlerArgumentsMax) + " are allowed");
+      return config_error(key_name(key), "has " + std::to_string(array->size()) + " entries",
+                          "list at most " + std::to_string(kHandlerArgumentsMax));
     }
     out.clear();
     for (const toml::node& element : *array) {
       const auto value = element.value<std::string>();
-      if (!value) return invalid_argument(key_name(key) + " must be an array of strings" + fix);
+      if (!value) return config_error(key_name(key), "is not an array of strings", fix);
       out.push_back(*value);
     }
     return ok_status();
@@ -118,7 +134,7 @@ class SectionReader {
     for (const auto& [key, node] : *table_) {
       (void)node;
       if (consumed_.count(std::string(key.str())) == 0) {
-        return invalid_argument(key_name(key.str()) + " is not a known key; check its spelling (keys: docs/operations.md)");
+        return config_error(key_name(key.str()), "is not a known key", "check its spelling (keys: docs/operations.md)");
       }
     }
     return ok_status();
@@ -143,20 +159,20 @@ Status read_backoff(SectionReader& reader, BackoffOptions& backoff) {
 Status read_region(SectionReader& reader, RegionConfig& config, const std::string& base_dir) {
   std::string name;
   HADR_TRY(reader.read_string("name", name));
-  if (name.empty()) return invalid_argument("region.name is missing; set it to this region's id, e.g. name = \"a\"");
+  if (name.empty()) return config_error("region.name", "is missing", "set it to this region's id, e.g. name = \"a\"");
   auto region = RegionId::parse(name);
-  if (!region.ok()) return invalid_argument("region.name: " + quoted(name) + " is not a region id: " + region.error().detail);
+  if (!region.ok()) return config_error("region.name", quoted(name) + " is not a region id", region.error().detail);
   config.region = *region;
   HADR_TRY(reader.read_string("data_dir", config.data_dir));
   if (config.data_dir.empty()) {
-    return invalid_argument("region.data_dir is missing; set it to this region's private directory, e.g. \"/var/lib/hadr/a\"");
+    return config_error("region.data_dir", "is missing", "set it to this region's private directory, e.g. \"/var/lib/hadr/a\"");
   }
   config.data_dir = resolve_path(config.data_dir, base_dir);
   std::string peer;
   HADR_TRY(reader.read_string("peer", peer));
   if (!peer.empty()) {
     auto peer_id = RegionId::parse(peer);
-    if (!peer_id.ok()) return invalid_argument("region.peer: " + quoted(peer) + " is not a region id: " + peer_id.error().detail);
+    if (!peer_id.ok()) return config_error("region.peer", quoted(peer) + " is not a region id", peer_id.error().detail);
     config.peer = *peer_id;
   }
   return ok_status();
@@ -174,16 +190,30 @@ Status read_backends(SectionReader& reader, RegionConfig& config, const std::str
   return reader.read_string("bus_namespace", config.bus_namespace);
 }
 
+// A secret written into the file itself (`password = "..."`): config files are copied, checked
+// in and printed, so a secret is only ever named by the variable (or file) that holds it.
+Status reject_secret_in_file(SectionReader& reader, std::string_view key, std::string_view instead) {
+  if (reader.find(key) == nullptr) return ok_status();
+  return config_error(reader.key_name(key), "a secret is never written in the config file",
+                      "put it in an environment variable and name that variable with " + reader.key_name(instead) +
+                          " (e.g. " + std::string(instead) + " = \"HADR_SECRET\")");
+}
+
 // The connection keys an AMQP broker section shares ([amqp] for the bus, [source] for an AMQP
 // source): url, user, password_env, broker, tls, queue_prefix and the two timeouts.
-Status read_amqp_connection(SectionReader& reader, amqp::AmqpOptions& options, std::string& password_env) {
+Status read_amqp_connection(SectionReader& reader, amqp::AmqpOptions& options, std::string& password_env,
+                            const std::string& base_dir) {
   HADR_TRY(reader.read_string("url", options.url));
   HADR_TRY(reader.read_string("user", options.user));
+  HADR_TRY(reject_secret_in_file(reader, "password", "password_env"));
   HADR_TRY(reader.read_string("password_env", password_env));
+  HADR_TRY(reader.read_bool("allow_plaintext_password", options.allow_plaintext_password));
+  HADR_TRY(reader.read_string("tls_ca_file", options.tls_ca_file));
+  options.tls_ca_file = resolve_path(options.tls_ca_file, base_dir);
   std::string broker(amqp::broker_style_name(options.broker));
   HADR_TRY(reader.read_string("broker", broker));
   auto style = amqp::parse_broker_style(broker);
-  if (!style.ok()) return invalid_argument(reader.key_name("broker") + ": " + style.error().detail);
+  if (!style.ok()) return config_error(reader.key_name("broker"), quoted(broker) + " is unknown", "write \"rabbitmq\" or \"servicebus\"");
   options.broker = *style;
   HADR_TRY(reader.read_bool("tls", options.tls));
   HADR_TRY(reader.read_string("queue_prefix", options.queue_prefix));
@@ -195,12 +225,18 @@ Status read_redis_section(SectionReader& reader, redis::RedisOptions& options, c
   std::string address = options.address();
   HADR_TRY(reader.read_string("address", address));
   auto parsed = redis::RedisAddress::parse(address);
-  if (!parsed.ok()) return invalid_argument("redis.address: " + parsed.error().detail);
+  if (!parsed.ok()) return config_error("redis.address", quoted(address) + " is not HOST:PORT", "write e.g. \"127.0.0.1:6379\"");
   options.host = parsed->host;
   options.port = parsed->port;
+  HADR_TRY(reject_secret_in_file(reader, "password", "password_env"));
   HADR_TRY(reader.read_string("password_env", options.password_env));
   HADR_TRY(reader.read_string("password_file", options.password_file));
+  if (!options.password_env.empty() && !options.password_file.empty()) {
+    return config_error("redis.password_file", "is set together with redis.password_env, and only one can hold the password",
+                        "keep one of them and remove the other");
+  }
   if (!options.password_file.empty()) options.password_file = resolve_path(options.password_file, base_dir);
+  HADR_TRY(reader.read_bool("allow_plaintext_password", options.allow_plaintext_password));
   options.key_prefix = "hadr";  // the cluster name: both regions of one cluster must use the same
   HADR_TRY(reader.read_string("key_prefix", options.key_prefix));
   HADR_TRY(reader.read_duration("connect_timeout", options.connect_timeout));
@@ -215,6 +251,8 @@ Status read_azure_section(SectionReader& reader, RealBackendsConfig& real) {
     options.endpoint = "https://" + options.account + ".blob.core.windows.net";
   }
   HADR_TRY(reader.read_string("container", options.container));
+  HADR_TRY(reject_secret_in_file(reader, "key", "key_env"));
+  HADR_TRY(reject_secret_in_file(reader, "sas", "sas_env"));
   HADR_TRY(reader.read_string("key_env", real.blob_key_env));
   HADR_TRY(reader.read_string("sas_env", real.blob_sas_env));
   HADR_TRY(reader.read_duration("request_timeout", options.request_timeout));
@@ -228,10 +266,8 @@ Status read_real_backends(const toml::table& root, RegionConfig& config, const s
   const bool is_real = config.backend == BackendKind::kReal;
   for (const char* section : {"redis", "amqp", "azure"}) {
     if (!is_real && root[section].as_table() != nullptr) {
-      std::string detail(1, '[');
-      detail.append(section);
-      detail.append("] is only read with backends.kind = \"real\"; set it or remove the section");
-      return invalid_argument(std::move(detail));
+      return config_error(section, "the section is only read with backends.kind = \"real\"",
+                          "set backends.kind = \"real\" or remove [" + std::string(section) + "]");
     }
   }
   if (!is_real) return ok_status();
@@ -239,7 +275,7 @@ Status read_real_backends(const toml::table& root, RegionConfig& config, const s
   HADR_TRY(read_redis_section(redis_reader, real.redis, base_dir));
   HADR_TRY(redis_reader.reject_unknown());
   SectionReader amqp_reader(root["amqp"].as_table(), "amqp");
-  HADR_TRY(read_amqp_connection(amqp_reader, real.bus, real.bus_password_env));
+  HADR_TRY(read_amqp_connection(amqp_reader, real.bus, real.bus_password_env, base_dir));
   HADR_TRY(amqp_reader.read_integer("send_window", real.bus.send_window, 1, amqp::AmqpOptions::kMaxSendWindow));
   HADR_TRY(amqp_reader.reject_unknown());
   SectionReader azure_reader(root["azure"].as_table(), "azure");
@@ -247,7 +283,7 @@ Status read_real_backends(const toml::table& root, RegionConfig& config, const s
   return azure_reader.reject_unknown();
 }
 
-Status read_source(SectionReader& reader, RegionConfig& config) {
+Status read_source(SectionReader& reader, RegionConfig& config, const std::string& base_dir) {
   HADR_TRY(reader.read_duration("visibility_timeout", config.source_visibility_timeout));
   std::string kind = "embedded";
   HADR_TRY(reader.read_string("kind", kind));
@@ -255,42 +291,46 @@ Status read_source(SectionReader& reader, RegionConfig& config) {
   else if (kind == "amqp") config.source.kind = SourceKind::kAmqp;
   else return invalid_argument("source.kind: " + quoted(kind) + " is unknown; write \"embedded\" or \"amqp\"");
   HADR_TRY(reader.read_string("queue", config.source.queue));
+  HADR_TRY(reject_secret_in_file(reader, "password", "password_env"));
   if (config.source.kind == SourceKind::kEmbedded) return ok_status();  // the AMQP keys stay unknown
-  return read_amqp_connection(reader, config.source.amqp, config.source.amqp_password_env);
+  return read_amqp_connection(reader, config.source.amqp, config.source.amqp_password_env, base_dir);
 }
 
-Status read_roles(const toml::table& root, RegionConfig& config) {
+Status read_roles(const toml::table& root, RegionConfig& config, const std::string& base_dir) {
   SectionReader source(root["source"].as_table(), "source");
-  HADR_TRY(read_source(source, config));
+  HADR_TRY(read_source(source, config, base_dir));
   HADR_TRY(source.reject_unknown());
 
   SectionReader relay(root["relay"].as_table(), "relay");
-  HADR_TRY(relay.read_integer("batch_max", config.relay.batch_max, 1, 100'000));
-  HADR_TRY(relay.read_integer("in_flight_max", config.relay.in_flight_max, 1, 10'000'000));
-  HADR_TRY(relay.read_integer("recovery_chunk_max", config.relay.recovery_chunk_max, 1, 1'000'000));
+  // The ranges are the roles' own limits, so that the message names the real one.
+  const auto relay_batch_limit = static_cast<std::int64_t>(std::min(Source::kMaxBatch, Bus::kMaxSendBatch));
+  HADR_TRY(relay.read_integer("batch_max", config.relay.batch_max, 1, relay_batch_limit));
+  HADR_TRY(relay.read_integer("in_flight_max", config.relay.in_flight_max, 1, Relay::kInFlightHardMax));
+  HADR_TRY(relay.read_integer("recovery_chunk_max", config.relay.recovery_chunk_max, 1, DedupeStore::kMaxLookupBatch));
   HADR_TRY(relay.read_duration("retention_interval", config.relay.retention_interval));
   HADR_TRY(read_backoff(relay, config.relay.backoff));
   HADR_TRY(relay.reject_unknown());
 
   SectionReader promoter(root["promoter"].as_table(), "promoter");
-  HADR_TRY(promoter.read_integer("batch_max", config.promoter.batch_max, 1, 100'000));
+  HADR_TRY(promoter.read_integer("batch_max", config.promoter.batch_max, 1,
+                                 static_cast<std::int64_t>(std::min(Bus::kMaxReceiveBatch, Bus::kMaxSendBatch))));
   HADR_TRY(promoter.read_duration("lock_duration", config.promoter.lock_duration));
   HADR_TRY(promoter.read_integer("staging_max_delivery_count", config.staging_max_delivery_count, 1, 10'000));
   HADR_TRY(read_backoff(promoter, config.promoter.backoff));
   HADR_TRY(promoter.reject_unknown());
 
   SectionReader workers(root["workers"].as_table(), "workers");
-  HADR_TRY(workers.read_integer("count", config.worker_count, 0, 1'000'000));
-  HADR_TRY(workers.read_integer("batch_max", config.worker.batch_max, 1, 100'000));
+  HADR_TRY(workers.read_integer("count", config.worker_count, 0, RegionConfig::kMaxWorkers));
+  HADR_TRY(workers.read_integer("batch_max", config.worker.batch_max, 1, Bus::kMaxReceiveBatch));
   HADR_TRY(workers.read_duration("lock_duration", config.worker.lock_duration));
   HADR_TRY(workers.read_duration("claim_ttl", config.worker.claim_ttl));
-  HADR_TRY(workers.read_integer("max_delivery_count", config.worker.max_delivery_count, 1, 100'000));
+  HADR_TRY(workers.read_integer("max_delivery_count", config.worker.max_delivery_count, 1, kMaxMaxDeliveryCount));
   HADR_TRY(read_backoff(workers, config.worker.backoff));
   HADR_TRY(workers.reject_unknown());
 
   SectionReader checkpointer(root["checkpointer"].as_table(), "checkpointer");
   HADR_TRY(checkpointer.read_duration("interval", config.checkpointer.interval));
-  HADR_TRY(checkpointer.read_integer("chunk_max", config.checkpointer.chunk_max, 1, 1'000'000));
+  HADR_TRY(checkpointer.read_integer("chunk_max", config.checkpointer.chunk_max, 1, DedupeStore::kMaxLookupBatch));
   HADR_TRY(read_backoff(checkpointer, config.checkpointer.backoff));
   return checkpointer.reject_unknown();
 }
@@ -325,7 +365,8 @@ Status read_handler(const toml::table& root, RegionConfig& config) {
   HADR_TRY(handler.read_string("kind", out.kind));
   HADR_TRY(handler.read_string_array("exec_command", out.exec_command));
   HADR_TRY(handler.read_duration("exec_timeout", out.exec_timeout));
-  HADR_TRY(handler.read_integer("exec_output_bytes_max", out.exec_output_bytes_max, 0, 64 << 20));
+  HADR_TRY(handler.read_integer("exec_output_bytes_max", out.exec_output_bytes_max, 1, 16 << 20));
+  HADR_TRY(handler.read_string_array("exec_environment", out.exec_environment));
   HADR_TRY(handler.read_string("http_url", out.http_url));
   HADR_TRY(handler.read_duration("http_timeout", out.http_timeout));
   HADR_TRY(handler.read_integer("http_attempts_max", out.http_attempts_max, 1, 100));
@@ -333,7 +374,32 @@ Status read_handler(const toml::table& root, RegionConfig& config) {
   return handler.reject_unknown();
 }
 
+// The sections only a two-region config reads. In a single-region config they would be silently
+// ignored (a [backup] that backs nothing up), so they are refused, as [amqp] is without
+// backends.kind = "real".
+Status reject_failover_sections_when_alone(const toml::table& root, const RegionConfig& config) {
+  if (config.two_regions()) return ok_status();
+  for (const char* section : {"lease", "watchdog", "heartbeat", "backup", "alerts", "hook"}) {
+    if (root[section].as_table() != nullptr) {
+      return config_error(section, "the section is only read in a two-region config, and this one has no region.peer",
+                          "set region.peer to the other region's name, or remove [" + std::string(section) + "]");
+    }
+  }
+  return ok_status();
+}
+
+Status read_environment_names(SectionReader& reader, std::string_view key, std::vector<std::string>& names) {
+  HADR_TRY(reader.read_string_array(key, names));
+  if (names.size() > kChildEnvironmentNamesMax) {
+    return config_error(reader.key_name(key), "lists " + std::to_string(names.size()) + " variables",
+                        "list at most " + std::to_string(kChildEnvironmentNamesMax));
+  }
+  for (const std::string& name : names) HADR_TRY(validate_environment_name(reader.key_name(key), name));
+  return ok_status();
+}
+
 Status read_failover(const toml::table& root, RegionConfig& config) {
+  HADR_TRY(reject_failover_sections_when_alone(root, config));
   SectionReader lease(root["lease"].as_table(), "lease");
   HADR_TRY(lease.read_string("name", config.lease.name));
   HADR_TRY(lease.read_duration("ttl", config.lease.ttl));
@@ -358,18 +424,20 @@ Status read_failover(const toml::table& root, RegionConfig& config) {
   if (mode == "sync") config.backup_mode = BackupMode::kSync;
   else if (mode == "async") config.backup_mode = BackupMode::kAsync;
   else if (mode == "off") config.backup_mode = BackupMode::kOff;
-  else return invalid_argument("backup.mode: " + quoted(mode) + " is unknown; write \"sync\" (RPO 0), \"async\" or \"off\"");
+  else return config_error("backup.mode", quoted(mode) + " is unknown", "write \"sync\" (RPO 0) or \"async\"");
   HADR_TRY(backup.read_integer("lag_max", config.backup_lag_max, 1, 10'000'000));
   HADR_TRY(backup.reject_unknown());
 
   SectionReader alerts(root["alerts"].as_table(), "alerts");
   HADR_TRY(alerts.read_string("webhook", config.alerts.webhook_url));
   HADR_TRY(alerts.read_string_array("command", config.alerts.command));
+  HADR_TRY(read_environment_names(alerts, "environment", config.alerts.environment));
   HADR_TRY(alerts.reject_unknown());
 
   SectionReader hook(root["hook"].as_table(), "hook");
   HADR_TRY(hook.read_string_array("command", config.hook.command));
   HADR_TRY(hook.read_duration("timeout", config.hook.timeout));
+  HADR_TRY(read_environment_names(hook, "environment", config.hook.environment));
   return hook.reject_unknown();
 }
 
@@ -381,21 +449,41 @@ Status reject_unknown_sections(const toml::table& root) {
   for (const auto& [key, node] : root) {
     const std::string name(key.str());
     if (kSections.count(name) == 0) {
-      return invalid_argument(name + " is not a known section; check its spelling (sections: docs/operations.md)");
+      return config_error(name, "is not a known section", "check its spelling (sections: docs/operations.md)");
     }
-    if (!node.is_table()) return invalid_argument(name + " must be a section, written [" + name + "]");
+    if (!node.is_table()) return config_error(name, "is not a section", "write it as [" + name + "] with its keys below");
   }
   return ok_status();
 }
 
-// Prefixes a role's own validation message with the section it came from.
-Status in_section(std::string_view section, Status status) {
+// A role's (or a client's) own validation message in the config's one format: the first key of
+// `section` the message names becomes `section.key: `, and a message without a fix gets one.
+// The roles validate their options themselves (they are also built without a config file);
+// this only says which key of the file the message is about.
+Status in_section(std::string_view section, std::initializer_list<std::string_view> keys, Status status) {
   if (status.ok()) return status;
-  std::string detail(1, '[');
-  detail.append(section);
-  detail.append("] ");
-  detail.append(status.error().detail);
-  return invalid_argument(std::move(detail));
+  const std::string& message = status.error().detail;
+  std::string_view key;
+  std::size_t first = std::string::npos;
+  const auto is_word = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
+  for (const std::string_view candidate : keys) {
+    for (std::size_t at = message.find(candidate); at != std::string::npos; at = message.find(candidate, at + 1)) {
+      const std::size_t end = at + candidate.size();
+      const bool whole = (at == 0 || !is_word(message[at - 1])) && (end == message.size() || !is_word(message[end]));
+      if (whole && at < first) {
+        first = at;
+        key = candidate;
+      }
+      if (whole) break;
+    }
+  }
+  std::string name(section);
+  if (!key.empty()) {
+    name.push_back('.');
+    name.append(key);
+  }
+  if (message.find(';') != std::string::npos) return invalid_argument(name + ": " + message);
+  return config_error(name, message, "change " + name + " (docs/operations.md)");
 }
 
 std::string duration_text(Milliseconds duration) {
@@ -411,22 +499,42 @@ std::string duration_text(Milliseconds duration) {
 Status validate_amqp_connection(std::string_view section, amqp::AmqpOptions options, const std::string& password_env) {
   if (!password_env.empty()) options.password = Secret("placeholder");
   const Status status = options.validate();
-  return in_section(section, status);
+  return in_section(section,
+                    {"url", "user", "password_env", "broker", "tls_ca_file", "tls", "allow_plaintext_password",
+                     "queue_prefix", "connect_timeout", "operation_timeout", "send_window"},
+                    status);
+}
+
+// hiredis 0.14 has no TLS: a password to a remote Redis would cross the network in plain text.
+Status validate_redis_transport(const redis::RedisOptions& redis) {
+  const bool has_password = !redis.password_env.empty() || !redis.password_file.empty();
+  if (!has_password || redis.allow_plaintext_password || is_loopback_host(redis.host)) return ok_status();
+  return config_error("redis.address",
+                      redis.host + " is not loopback, and AUTH would send the password in plain text (hadr's Redis "
+                      "client has no TLS)",
+                      "run a local stunnel to the server and point redis.address at it (docs/redis.md), or set "
+                      "redis.allow_plaintext_password = true if that network is trusted");
 }
 
 Status validate_real_backends(const RealBackendsConfig& real) {
-  HADR_TRY(in_section("redis", real.redis.validate()));
+  HADR_TRY(in_section("redis", {"address", "host", "port", "key_prefix", "connect_timeout", "command_timeout"},
+                      real.redis.validate()));
+  HADR_TRY(validate_redis_transport(real.redis));
   HADR_TRY(validate_amqp_connection("amqp", real.bus, real.bus_password_env));
   if (real.blob_key_env.empty() == real.blob_sas_env.empty()) {
-    return invalid_argument("[azure] set exactly one of key_env (the variable holding the account key) and sas_env "
-                            "(the variable holding a SAS token)");
+    return config_error("azure.key_env",
+                        real.blob_key_env.empty() ? "neither it nor azure.sas_env is set" : "is set together with azure.sas_env",
+                        "set exactly one of key_env (the variable holding the account key) and sas_env (the variable "
+                        "holding a SAS token)");
   }
-  if (real.blob.account.empty()) return invalid_argument("azure.account is missing; set the storage account name");
-  if (real.blob.container.empty()) return invalid_argument("azure.container is missing; set the backup container, e.g. \"hadr-backup\"");
+  if (real.blob.account.empty()) return config_error("azure.account", "is missing", "set the storage account name");
+  if (real.blob.container.empty()) {
+    return config_error("azure.container", "is missing", "set the backup container, e.g. \"hadr-backup\"");
+  }
   azure::AzureBlobOptions blob = real.blob;
   if (real.blob_key_env.empty()) blob.sas = Secret("sv=2021-08-06&sig=placeholder");
   else blob.key = Secret("cGxhY2Vob2xkZXI=");
-  return in_section("azure", blob.validate());
+  return in_section("azure", {"endpoint", "account", "container", "request_timeout", "attempts_max"}, blob.validate());
 }
 
 }  // namespace
@@ -454,7 +562,7 @@ Result<Milliseconds> parse_duration(std::string_view key, std::string_view text)
   else return invalid_argument(bad);
   // Ten years is far beyond any TTL or horizon; it keeps the product far from overflow.
   constexpr std::uint64_t kMaxMs = 10ull * 365 * 86'400'000;
-  if (number > kMaxMs / unit_ms) return invalid_argument(std::string(key) + ": " + quoted(text) + " is longer than 10 years");
+  if (number > kMaxMs / unit_ms) return config_error(key, quoted(text) + " is longer than 10 years", "write a shorter duration").take_error();
   return Milliseconds(static_cast<std::int64_t>(number * unit_ms));
 }
 
@@ -486,29 +594,111 @@ static Status validate_handler_keep_alive(const RegionConfig& config) {
   return ok_status();
 }
 
+// An http(s) URL with a host: "not a url" must not wait for the first alert to fail. The URL is
+// never quoted back (it may carry a token).
+static Status validate_webhook_url(const std::string& url) {
+  if (url.empty()) return ok_status();
+  const auto refuse = [](std::string_view what) {
+    return config_error("alerts.webhook", what, "write an http:// or https:// URL with a host, e.g. \"https://alerts.example.com/hadr\"");
+  };
+  const bool secure = url.rfind("https://", 0) == 0;
+  if (!secure && url.rfind("http://", 0) != 0) return refuse("must start with http:// or https://");
+  for (const char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return refuse("holds a space or a control character");
+  }
+  const std::string_view rest = std::string_view(url).substr(secure ? 8 : 7);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string_view host = authority;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return refuse("has an unclosed [ in its host");
+    host = authority.substr(0, close + 1);
+    port = authority.substr(close + 1);
+  } else if (const std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon);
+  }
+  const auto host_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+  };
+  const bool bracketed = host.starts_with('[');
+  if (host.empty() || (!bracketed && !std::all_of(host.begin(), host.end(), host_char))) return refuse("has no valid host");
+  if (!port.empty()) {
+    std::uint32_t number = 0;
+    const auto [end, error] = std::from_chars(port.data() + 1, port.data() + port.size(), number);
+    if (port.front() != ':' || error != std::errc() || end != port.data() + port.size() || number < 1 || number > 65535) {
+      return refuse("has a port that is not 1..65535");
+    }
+  }
+  return ok_status();
+}
+
+// A child's environment lists (core/child_environment.h) may not name a variable that one of
+// the *_env keys names: that variable holds hadr's secret, which a child must never get.
+static Status validate_child_environments(const RegionConfig& config) {
+  const std::vector<std::pair<std::string_view, const std::string*>> secrets = {
+      {"redis.password_env", &config.real.redis.password_env}, {"amqp.password_env", &config.real.bus_password_env},
+      {"azure.key_env", &config.real.blob_key_env},            {"azure.sas_env", &config.real.blob_sas_env},
+      {"source.password_env", &config.source.amqp_password_env}};
+  const std::vector<std::pair<std::string_view, const std::vector<std::string>*>> lists = {
+      {"handler.exec_environment", &config.handler.exec_environment},
+      {"alerts.environment", &config.alerts.environment},
+      {"hook.environment", &config.hook.environment}};
+  for (const auto& [list_key, names] : lists) {
+    for (const std::string& name : *names) {
+      for (const auto& [secret_key, secret_name] : secrets) {
+        if (name != *secret_name) continue;
+        return config_error(list_key, "names " + name + ", which holds a secret (" + std::string(secret_key) + " names it)",
+                            "remove it: a child never gets hadr's own credentials; give the program a credential of "
+                            "its own in another variable");
+      }
+    }
+  }
+  return ok_status();
+}
+
 Status RegionConfig::validate() const {
   HADR_ASSERT(!region.empty());
   HADR_ASSERT(!data_dir.empty());
   if (worker_count > kMaxWorkers) {
-    return invalid_argument("workers.count: " + std::to_string(worker_count) + " is too many; write at most " +
-                            std::to_string(kMaxWorkers));
+    return config_error("workers.count", std::to_string(worker_count) + " is too many",
+                        "write at most " + std::to_string(kMaxWorkers));
   }
   if (source_visibility_timeout < Milliseconds(1) || source_visibility_timeout > std::chrono::hours(24)) {
-    return invalid_argument("source.visibility_timeout: " + duration_text(source_visibility_timeout) +
-                            " is out of range; write between \"1ms\" and \"1d\"");
+    return config_error("source.visibility_timeout", duration_text(source_visibility_timeout) + " is out of range",
+                        "write between \"1ms\" and \"1d\"");
   }
-  HADR_TRY(in_section("relay", relay.validate()));
-  HADR_TRY(in_section("promoter", promoter.validate()));
-  HADR_TRY(in_section("workers", worker.validate()));
-  HADR_TRY(in_section("checkpointer", checkpointer.validate()));
-  HADR_TRY(in_section("wal", wal.validate()));
+  HADR_TRY(in_section("relay", {"batch_max", "in_flight_max", "recovery_chunk_max", "retention_interval", "backoff_initial", "backoff_max", "backoff"},
+                      relay.validate()));
+  HADR_TRY(in_section("promoter", {"batch_max", "lock_duration", "backoff_initial", "backoff_max", "backoff"}, promoter.validate()));
+  HADR_TRY(in_section("workers", {"batch_max", "lock_duration", "claim_ttl", "max_delivery_count", "backoff_initial", "backoff_max", "backoff"},
+                      worker.validate()));
+  HADR_TRY(in_section("checkpointer", {"interval", "chunk_max", "backoff_initial", "backoff_max", "backoff"}, checkpointer.validate()));
+  HADR_TRY(in_section("wal", {"segment_bytes_max", "record_bytes_max"}, wal.validate()));
   HADR_TRY(handler.validate());
   HADR_TRY(validate_handler_keep_alive(*this));
+  // A copy redelivered after its lock lapsed (a worker paused, a renewal lost) must still find
+  // the first worker's claim, or a second worker runs the effect beside the first. Both are
+  // taken together, so the claim must last at least as long as the lock.
+  if (worker.claim_ttl < worker.lock_duration) {
+    return config_error("workers.claim_ttl",
+                        duration_text(worker.claim_ttl) + " is shorter than workers.lock_duration (" +
+                            duration_text(worker.lock_duration) +
+                            "): a copy redelivered when the lock lapses would find the claim gone and run the effect "
+                            "a second time",
+                        "set workers.claim_ttl to at least \"" + duration_text(worker.lock_duration) +
+                            "\" (e.g. twice the lock) or lower workers.lock_duration");
+  }
+  HADR_TRY(validate_child_environments(*this));
   if (backend == BackendKind::kReal) HADR_TRY(validate_real_backends(real));
   if (source.kind == SourceKind::kAmqp) {
     HADR_TRY(validate_amqp_connection("source", source.amqp, source.amqp_password_env));
     const Status queue_status = validate_queue_name(source.queue, QueueNameUse::kCreateOrSend);
-    if (!queue_status.ok()) return invalid_argument("source.queue: " + queue_status.error().detail);
+    if (!queue_status.ok()) {
+      return config_error("source.queue", queue_status.error().detail, "write a name of letters, digits, '.', '_', '-'");
+    }
   }
   const Milliseconds needed = record_ttl_minimum();
   if (worker.record_ttl <= needed) {
@@ -520,43 +710,52 @@ Status RegionConfig::validate() const {
                             "dedupe.record_ttl (e.g. \"7d\") or lower workers.claim_ttl");
   }
   if (runtime.idle_wait < Milliseconds(1) || runtime.idle_wait > Milliseconds(1000)) {
-    return invalid_argument("runtime.idle_wait: " + duration_text(runtime.idle_wait) + " must be between \"1ms\" and \"1s\"");
+    return config_error("runtime.idle_wait", duration_text(runtime.idle_wait) + " is out of range", "write between \"1ms\" and \"1s\"");
   }
   if (runtime.drain_timeout > std::chrono::minutes(10)) {
-    return invalid_argument("runtime.drain_timeout: " + duration_text(runtime.drain_timeout) + " must be at most \"10m\"");
+    return config_error("runtime.drain_timeout", duration_text(runtime.drain_timeout) + " is too long", "write at most \"10m\"");
   }
   if (runtime.stats_interval < Milliseconds(100) || runtime.stats_interval > std::chrono::hours(1)) {
-    return invalid_argument("runtime.stats_interval: " + duration_text(runtime.stats_interval) +
-                            " must be between \"100ms\" and \"1h\"");
+    return config_error("runtime.stats_interval", duration_text(runtime.stats_interval) + " is out of range",
+                        "write between \"100ms\" and \"1h\"");
   }
   return validate_failover();
 }
 
 Status RegionConfig::validate_failover() const {
   if (!two_regions()) return ok_status();
-  if (peer == region) return invalid_argument("region.peer must name the other region, not this one (" + region.str() + ")");
-  HADR_TRY(in_section("lease", lease.validate()));
-  HADR_TRY(in_section("watchdog", watchdog.validate()));
-  HADR_TRY(in_section("heartbeat", heartbeat.validate()));
+  if (peer == region) {
+    return config_error("region.peer", "names this region (" + region.str() + ")", "set it to the other region's name");
+  }
+  if (backup_mode == BackupMode::kOff) {
+    return config_error("backup.mode",
+                        "\"off\" leaves region " + peer.str() + " nothing to replay: every message this region "
+                        "acknowledged but had not yet processed is lost when it fails over",
+                        "write \"sync\" (RPO 0) or \"async\" (RPO backup.lag_max records)");
+  }
+  HADR_TRY(in_section("lease", {"name", "ttl"}, lease.validate()));
+  HADR_TRY(in_section("watchdog", {"check_interval", "min_failover_interval", "unhealthy_grace", "drain_timeout", "handoff_timeout"},
+                      watchdog.validate()));
+  HADR_TRY(in_section("heartbeat", {"interval"}, heartbeat.validate()));
   if (watchdog.check_interval * 2 > lease.ttl) {
-    return invalid_argument("watchdog.check_interval: " + duration_text(watchdog.check_interval) +
-                            " must be at most half of lease.ttl (" + duration_text(lease.ttl) +
-                            "), or a free lease is noticed too late");
+    return config_error("watchdog.check_interval",
+                        duration_text(watchdog.check_interval) + " is more than half of lease.ttl (" +
+                            duration_text(lease.ttl) + "), so a free lease is noticed too late",
+                        "write at most \"" + duration_text(lease.ttl / 2) + "\" or raise lease.ttl");
   }
   if (heartbeat.interval * 3 > watchdog.unhealthy_grace + lease.ttl * 2) {
-    return invalid_argument("heartbeat.interval: " + duration_text(heartbeat.interval) +
-                            " is too long for lease.ttl and watchdog.unhealthy_grace; use at most a third of them");
+    return config_error("heartbeat.interval",
+                        duration_text(heartbeat.interval) + " is too long for lease.ttl and watchdog.unhealthy_grace",
+                        "use at most a third of (2 × lease.ttl + watchdog.unhealthy_grace)");
   }
   if (replay_quiet_period < Milliseconds(1) || replay_quiet_period > std::chrono::hours(1)) {
-    return invalid_argument("replay.quiet_period: " + duration_text(replay_quiet_period) + " must be between \"1ms\" and \"1h\"");
+    return config_error("replay.quiet_period", duration_text(replay_quiet_period) + " is out of range",
+                        "write between \"1ms\" and \"1h\"");
   }
   if (!hook.command.empty() && (hook.timeout < Milliseconds(1'000) || hook.timeout > std::chrono::minutes(10))) {
-    return invalid_argument("hook.timeout: " + duration_text(hook.timeout) + " must be between \"1s\" and \"10m\"");
+    return config_error("hook.timeout", duration_text(hook.timeout) + " is out of range", "write between \"1s\" and \"10m\"");
   }
-  if (!alerts.webhook_url.empty() && alerts.webhook_url.rfind("http://", 0) != 0 && alerts.webhook_url.rfind("https://", 0) != 0) {
-    return invalid_argument("alerts.webhook: must start with http:// or https://");
-  }
-  return ok_status();
+  return validate_webhook_url(alerts.webhook_url);
 }
 
 std::string_view backup_mode_name(BackupMode mode) {
@@ -594,7 +793,7 @@ Result<RegionConfig> parse_region_config(std::string_view toml_text, const std::
   config.heartbeat.region = config.region;
   // Validation needs an owner; the runtime gives each worker its own ("<region>/worker-<n>").
   config.worker.owner = config.region.str() + "/worker-1";
-  HADR_TRY(read_roles(root, config));
+  HADR_TRY(read_roles(root, config, base_dir));
   HADR_TRY(read_storage(root, config));
   HADR_TRY(read_handler(root, config));
   HADR_TRY(read_failover(root, config));

@@ -105,12 +105,16 @@ std::string_view backup_mode_name(BackupMode mode);
 struct AlertOptions {
   std::string webhook_url;            // POST JSON; empty = none
   std::vector<std::string> command;   // run per alert with HADR_ALERT_* in the environment; empty = none
+  // Names of hadr's environment variables the command also gets; its environment is otherwise
+  // clean (core/child_environment.h: PATH, HOME, LANG and hadr's own entries).
+  std::vector<std::string> environment;
 };
 
 // The external alias-failover command run on takeover (e.g. `az servicebus georecovery-alias fail-over`).
 struct HookOptions {
   std::vector<std::string> command;  // empty = none
   Milliseconds timeout{30'000};      // 1 s .. 10 min
+  std::vector<std::string> environment;  // as AlertOptions::environment (e.g. AZURE_CONFIG_DIR for `az`)
 };
 
 struct RegionConfig {

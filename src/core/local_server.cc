@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -35,6 +36,27 @@ Result<std::string> make_temporary_directory(std::string_view prefix) {
     return unavailable("cannot create a temporary directory from '" + pattern + "': " + std::strerror(errno));
   }
   return pattern;
+}
+
+Status make_test_certificates(const std::string& dir) {
+  const std::string script_path = dir + "/make-certificates.sh";
+  const std::string script =
+      "set -e\ncd '" + dir + "'\n"
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=hadr-test-ca\n"
+      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost\n"
+      "printf 'subjectAltName=DNS:localhost\\n' > server.ext\n"
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 "
+      "-extfile server.ext\n";
+  FILE* file = std::fopen(script_path.c_str(), "w");
+  if (file == nullptr) return unavailable("cannot write " + script_path + ": " + std::strerror(errno));
+  const bool written = std::fwrite(script.data(), 1, script.size(), file) == script.size();
+  if (std::fclose(file) != 0 || !written) return unavailable("cannot write " + script_path);
+  const std::string command = "/bin/sh '" + script_path + "' > '" + dir + "/openssl.log' 2>&1";
+  if (std::system(command.c_str()) != 0) {
+    return failed_precondition("openssl could not make the test certificates (apt-get install -y openssl); see " + dir +
+                               "/openssl.log");
+  }
+  return ok_status();
 }
 
 }  // namespace hadr

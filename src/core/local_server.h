@@ -1,5 +1,6 @@
 // What the fixtures that start a private server on loopback (redis-server, Azurite, RabbitMQ:
-// src/*/testing) and the drills share: a free port and a fresh temporary directory.
+// src/*/testing) and the drills share: a free port, a fresh temporary directory, and TLS
+// certificates made for the test.
 // Thread-safety: free functions.
 #pragma once
 
@@ -16,5 +17,10 @@ Result<int> pick_free_loopback_port();
 
 // A new directory "$TMPDIR/<prefix>-XXXXXX" (TMPDIR unset or empty: /tmp).
 Result<std::string> make_temporary_directory(std::string_view prefix);
+
+// Writes into `dir` a test certificate authority (ca.pem, ca.key) and a server certificate for
+// the DNS name "localhost" signed by it (server.pem, server.key), with the openssl command line
+// tool; valid one day. The openssl output goes to dir/openssl.log.
+Status make_test_certificates(const std::string& dir);
 
 }  // namespace hadr

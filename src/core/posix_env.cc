@@ -14,6 +14,11 @@
 namespace hadr {
 namespace {
 
+// WAL segments, checkpoints and backup objects hold message bodies: owner only (issue 15). A
+// directory may be listed by the group (0750), so an operator's group can see what exists.
+constexpr mode_t kFileMode = 0600;
+constexpr mode_t kDirectoryMode = 0750;
+
 Error posix_error(std::string_view what, const std::string& path, int error_number) {
   std::string detail = std::string(what) + " " + path + ": " + std::strerror(error_number);
   switch (error_number) {
@@ -134,13 +139,13 @@ Status sync_fd_path(const std::string& path, int flags) {
 class PosixEnv final : public Env {
  public:
   Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kFileMode);
     if (fd < 0) return posix_error("create", path, errno);
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd, 0));
   }
 
   Result<std::unique_ptr<WritableFile>> new_appendable_file(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, kFileMode);
     if (fd < 0) return posix_error("open for append", path, errno);
     struct stat info;
     if (::fstat(fd, &info) != 0) {
@@ -181,7 +186,7 @@ class PosixEnv final : public Env {
     }
     const std::string parent = parent_dir(dir);
     if (!parent.empty() && parent != dir) HADR_TRY(create_dirs(parent));
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return posix_error("mkdir", dir, errno);
+    if (::mkdir(dir.c_str(), kDirectoryMode) != 0 && errno != EEXIST) return posix_error("mkdir", dir, errno);
     return ok_status();
   }
 
@@ -214,7 +219,7 @@ class PosixEnv final : public Env {
   }
 
   Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
     if (fd < 0) return posix_error("open lock", path, errno);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int saved_errno = errno;

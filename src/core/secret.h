@@ -12,6 +12,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 namespace hadr {
 
@@ -30,6 +31,11 @@ class Secret {
 };
 
 inline std::ostream& operator<<(std::ostream& stream, const Secret& secret) { return stream << secret.to_string(); }
+
+// "localhost", 127.0.0.0/8 (four decimal parts) or ::1 (also written [::1]): a password sent
+// there in plain text never leaves the machine. Other names are not resolved: they count as
+// remote, so a refusal never depends on DNS.
+bool is_loopback_host(std::string_view host);
 
 using EnvironmentLookup = std::function<std::optional<std::string>(const std::string& name)>;
 EnvironmentLookup process_environment();

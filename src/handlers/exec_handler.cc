@@ -16,7 +16,7 @@
 #include <cstring>
 #include <string_view>
 
-extern char** environ;
+#include "core/child_environment.h"
 
 namespace hadr {
 namespace {
@@ -32,7 +32,6 @@ constexpr std::size_t kReadsPerRoundMax = 16;
 constexpr std::size_t kChunkBytes = 64 * 1024;
 // Descriptors marked close-on-exec one by one when close_range() is missing (kernels < 5.11).
 constexpr int kDescriptorsScannedMax = 4096;
-constexpr std::size_t kEnvironmentEntriesMax = 100'000;
 constexpr int kEintrRetriesMax = 1000;
 
 std::string system_error(std::string_view what, int error_number) {
@@ -259,14 +258,17 @@ std::string reason_tail(const ExecRun& run) {
 
 }  // namespace
 
-ExecHandler::ExecHandler(ExecOptions options, RegionId region) : options_(std::move(options)), region_(std::move(region)) {
+ExecHandler::ExecHandler(ExecOptions options, RegionId region, const EnvironmentLookup& environment)
+    : options_(std::move(options)),
+      region_(std::move(region)),
+      inherited_(child_environment(options_.environment, {}, environment)) {
   HADR_ASSERT(!options_.command.empty() && !options_.command[0].empty());
   HADR_ASSERT(options_.timeout > Milliseconds(0) && options_.output_bytes_max > 0);
 }
 
 std::vector<std::string> ExecHandler::environment_for(const HandlerInput& input) const {
   const BusMessage& message = input.message;
-  std::vector<std::string> ours = {
+  const std::vector<std::string> ours = {
       "HADR_MESSAGE_ID=" + message.id.str(),
       "HADR_EPOCH=" + std::to_string(message.epoch.value),
       "HADR_REGION=" + region_.str(),
@@ -274,13 +276,13 @@ std::vector<std::string> ExecHandler::environment_for(const HandlerInput& input)
       "HADR_LSN=" + std::to_string(message.lsn.value),
       "HADR_DELIVERY_COUNT=" + std::to_string(input.delivery_count),
   };
+  const auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
   std::vector<std::string> environment;
-  for (std::size_t i = 0; environ != nullptr && environ[i] != nullptr && i < kEnvironmentEntriesMax; ++i) {
-    const std::string_view entry = environ[i];
-    const bool overridden = std::any_of(ours.begin(), ours.end(), [&](const std::string& own) {
-      return entry.substr(0, entry.find('=') + 1) == std::string_view(own).substr(0, own.find('=') + 1);
-    });
-    if (!overridden) environment.emplace_back(entry);
+  for (const std::string& entry : inherited_) {
+    // Ours replace a named variable of the same name (child_environment.h, item 3).
+    const bool replaced = std::any_of(ours.begin(), ours.end(),
+                                      [&](const std::string& own) { return name_of(own) == name_of(entry); });
+    if (!replaced) environment.push_back(entry);
   }
   environment.insert(environment.end(), ours.begin(), ours.end());
   return environment;

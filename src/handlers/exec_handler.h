@@ -1,5 +1,6 @@
 // ExecHandler: runs a command per message (argv, no shell) with the payload on stdin and the
-// message's identity in the environment; exit 0 = done, 75 (EX_TEMPFAIL) = retry later,
+// message's identity in a clean environment (core/child_environment.h: PATH, HOME, LANG, the
+// variables `environment` names and the HADR_* entries; never the worker's secrets); exit 0 = done, 75 (EX_TEMPFAIL) = retry later,
 // anything else (or a signal) = failed with "exit N: <stderr tail>". At-least-once: a crash
 // after the command and before the worker's mark re-runs it once the claim expires.
 //
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/secret.h"
 #include "core/ids.h"
 #include "roles/handler.h"
 
@@ -31,6 +33,8 @@ struct ExecOptions {
   std::vector<std::string> command;  // argv; command[0] is looked up in PATH
   Milliseconds timeout{30'000};
   std::size_t output_bytes_max = 64 * 1024;  // per stream; the tail is kept
+  // Names of the worker's variables the command also gets (handler.exec_environment).
+  std::vector<std::string> environment;
 };
 
 // What one run of the command did (exposed for tests and logs).
@@ -49,7 +53,8 @@ class ExecHandler final : public Handler {
  public:
   static constexpr int kRetryLaterExitCode = 75;  // EX_TEMPFAIL (sysexits.h)
 
-  ExecHandler(ExecOptions options, RegionId region);
+  // `environment` is where the variables options.environment names are read, once, here.
+  ExecHandler(ExecOptions options, RegionId region, const EnvironmentLookup& environment = process_environment());
 
   std::string_view kind() const override { return "exec"; }
   HandlerResult handle(const HandlerInput& input) override;
@@ -63,6 +68,8 @@ class ExecHandler final : public Handler {
 
   const ExecOptions options_;
   const RegionId region_;
+  // PATH, HOME, LANG and the named variables, read at construction (child_environment.h).
+  const std::vector<std::string> inherited_;
 };
 
 }  // namespace hadr

@@ -1,5 +1,6 @@
 #include "handlers/handler_factory.h"
 
+#include "core/child_environment.h"
 #include "embedded/sqlite_dedupe_store.h"
 #include "handlers/exec_handler.h"
 #include "handlers/http_handler.h"
@@ -17,37 +18,44 @@ constexpr Milliseconds kHttpBackoffMax{10 * 60 * 1000};
 Status validate_exec(const HandlerConfig& config) {
   if (config.exec_command.empty() || config.exec_command[0].empty()) {
     return invalid_argument(
-        "handler.exec_command is empty; set it to the argv of the program to run, e.g. [\"/usr/local/bin/apply\"]");
+        "handler.exec_command: is empty; set it to the argv of the program to run, e.g. [\"/usr/local/bin/apply\"]");
   }
   if (config.exec_timeout <= Milliseconds(0) || config.exec_timeout > kExecTimeoutMax) {
-    return invalid_argument("handler.exec_timeout is " + std::to_string(config.exec_timeout.count()) +
-                            " ms; use 1 ms .. 1 h (and less than the worker's claim TTL)");
+    return invalid_argument("handler.exec_timeout: " + std::to_string(config.exec_timeout.count()) +
+                            " ms is out of range; use 1 ms .. 1 h");
   }
   if (config.exec_output_bytes_max == 0 || config.exec_output_bytes_max > kExecOutputBytesMax) {
-    return invalid_argument("handler.exec_output_bytes_max is " + std::to_string(config.exec_output_bytes_max) +
-                            "; use 1 .. 16 MiB");
+    return invalid_argument("handler.exec_output_bytes_max: " + std::to_string(config.exec_output_bytes_max) +
+                            " is out of range; use 1 .. 16 MiB");
+  }
+  if (config.exec_environment.size() > kChildEnvironmentNamesMax) {
+    return invalid_argument("handler.exec_environment: " + std::to_string(config.exec_environment.size()) +
+                            " names; list at most " + std::to_string(kChildEnvironmentNamesMax));
+  }
+  for (const std::string& name : config.exec_environment) {
+    HADR_TRY(validate_environment_name("handler.exec_environment", name));
   }
   return ok_status();
 }
 
 Status validate_http(const HandlerConfig& config) {
   if (config.http_url.rfind("http://", 0) != 0 && config.http_url.rfind("https://", 0) != 0) {
-    return invalid_argument("handler.http_url '" + redact_url(config.http_url) +
+    return invalid_argument("handler.http_url: '" + redact_url(config.http_url) +
                             "' is not an http:// or https:// URL; set it to the endpoint that receives the POSTs");
   }
   if (config.http_timeout <= Milliseconds(0) || config.http_timeout > kHttpTimeoutMax) {
-    return invalid_argument("handler.http_timeout is " + std::to_string(config.http_timeout.count()) +
-                            " ms; use 1 ms .. 10 min");
+    return invalid_argument("handler.http_timeout: " + std::to_string(config.http_timeout.count()) +
+                            " ms is out of range; use 1 ms .. 10 min");
   }
   if (config.http_attempts_max == 0 || config.http_attempts_max > kHttpAttemptsMax) {
-    return invalid_argument("handler.http_attempts_max is " + std::to_string(config.http_attempts_max) +
-                            "; use 1 .. 100");
+    return invalid_argument("handler.http_attempts_max: " + std::to_string(config.http_attempts_max) +
+                            " is out of range; use 1 .. 100");
   }
   if (config.http_backoff_initial < Milliseconds(0) || config.http_backoff_max < config.http_backoff_initial ||
       config.http_backoff_max > kHttpBackoffMax) {
-    return invalid_argument("handler.http_backoff_initial (" + std::to_string(config.http_backoff_initial.count()) +
-                            " ms) and handler.http_backoff_max (" + std::to_string(config.http_backoff_max.count()) +
-                            " ms) must satisfy 0 <= initial <= max <= 10 min");
+    return invalid_argument("handler.http_backoff_initial: " + std::to_string(config.http_backoff_initial.count()) +
+                            " ms does not fit handler.http_backoff_max (" + std::to_string(config.http_backoff_max.count()) +
+                            " ms); keep 0 <= initial <= max <= 10 min");
   }
   return ok_status();
 }
@@ -58,7 +66,7 @@ Status HandlerConfig::validate() const {
   if (kind == "ledger") return ok_status();
   if (kind == "exec") return validate_exec(*this);
   if (kind == "http") return validate_http(*this);
-  return invalid_argument("handler.kind '" + kind + "' is unknown; use ledger, exec or http");
+  return invalid_argument("handler.kind: '" + kind + "' is unknown; use ledger, exec or http");
 }
 
 Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const HandlerContext& context) {
@@ -82,7 +90,8 @@ Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const
     return std::unique_ptr<Handler>(std::make_unique<ExecHandler>(
         ExecOptions{.command = config.exec_command,
                     .timeout = config.exec_timeout,
-                    .output_bytes_max = config.exec_output_bytes_max},
+                    .output_bytes_max = config.exec_output_bytes_max,
+                    .environment = config.exec_environment},
         context.region));
   }
   HADR_ASSERT(config.kind == "http");

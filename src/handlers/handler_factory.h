@@ -25,11 +25,14 @@ struct HandlerConfig {
   std::string kind = "ledger";  // "ledger" | "exec" | "http"
 
   // exec: argv of the command run per message (no shell); payload on stdin; HADR_MESSAGE_ID,
-  // HADR_EPOCH, HADR_REGION, HADR_LSN, HADR_DELIVERY_COUNT in the environment.
+  // HADR_EPOCH, HADR_REGION, HADR_SOURCE_REGION, HADR_LSN, HADR_DELIVERY_COUNT in the environment.
   // Exit 0 = done, 75 = retry later, anything else = failure. Killed after exec_timeout.
   std::vector<std::string> exec_command;
   Milliseconds exec_timeout{30'000};
   std::size_t exec_output_bytes_max = 64 * 1024;  // stdout/stderr kept for the failure reason
+  // Names of the worker's environment variables the command also gets; its environment is
+  // otherwise clean (core/child_environment.h: PATH, HOME, LANG and the HADR_* above).
+  std::vector<std::string> exec_environment;
 
   // http: POST body to http_url with Idempotency-Key: <message id>; 2xx done; 408/429/5xx retried
   // with backoff up to http_attempts_max, then retry later; other 4xx reject (dead-letter).

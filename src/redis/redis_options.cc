@@ -77,6 +77,11 @@ Status RedisOptions::validate() const {
   if (password.reveal().size() > kMaxPasswordBytes) {
     return invalid_argument("redis password is longer than " + std::to_string(kMaxPasswordBytes) + " bytes");
   }
+  if (!password.empty() && !allow_plaintext_password && !is_loopback_host(host)) {
+    return invalid_argument("redis host " + host + " is not loopback and hiredis has no TLS: AUTH would send the "
+                            "password in plain text; run a local stunnel to the server and point the address at it "
+                            "(docs/redis.md), or set allow_plaintext_password = true if that network is trusted");
+  }
   return ok_status();
 }
 

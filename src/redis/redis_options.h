@@ -47,6 +47,10 @@ struct RedisOptions {
   Secret password;
   std::string password_env;   // name of an environment variable that holds the password
   std::string password_file;  // path of a file that holds the password
+  // hiredis 0.14 (Debian 12) has no TLS, so AUTH always crosses the connection in plain text:
+  // a password to a host that is not loopback is refused unless this is set (docs/redis.md:
+  // put a local stunnel in front and point host at it instead).
+  bool allow_plaintext_password = false;
   // The cluster name: every key starts with "{key_prefix}:". Letters, digits, '.', '_', '-'.
   std::string key_prefix;
   Milliseconds connect_timeout{1000};

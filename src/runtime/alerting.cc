@@ -1,11 +1,17 @@
 #include "runtime/alerting.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <nlohmann/json.hpp>
+
+#include "core/child_environment.h"
 
 namespace hadr {
 namespace {
@@ -14,6 +20,22 @@ constexpr auto kCommandTimeout = std::chrono::seconds(30);
 constexpr long kWebhookTimeoutMs = 5'000;
 
 size_t discard_body(char*, size_t size, size_t count, void*) { return size * count; }
+
+// Appends `line` to `path`, created 0600 (and narrowed to 0600 if an older hadr made it 0644):
+// an alert's detail may name hosts, queues and message ids. Best effort, as the line is also
+// on stderr.
+void append_line_private(const std::string& path, const std::string& line) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    std::fprintf(stderr, "hadr: cannot append to %s: %s\n", path.c_str(), std::strerror(errno));
+    return;
+  }
+  (void)::fchmod(fd, 0600);
+  const std::string text = line + "\n";
+  // O_APPEND: one write() of a line is one record even with two writers.
+  (void)!::write(fd, text.data(), text.size());
+  ::close(fd);
+}
 
 }  // namespace
 
@@ -27,8 +49,8 @@ std::string alert_to_json(const Alert& alert) {
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-RuntimeAlertSink::RuntimeAlertSink(AlertOptions options, std::string log_path)
-    : options_(std::move(options)), log_path_(std::move(log_path)) {
+RuntimeAlertSink::RuntimeAlertSink(AlertOptions options, std::string log_path, EnvironmentLookup environment)
+    : options_(std::move(options)), log_path_(std::move(log_path)), environment_(std::move(environment)) {
   if (!options_.webhook_url.empty() || !options_.command.empty()) {
     dispatcher_ = std::thread([this] { dispatch_loop(); });
   }
@@ -46,10 +68,7 @@ RuntimeAlertSink::~RuntimeAlertSink() {
 void RuntimeAlertSink::raise(const Alert& alert) {
   const std::string line = alert_to_json(alert);
   std::fprintf(stderr, "%s\n", line.c_str());
-  {
-    std::ofstream log(log_path_, std::ios::app);
-    log << line << '\n';
-  }
+  append_line_private(log_path_, line);
   if (!dispatcher_.joinable()) return;
   {
     std::lock_guard lock(mutex_);
@@ -105,12 +124,14 @@ void RuntimeAlertSink::deliver(const Alert& alert) {
   }
   if (!options_.command.empty()) {
     const std::vector<std::string> args(options_.command.begin() + 1, options_.command.end());
-    auto child = ChildProcess::start(options_.command.front(), args, log_path_ + ".command.log",
-                                     {"HADR_ALERT_EVENT=" + alert.event,
-                                      "HADR_ALERT_SEVERITY=" + std::string(alert_severity_name(alert.severity)),
-                                      "HADR_ALERT_REGION=" + alert.region.str(),
-                                      "HADR_ALERT_EPOCH=" + std::to_string(alert.epoch.value),
-                                      "HADR_ALERT_DETAIL=" + alert.detail});
+    const std::vector<std::string> own = {"HADR_ALERT_EVENT=" + alert.event,
+                                          "HADR_ALERT_SEVERITY=" + std::string(alert_severity_name(alert.severity)),
+                                          "HADR_ALERT_REGION=" + alert.region.str(),
+                                          "HADR_ALERT_EPOCH=" + std::to_string(alert.epoch.value),
+                                          "HADR_ALERT_DETAIL=" + alert.detail};
+    // A clean environment: hadr's own holds its secrets (core/child_environment.h).
+    auto child = ChildProcess::start_with_environment(options_.command.front(), args, log_path_ + ".command.log",
+                                                      child_environment(options_.environment, own, environment_));
     if (!child.ok()) {
       std::fprintf(stderr, "hadr: alert command failed to start: %s\n", child.error().detail.c_str());
       return;
@@ -121,17 +142,18 @@ void RuntimeAlertSink::deliver(const Alert& alert) {
   }
 }
 
-CommandHook::CommandHook(HookOptions options, std::string log_path)
-    : options_(std::move(options)), log_path_(std::move(log_path)) {}
+CommandHook::CommandHook(HookOptions options, std::string log_path, EnvironmentLookup environment)
+    : options_(std::move(options)), log_path_(std::move(log_path)), environment_(std::move(environment)) {}
 
 Status CommandHook::start(const RegionId& new_active, Epoch epoch) {
   if (options_.command.empty()) return failed_precondition("no hook.command configured");
   if (child_) return failed_precondition("the alias hook is already running");
   const std::vector<std::string> args(options_.command.begin() + 1, options_.command.end());
+  const std::vector<std::string> own = {"HADR_NEW_ACTIVE_REGION=" + new_active.str(),
+                                        "HADR_EPOCH=" + std::to_string(epoch.value)};
   HADR_ASSIGN_OR_RETURN(ChildProcess child,
-                        ChildProcess::start(options_.command.front(), args, log_path_,
-                                            {"HADR_NEW_ACTIVE_REGION=" + new_active.str(),
-                                             "HADR_EPOCH=" + std::to_string(epoch.value)}));
+                        ChildProcess::start_with_environment(options_.command.front(), args, log_path_,
+                                                             child_environment(options_.environment, own, environment_)));
   child_.emplace(std::move(child));
   deadline_ = RealClock::instance().now_monotonic() + options_.timeout;
   return Status();

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <thread>
 
@@ -20,27 +22,40 @@ constexpr std::size_t kEnvironmentEntriesMax = 10'000;
 Result<ChildProcess> ChildProcess::start(const std::string& program, const std::vector<std::string>& args,
                                          const std::string& log_path,
                                          const std::vector<std::string>& extra_environment) {
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr && environment.size() < kEnvironmentEntriesMax; ++entry) {
+    // A drill arms crash points explicitly per child; an inherited one would kill the wrong process.
+    if (std::strncmp(*entry, "HADR_CRASH_POINT=", 17) != 0) environment.push_back(*entry);
+  }
+  environment.insert(environment.end(), extra_environment.begin(), extra_environment.end());
+  return start_with_environment(program, args, log_path, environment);
+}
+
+Result<ChildProcess> ChildProcess::start_with_environment(const std::string& program, const std::vector<std::string>& args,
+                                                          const std::string& log_path,
+                                                          const std::vector<std::string>& environment) {
   HADR_ASSERT(!program.empty());
   std::vector<std::string> argv_storage = {program};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_storage;
-  for (char** entry = environ; *entry != nullptr && env_storage.size() < kEnvironmentEntriesMax; ++entry) {
-    // A drill arms crash points explicitly per child; an inherited one would kill the wrong process.
-    if (std::strncmp(*entry, "HADR_CRASH_POINT=", 17) != 0) env_storage.push_back(*entry);
-  }
-  env_storage.insert(env_storage.end(), extra_environment.begin(), extra_environment.end());
+  std::vector<std::string> env_storage = environment;
   std::vector<char*> envp;
   for (auto& entry : env_storage) envp.push_back(entry.data());
   envp.push_back(nullptr);
+  // A log created 0644 by an older hadr is narrowed as well: it may hold what a child printed.
+  if (::chmod(log_path.c_str(), 0600) != 0 && errno != ENOENT) {
+    return unavailable("cannot restrict " + log_path + " to mode 0600: " + std::strerror(errno));
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  // 0600: a child's output may quote anything it was given (issue 15).
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   pid_t pid = 0;
-  const int error = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
+  // spawnp: a program without a slash (`az`) is looked up in hadr's own PATH.
+  const int error = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (error != 0) return unavailable("cannot start " + program + ": " + std::strerror(error));
   HADR_ASSERT(pid > 0);

@@ -1,6 +1,7 @@
-// ChildProcess: a child process of a real-process drill (`hadr chaos`, the e2e tests): start
-// with arguments, extra environment and output appended to a log file; signal; wait with a
-// deadline (polling waitpid, never blocking forever).
+// ChildProcess: a child process: a real-process drill's `hadr` (`hadr chaos`, the e2e tests), or
+// a program the operator configured (the alias hook, the alert command). Start with arguments,
+// an environment and output appended to a log file (created 0600: a child's output may quote
+// anything); signal; wait with a deadline (polling waitpid, never blocking forever).
 //
 // Ownership: owns the child; the destructor SIGKILLs and reaps a child still running, so a
 // failed drill never leaves processes behind. Thread-safety: one thread per object.
@@ -25,10 +26,17 @@ struct ChildExit {
 
 class ChildProcess {
  public:
-  // Starts `program args...`; the environment is the parent's minus HADR_CRASH_POINT, plus
-  // `extra_environment` ("NAME=value" entries). stdout and stderr go to `log_path` (appended).
+  // Starts `program args...` (looked up in this process's PATH when it has no slash); the
+  // environment is the parent's minus HADR_CRASH_POINT, plus `extra_environment` ("NAME=value"
+  // entries). For drills that start hadr itself, which needs the secrets its config names.
+  // stdout and stderr go to `log_path` (appended).
   static Result<ChildProcess> start(const std::string& program, const std::vector<std::string>& args,
                                     const std::string& log_path, const std::vector<std::string>& extra_environment = {});
+  // The same with exactly `environment` and nothing inherited: for programs the operator
+  // configured (core/child_environment.h builds it).
+  static Result<ChildProcess> start_with_environment(const std::string& program, const std::vector<std::string>& args,
+                                                     const std::string& log_path,
+                                                     const std::vector<std::string>& environment);
 
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;

@@ -151,7 +151,11 @@ Status RabbitmqNode::pick_ports() {
   HADR_ASSIGN_OR_RETURN(amqp_port_, pick_free_loopback_port());
   HADR_ASSIGN_OR_RETURN(distribution_port_, pick_free_loopback_port());
   HADR_ASSIGN_OR_RETURN(epmd_port_, pick_free_loopback_port());
-  if (amqp_port_ == distribution_port_ || amqp_port_ == epmd_port_ || distribution_port_ == epmd_port_) {
+  if (options_.tls) {
+    HADR_ASSIGN_OR_RETURN(tls_port_, pick_free_loopback_port());
+  }
+  const bool tls_clash = options_.tls && (tls_port_ == amqp_port_ || tls_port_ == distribution_port_ || tls_port_ == epmd_port_);
+  if (tls_clash || amqp_port_ == distribution_port_ || amqp_port_ == epmd_port_ || distribution_port_ == epmd_port_) {
     return pick_ports();  // the kernel handed out the same port twice: draw again (rare)
   }
   return ok_status();
@@ -163,8 +167,14 @@ Status RabbitmqNode::write_files() const {
     std::filesystem::create_directories(directory_ + sub, error);
     if (error) return unavailable("cannot create " + directory_ + sub + ": " + error.message());
   }
-  const std::string config = "listeners.tcp.default = 127.0.0.1:" + std::to_string(amqp_port_) +
-                             "\nloopback_users = none\namqp1_0.default_user = guest\n";
+  std::string config = "listeners.tcp.default = 127.0.0.1:" + std::to_string(amqp_port_) +
+                       "\nloopback_users = none\namqp1_0.default_user = guest\n";
+  if (options_.tls) {
+    config += "listeners.ssl.default = 127.0.0.1:" + std::to_string(tls_port_) + "\nssl_options.cacertfile = " +
+              options_.tls->ca_file + "\nssl_options.certfile = " + options_.tls->certificate_file +
+              "\nssl_options.keyfile = " + options_.tls->key_file +
+              "\nssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n";
+  }
   HADR_TRY(write_file(directory_ + "/rabbitmq.conf", config, 0600));
   HADR_TRY(write_file(directory_ + "/enabled_plugins", "[rabbitmq_amqp1_0].\n", 0600));
   // The node and its CLI tools share this cookie; Erlang refuses one readable by others.

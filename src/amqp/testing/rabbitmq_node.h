@@ -3,7 +3,8 @@
 // broker set up (/work/shared/SERVICES.md has the recipe).
 //
 //   - Everything lives in a fresh temporary directory: HOME (with a 0400 .erlang.cookie),
-//     config (listener 127.0.0.1:PORT, loopback_users = none, amqp1_0.default_user = guest),
+//     config (listener 127.0.0.1:PORT, loopback_users = none, amqp1_0.default_user = guest;
+//     with options.tls also a TLS listener on 127.0.0.1:tls_port()),
 //     enabled plugins ([rabbitmq_amqp1_0].), mnesia (the data: it survives restart()), logs and
 //     the pid file. Ports: AMQP, Erlang distribution and a private epmd, all picked free.
 //   - Its own epmd is started first (`epmd -port P`, our child), so the node never spawns a
@@ -24,6 +25,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "amqp/amqp_options.h"
@@ -32,9 +34,17 @@
 
 namespace hadr::amqp::testing {
 
+// A TLS listener beside the plain one (PEM files; the broker asks for no client certificate).
+struct RabbitmqTlsFiles {
+  std::string certificate_file;
+  std::string key_file;
+  std::string ca_file;
+};
+
 struct RabbitmqNodeOptions {
   Milliseconds ready_timeout{60'000};
   Milliseconds stop_timeout{30'000};
+  std::optional<RabbitmqTlsFiles> tls;  // set: also listen for amqps on tls_port()
 };
 
 // The broker's well-known development account (loopback_users = none lets it connect).
@@ -55,6 +65,7 @@ class RabbitmqNode {
   bool running() const { return broker_pid_ > 0; }
   const std::string& directory() const { return directory_; }
   std::string url() const;  // "amqp://127.0.0.1:PORT"
+  int tls_port() const { return tls_port_; }  // 0 without options.tls
 
   // Client options for this node (guest/guest, RabbitMQ style) on `queue_prefix`.
   AmqpOptions client_options(std::string queue_prefix) const;
@@ -83,6 +94,7 @@ class RabbitmqNode {
   int amqp_port_ = 0;
   int distribution_port_ = 0;
   int epmd_port_ = 0;
+  int tls_port_ = 0;
   pid_t broker_pid_ = -1;
   pid_t epmd_pid_ = -1;
   int stdin_write_fd_ = -1;  // the broker's stdin; closing it halts the VM

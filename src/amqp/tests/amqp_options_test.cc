@@ -1,5 +1,7 @@
 // AmqpOptions::validate() refuses every out-of-range field with an error naming it, never
 // echoes the password, and describe() shows "***" instead of it; the broker style parses.
+// Transport (issue 15): a SASL PLAIN password goes in plain text only to a loopback host or
+// with allow_plaintext_password; Service Bus needs TLS; tls_ca_file needs TLS.
 #include <gtest/gtest.h>
 
 #include "amqp/amqp_options.h"
@@ -34,6 +36,54 @@ TEST(AmqpOptionsTest, ServiceBusStyleWithTlsIsValid) {
   options.broker = BrokerStyle::kServiceBus;
   options.user = "RootManageSharedAccessKey";
   EXPECT_TRUE(options.validate().ok());
+}
+
+TEST(AmqpOptionsTest, PlaintextPasswordOnlyToLoopback) {
+  for (const char* url : {"amqp://127.0.0.1:5672", "amqp://127.8.9.10:5672", "amqp://localhost:5672", "amqp://[::1]:5672"}) {
+    AmqpOptions options = valid_options();
+    options.url = url;
+    EXPECT_TRUE(options.validate().ok()) << url;
+  }
+  for (const char* url : {"amqp://10.0.0.7:5672", "amqp://mq.example.com:5672", "amqp://127.0.0.1.evil.com:5672",
+                          "amqp://1270.0.0.1:5672"}) {
+    AmqpOptions options = valid_options();
+    options.url = url;
+    const Status status = options.validate();
+    ASSERT_FALSE(status.ok()) << url;
+    EXPECT_NE(status.error().detail.find("plain text"), std::string::npos) << status.error().detail;
+    EXPECT_EQ(status.error().detail.find(kPassword), std::string::npos);
+    options.allow_plaintext_password = true;
+    EXPECT_TRUE(options.validate().ok()) << url;
+    EXPECT_NE(options.describe().find("plaintext password allowed"), std::string::npos) << options.describe();
+  }
+}
+
+TEST(AmqpOptionsTest, AnonymousToARemoteHostNeedsNoPermission) {
+  AmqpOptions options = valid_options();
+  options.url = "amqp://10.0.0.7:5672";
+  options.user.clear();
+  options.password = Secret();
+  EXPECT_TRUE(options.validate().ok());
+}
+
+TEST(AmqpOptionsTest, TlsToARemoteHostIsValid) {
+  AmqpOptions options = valid_options();
+  options.url = "amqps://mq.example.com:5671";
+  options.tls = true;
+  options.tls_ca_file = "/etc/hadr/ca.pem";
+  EXPECT_TRUE(options.validate().ok());
+}
+
+TEST(AmqpOptionsTest, ServiceBusWithoutTlsIsRefused) {
+  AmqpOptions options = valid_options();
+  options.broker = BrokerStyle::kServiceBus;
+  expect_invalid(options, "Service Bus accepts only TLS");
+}
+
+TEST(AmqpOptionsTest, CaFileWithoutTlsIsRefused) {
+  AmqpOptions options = valid_options();
+  options.tls_ca_file = "/etc/hadr/ca.pem";
+  expect_invalid(options, "tls_ca_file");
 }
 
 TEST(AmqpOptionsTest, RejectsUrlWithoutScheme) {

@@ -1,6 +1,7 @@
 // Proves the exec handler's contract with a real child process: exit 0 / 75 / 1 map to done /
 // retry later / failed with "exit N: <stderr tail>"; the child sees HADR_* variables and the
-// parent's environment; the payload arrives on stdin, and a child that ignores stdin is fine;
+// variables handler.exec_environment names, and nothing else of the worker's environment (no
+// secret: issue 15); the payload arrives on stdin, and a child that ignores stdin is fine;
 // a command past its timeout has its process group killed and reaped; output beyond the bound
 // is truncated to its tail; descriptors the worker opened stay closed in the child; a missing
 // binary fails with a reason that names it; a running command calls keep_alive while it runs.
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <thread>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "handlers/tests/handler_test_support.h"
@@ -87,12 +89,39 @@ TEST(ExecHandlerTest, ChildSeesTheMessageEnvironment) {
   const std::string out = directory.path() + "/env.txt";
   ASSERT_EQ(::setenv("HADR_HANDLER_TEST_PARENT", "inherited", 1), 0);
   const BusMessage message = test_message("m-env");
-  const HandlerResult result =
-      shell_handler("echo \"$HADR_MESSAGE_ID|$HADR_EPOCH|$HADR_REGION|$HADR_LSN|$HADR_DELIVERY_COUNT|"
-                    "$HADR_SOURCE_REGION|$HADR_HANDLER_TEST_PARENT\" > " + out)
-          .handle(test_input(message));
+  ExecHandler handler(ExecOptions{.command = {"sh", "-c",
+                                              "echo \"$HADR_MESSAGE_ID|$HADR_EPOCH|$HADR_REGION|$HADR_LSN|$HADR_DELIVERY_COUNT|"
+                                              "$HADR_SOURCE_REGION|$HADR_HANDLER_TEST_PARENT\" > " + out},
+                                  .environment = {"HADR_HANDLER_TEST_PARENT"}},
+                      test_region("b"));
+  const HandlerResult result = handler.handle(test_input(message));
   ASSERT_EQ(result.verdict, HandlerVerdict::kDone) << result.reason;
   EXPECT_EQ(read_file(out), "m-env|7|b|42|3|a|inherited\n");
+}
+
+// Issue 15: the command ran with the worker's whole environment, secrets included. Now it
+// gets PATH, HOME, LANG, the variables handler.exec_environment names and the HADR_* entries.
+TEST(ExecHandlerTest, ChildGetsACleanEnvironmentWithoutTheWorkersSecrets) {
+  TemporaryDirectory directory;
+  const std::string out = directory.path() + "/env.txt";
+  ASSERT_EQ(::setenv("HADR_HANDLER_TEST_CANARY_PASSWORD", "canary-7f3a", 1), 0);
+  ASSERT_EQ(::setenv("HADR_HANDLER_TEST_NAMED", "named", 1), 0);
+  ExecHandler handler(ExecOptions{.command = {"/usr/bin/env"}, .environment = {"HADR_HANDLER_TEST_NAMED"}},
+                      test_region("b"));
+  const Result<ExecRun> run = handler.run(test_input(test_message("m-clean")));
+  ::unsetenv("HADR_HANDLER_TEST_CANARY_PASSWORD");
+  ASSERT_TRUE(run.ok()) << run.error().to_string();
+  ASSERT_EQ(run->exit_code, 0);
+  EXPECT_EQ(run->stdout_tail.find("canary-7f3a"), std::string::npos) << run->stdout_tail;
+  std::istringstream lines(run->stdout_tail);
+  std::vector<std::string> names;
+  for (std::string line; std::getline(lines, line);) names.push_back(line.substr(0, line.find('=')));
+  const std::set<std::string> allowed = {"PATH", "HOME", "LANG", "HADR_HANDLER_TEST_NAMED", "HADR_MESSAGE_ID",
+                                         "HADR_EPOCH", "HADR_REGION", "HADR_SOURCE_REGION", "HADR_LSN",
+                                         "HADR_DELIVERY_COUNT"};
+  for (const std::string& name : names) EXPECT_EQ(allowed.count(name), 1u) << name << " reached the command";
+  EXPECT_NE(std::find(names.begin(), names.end(), "HADR_HANDLER_TEST_NAMED"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "PATH"), names.end());
 }
 
 TEST(ExecHandlerTest, ParentValuesOfOurVariablesAreReplaced) {
@@ -100,7 +129,11 @@ TEST(ExecHandlerTest, ParentValuesOfOurVariablesAreReplaced) {
   const std::string out = directory.path() + "/env.txt";
   ASSERT_EQ(::setenv("HADR_MESSAGE_ID", "stale", 1), 0);
   const BusMessage message = test_message("m-fresh");
-  const HandlerResult result = shell_handler("env | grep '^HADR_MESSAGE_ID=' > " + out).handle(test_input(message));
+  // Even named in exec_environment, the worker's value does not win over the message's.
+  ExecHandler handler(ExecOptions{.command = {"sh", "-c", "env | grep '^HADR_MESSAGE_ID=' > " + out},
+                                  .environment = {"HADR_MESSAGE_ID"}},
+                      test_region("b"));
+  const HandlerResult result = handler.handle(test_input(message));
   ::unsetenv("HADR_MESSAGE_ID");
   ASSERT_EQ(result.verdict, HandlerVerdict::kDone) << result.reason;
   EXPECT_EQ(read_file(out), "HADR_MESSAGE_ID=m-fresh\n");

@@ -21,13 +21,13 @@ std::string validation_error(const HandlerConfig& config) {
 
 TEST(HandlerFactoryTest, UnknownKindNamesTheChoices) {
   EXPECT_EQ(validation_error(HandlerConfig{.kind = "lambda"}),
-            "handler.kind 'lambda' is unknown; use ledger, exec or http");
+            "handler.kind: 'lambda' is unknown; use ledger, exec or http");
 }
 
 TEST(HandlerFactoryTest, DefaultLedgerConfigIsValid) { EXPECT_TRUE(HandlerConfig{}.validate().ok()); }
 
 TEST(HandlerFactoryTest, EmptyExecCommandIsRefused) {
-  EXPECT_EQ(validation_error(HandlerConfig{.kind = "exec"}).rfind("handler.exec_command is empty", 0), 0u);
+  EXPECT_EQ(validation_error(HandlerConfig{.kind = "exec"}).rfind("handler.exec_command: is empty", 0), 0u);
 }
 
 TEST(HandlerFactoryTest, ZeroExecTimeoutIsRefused) {

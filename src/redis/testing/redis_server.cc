@@ -89,6 +89,9 @@ Result<std::unique_ptr<RedisServer>> RedisServer::start(RedisServerOptions optio
   Status last_failure = ok_status();
   for (int attempt = 1; attempt <= kMaxPortAttempts; ++attempt) {
     HADR_ASSIGN_OR_RETURN(server->port_, pick_free_loopback_port());
+    if (server->options_.tls) {
+      HADR_ASSIGN_OR_RETURN(server->tls_port_, pick_free_loopback_port());
+    }
     HADR_TRY(server->write_config());
     last_failure = server->spawn();
     if (last_failure.ok()) last_failure = server->wait_until_ready();
@@ -112,6 +115,13 @@ Status RedisServer::write_config() const {
   config += "logfile \"\"\n";
   config += options_.append_only ? "appendonly yes\nappendfsync always\n" : "appendonly no\n";
   if (!options_.password.empty()) config += "requirepass " + config_quoted(options_.password.reveal()) + "\n";
+  if (options_.tls) {
+    config += "tls-port " + std::to_string(tls_port_) + "\n";
+    config += "tls-cert-file " + config_quoted(options_.tls->certificate_file) + "\n";
+    config += "tls-key-file " + config_quoted(options_.tls->key_file) + "\n";
+    config += "tls-ca-cert-file " + config_quoted(options_.tls->ca_file) + "\n";
+    config += "tls-auth-clients no\n";
+  }
   const std::string path = directory_ + "/redis.conf";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return unavailable("cannot write " + path + ": " + std::strerror(errno));

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -28,10 +29,18 @@
 
 namespace hadr::redis::testing {
 
+// A TLS port beside the plain one (PEM files; clients need no certificate).
+struct RedisTlsFiles {
+  std::string certificate_file;
+  std::string key_file;
+  std::string ca_file;
+};
+
 struct RedisServerOptions {
   Secret password;           // set: the server requires it (requirepass)
   bool append_only = false;  // true: AOF with appendfsync always, so a restart keeps everything
   Milliseconds ready_timeout{10'000};
+  std::optional<RedisTlsFiles> tls;  // set: also `tls-port` tls_port() on 127.0.0.1
 };
 
 // Absolute path of redis-server, or kFailedPrecondition telling how to install it.
@@ -47,6 +56,7 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
+  int tls_port() const { return tls_port_; }  // 0 without options.tls
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
   const std::string& directory() const { return directory_; }
@@ -74,6 +84,7 @@ class RedisServer {
   std::string executable_;
   std::string directory_;
   int port_ = 0;
+  int tls_port_ = 0;
   pid_t pid_ = -1;
 };
 

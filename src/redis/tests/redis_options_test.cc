@@ -1,6 +1,7 @@
 // Proves RedisOptions' input checks without a server: addresses parse or name the bad part,
 // validate() names the bad field, the password comes from exactly one place (value, environment
-// variable or file), and a Secret never prints its value.
+// variable or file), and a Secret never prints its value; a password to a host that is not
+// loopback is refused unless allow_plaintext_password is set (hiredis 0.14 has no TLS; issue 15).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -48,6 +49,25 @@ TEST(RedisAddress, RejectsPortOutOfRange) {
 }
 
 TEST(RedisOptions, ValidOptionsPass) { EXPECT_TRUE(valid_options().validate().ok()); }
+
+TEST(RedisOptions, PasswordOnlyToLoopbackUnlessAllowed) {
+  RedisOptions options = valid_options();
+  options.password = Secret("canary-redis-pw");
+  for (const char* host : {"127.0.0.1", "localhost", "::1"}) {
+    options.host = host;
+    EXPECT_TRUE(options.validate().ok()) << host;
+  }
+  options.host = "10.0.0.8";
+  const Status status = options.validate();
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().detail.find("stunnel"), std::string::npos) << status.error().detail;
+  EXPECT_EQ(status.error().detail.find("canary-redis-pw"), std::string::npos);
+  options.allow_plaintext_password = true;
+  EXPECT_TRUE(options.validate().ok());
+  RedisOptions no_password = valid_options();
+  no_password.host = "10.0.0.8";
+  EXPECT_TRUE(no_password.validate().ok());
+}
 
 TEST(RedisOptions, EmptyKeyPrefixNamesTheField) {
   RedisOptions options = valid_options();
