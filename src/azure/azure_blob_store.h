@@ -28,6 +28,8 @@
 // x-ms-version kStorageVersion.
 #pragma once
 
+#include <atomic>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -64,6 +66,10 @@ class AzureBlobStore final : public BlobStore {
   Status ensure_container();
   // Where and as whom, with the credential shown as "***".
   std::string describe() const { return options_.describe(); }
+  // Times a write found the container gone (an emulator restarted empty, a deleted container)
+  // and created it again (issue 12, hole 13). What the old container held is lost: a replay
+  // over the gap stops on data_loss naming the LSNs, never skips them.
+  std::uint64_t containers_recreated() const { return containers_recreated_.load(); }
 
   Result<bool> put_if_absent(std::string_view key, std::string_view data) override;
   Status put(std::string_view key, std::string_view data) override;
@@ -97,6 +103,8 @@ class AzureBlobStore final : public BlobStore {
   // `error` with every occurrence of the credential replaced by "***" (defence in depth:
   // no message is built from it, but a server or libcurl could echo a URL).
   Error redacted(Error error) const;
+
+  std::atomic<std::uint64_t> containers_recreated_{0};
 
   const AzureBlobOptions options_;
   const AzureEndpoint endpoint_;

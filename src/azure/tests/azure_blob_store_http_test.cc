@@ -329,6 +329,22 @@ TEST_F(AzureBlobStoreHttpTest, EnsureContainerCreatesAMissingContainer) {
   EXPECT_EQ(requests[1].target, "/devstoreaccount1/backups?restype=container");
 }
 
+// Issue 12 hole 13: a container that vanished under a running writer (Azurite restarted empty)
+// is created again and the write goes through; before, every put failed until a restart.
+TEST_F(AzureBlobStoreHttpTest, PutRecreatesAVanishedContainerAndWritesAgain) {
+  ScriptedServer server([](int number, const httplib::Request&, httplib::Response& response) {
+    if (number == 1 || number == 2) return answer(response, 404, "ContainerNotFound");  // put, then properties
+    answer(response, 201);                                                            // create, then put
+  });
+  auto store = make_store(options_for(server));
+  EXPECT_TRUE(store->put("wal/a/1", "bytes").ok());
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(requests[2].target, "/devstoreaccount1/backups?restype=container");
+  EXPECT_EQ(requests[3].method, "PUT");
+  EXPECT_EQ(store->containers_recreated(), 1u);
+}
+
 TEST_F(AzureBlobStoreHttpTest, EnsureContainerAcceptsAConcurrentCreator) {
   ScriptedServer server([](int number, const httplib::Request&, httplib::Response& response) {
     number == 1 ? answer(response, 404, "ContainerNotFound") : answer(response, 409, "ContainerAlreadyExists");
