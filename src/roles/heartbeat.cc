@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/assert.h"
+#include "roles/json_fields.h"
 
 namespace hadr {
 
@@ -129,18 +130,18 @@ Result<Heartbeat> decode_heartbeat(const CoordRecord& record) {
   auto region_id = RegionId::parse(region->get<std::string>());
   if (!region_id.ok()) return damaged("bad region");
   heartbeat.region = *region_id;
-  heartbeat.process = parsed.value("process", "");
-  heartbeat.at_ms = parsed.value("at_ms", std::int64_t{0});
+  HADR_ASSIGN_OR_RETURN(heartbeat.process, json_string_field(parsed, "process", record.key));
+  HADR_ASSIGN_OR_RETURN(heartbeat.at_ms, json_i64_field(parsed, "at_ms", record.key));
   heartbeat.remaining = record.remaining;
   for (const auto& role : *roles) {
     if (!role.is_object() || !role.contains("name") || !role["name"].is_string()) return damaged("bad role entry");
     NamedHealth entry;
     entry.name = role["name"].get<std::string>();
-    entry.health.progress_total = role.value("progress", std::uint64_t{0});
-    entry.health.errors_total = role.value("errors", std::uint64_t{0});
-    entry.health.consecutive_errors = role.value("consecutive_errors", std::uint64_t{0});
-    entry.health.lag = role.value("lag", std::int64_t{0});
-    entry.health.last_error = role.value("last_error", "");
+    HADR_ASSIGN_OR_RETURN(entry.health.progress_total, json_u64_field(role, "progress", record.key));
+    HADR_ASSIGN_OR_RETURN(entry.health.errors_total, json_u64_field(role, "errors", record.key));
+    HADR_ASSIGN_OR_RETURN(entry.health.consecutive_errors, json_u64_field(role, "consecutive_errors", record.key));
+    HADR_ASSIGN_OR_RETURN(entry.health.lag, json_i64_field(role, "lag", record.key));
+    HADR_ASSIGN_OR_RETURN(entry.health.last_error, json_string_field(role, "last_error", record.key));
     heartbeat.roles.push_back(std::move(entry));
   }
   return heartbeat;

@@ -4,6 +4,7 @@
 
 #include "core/assert.h"
 #include "roles/checkpoint.h"
+#include "roles/json_fields.h"
 #include "roles/replayer.h"
 #include "roles/store_witness.h"
 
@@ -21,7 +22,7 @@ Result<Json> parse_object(std::string_view value, std::string_view key) {
 }
 
 Result<RegionId> region_field(const Json& object, const char* field, std::string_view key, bool allow_empty) {
-  const std::string text = object.value(field, "");
+  HADR_ASSIGN_OR_RETURN(const std::string text, json_string_field(object, field, key));
   if (text.empty() && allow_empty) return RegionId();
   auto region = RegionId::parse(text);
   if (!region.ok()) {
@@ -52,17 +53,17 @@ std::string encode_failover_record(const FailoverRecord& record) {
 Result<FailoverRecord> decode_failover_record(std::string_view value) {
   HADR_ASSIGN_OR_RETURN(Json json, parse_object(value, kFailoverCoordKey));
   FailoverRecord record;
-  record.kind = json.value("kind", "");
+  HADR_ASSIGN_OR_RETURN(record.kind, json_string_field(json, "kind", kFailoverCoordKey));
   HADR_ASSIGN_OR_RETURN(record.from, region_field(json, "from", kFailoverCoordKey, true));
   HADR_ASSIGN_OR_RETURN(record.to, region_field(json, "to", kFailoverCoordKey, false));
-  record.epoch = Epoch{json.value("epoch", std::uint64_t{0})};
-  record.phase = json.value("phase", "");
-  record.free_seen_at_ms = json.value("free_seen_at_ms", std::int64_t{0});
-  record.acquired_at_ms = json.value("acquired_at_ms", std::int64_t{0});
-  record.alias_at_ms = json.value("alias_at_ms", std::int64_t{0});
-  record.completed_at_ms = json.value("completed_at_ms", std::int64_t{0});
-  record.released_at_ms = json.value("released_at_ms", std::int64_t{0});
-  record.released_reason = json.value("released_reason", "");
+  HADR_ASSIGN_OR_RETURN(record.epoch.value, json_u64_field(json, "epoch", kFailoverCoordKey));
+  HADR_ASSIGN_OR_RETURN(record.phase, json_string_field(json, "phase", kFailoverCoordKey));
+  HADR_ASSIGN_OR_RETURN(record.free_seen_at_ms, json_i64_field(json, "free_seen_at_ms", kFailoverCoordKey));
+  HADR_ASSIGN_OR_RETURN(record.acquired_at_ms, json_i64_field(json, "acquired_at_ms", kFailoverCoordKey));
+  HADR_ASSIGN_OR_RETURN(record.alias_at_ms, json_i64_field(json, "alias_at_ms", kFailoverCoordKey));
+  HADR_ASSIGN_OR_RETURN(record.completed_at_ms, json_i64_field(json, "completed_at_ms", kFailoverCoordKey));
+  HADR_ASSIGN_OR_RETURN(record.released_at_ms, json_i64_field(json, "released_at_ms", kFailoverCoordKey));
+  HADR_ASSIGN_OR_RETURN(record.released_reason, json_string_field(json, "released_reason", kFailoverCoordKey));
   return record;
 }
 
@@ -74,7 +75,8 @@ Result<SwitchoverRequest> decode_switchover_request(std::string_view value) {
   HADR_ASSIGN_OR_RETURN(Json json, parse_object(value, kSwitchoverRequestCoordKey));
   SwitchoverRequest request;
   HADR_ASSIGN_OR_RETURN(request.to, region_field(json, "to", kSwitchoverRequestCoordKey, false));
-  request.requested_at_ms = json.value("requested_at_ms", std::int64_t{0});
+  HADR_ASSIGN_OR_RETURN(request.requested_at_ms,
+                        json_i64_field(json, "requested_at_ms", kSwitchoverRequestCoordKey));
   return request;
 }
 
@@ -90,8 +92,8 @@ Result<Handoff> decode_handoff(std::string_view value) {
   Handoff handoff;
   HADR_ASSIGN_OR_RETURN(handoff.from, region_field(json, "from", kHandoffCoordKey, false));
   HADR_ASSIGN_OR_RETURN(handoff.to, region_field(json, "to", kHandoffCoordKey, false));
-  handoff.epoch = Epoch{json.value("epoch", std::uint64_t{0})};
-  handoff.at_ms = json.value("at_ms", std::int64_t{0});
+  HADR_ASSIGN_OR_RETURN(handoff.epoch.value, json_u64_field(json, "epoch", kHandoffCoordKey));
+  HADR_ASSIGN_OR_RETURN(handoff.at_ms, json_i64_field(json, "at_ms", kHandoffCoordKey));
   return handoff;
 }
 

@@ -23,6 +23,8 @@
 //     RegionThatSteppedDownRetakesTheLeaseItsPeerGaveUp and
 //     RegionWhosePeerNeverTookTheLeaseRetakesIt: anti-flap never leaves both regions passive;
 //   - hole 16, StepDownAlertCarriesTheEpochItGaveUp: the alert names the released epoch, not 0.
+// Found by coord_records_fuzz in CI: CoordRecordFieldsOfTheWrongTypeAreDataLossNotACrash (a
+// string where an integer belongs threw nlohmann::type_error through the decoder and aborted).
 #include "roles/watchdog.h"
 
 #include <gtest/gtest.h>
@@ -30,6 +32,7 @@
 #include "memory/memory_blob_store.h"
 #include "memory/memory_coord.h"
 #include "memory/memory_lease_store.h"
+#include "roles/heartbeat.h"
 
 namespace hadr {
 namespace {
@@ -633,6 +636,30 @@ TEST_F(WatchdogFixture, BadOptionsNameTheKey) {
   auto status = options.validate();
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.error().detail.find("region.peer"), std::string::npos);
+}
+
+TEST(CoordRecordDecoding, CoordRecordFieldsOfTheWrongTypeAreDataLossNotACrash) {
+  // The fuzzer's reproducer, then one wrong type per integer width and for strings.
+  const auto failover = decode_failover_record(R"({"epoch":"%","to":"bpleted"})");
+  ASSERT_FALSE(failover.ok());
+  EXPECT_EQ(failover.error().code, ErrorCode::kDataLoss);
+  EXPECT_NE(failover.error().detail.find("field epoch"), std::string::npos) << failover.error().detail;
+  EXPECT_FALSE(decode_failover_record(R"({"to":"b","epoch":-3})").ok());
+  EXPECT_FALSE(decode_failover_record(R"({"to":"b","epoch":1.5})").ok());
+  EXPECT_FALSE(decode_failover_record(R"({"to":"b","acquired_at_ms":18446744073709551615})").ok());
+  EXPECT_FALSE(decode_failover_record(R"({"to":"b","phase":7})").ok());
+  EXPECT_FALSE(decode_failover_record(R"({"to":7})").ok());
+  EXPECT_FALSE(decode_switchover_request(R"({"to":"b","requested_at_ms":"soon"})").ok());
+  EXPECT_FALSE(decode_handoff(R"({"from":"a","to":"b","epoch":[1]})").ok());
+  EXPECT_FALSE(decode_heartbeat(CoordRecord{.key = "heartbeat/a/n",
+                                            .value = R"({"region":"a","roles":[{"name":"w","lag":"x"}]})"})
+                   .ok());
+  // Missing and null fields still read as their defaults: older writers omit them.
+  const auto minimal = decode_failover_record(R"({"to":"b","epoch":4,"phase":null})");
+  ASSERT_TRUE(minimal.ok()) << minimal.error().to_string();
+  EXPECT_EQ(minimal->epoch.value, 4u);
+  EXPECT_EQ(minimal->phase, "");
+  EXPECT_EQ(minimal->alias_at_ms, 0);
 }
 
 }  // namespace
