@@ -1,11 +1,14 @@
 #include "roles/checkpointer.h"
 
+#include "roles/settled_floor.h"
+
 #include <algorithm>
 #include <chrono>
 #include <vector>
 
 #include "contracts/validation.h"
 #include "roles/checkpoint.h"
+#include "roles/settled_floor.h"
 #include "wal/checkpoint_file.h"
 #include "wal/wal_meta.h"
 
@@ -111,6 +114,25 @@ Status Checkpointer::load() {
         (from_coord->incarnation == 0 && from_coord->lsn <= deps_.wal.durable_lsn());
     if (counts_this_wal) coord_set = from_coord->settled();
   }
+  if (deps_.blobs != nullptr) {
+    // The settled copies in the blob store: what this checkpointer wrote before (coord may have
+    // lost its record since) and what the peer's replayer settled for this WAL.
+    std::optional<Error> damaged;
+    std::uint64_t incarnation = 0;
+    Result<SettledSet> shared =
+        read_settled_set(deps_.coord, deps_.blobs, options_.region, &damaged, &incarnation);
+    if (!shared.ok()) return std::move(shared).take_error();  // retried after backoff
+    if (damaged) health_.record_error("checkpointer reading the settled copies", *damaged);
+    HADR_TRY(consider("the settled copies in the blob store", CheckpointValue{shared->floor(), incarnation}, start));
+    const bool counts_this_wal = incarnation == deps_.wal.incarnation() ||
+                                 (incarnation == 0 && shared->floor() <= deps_.wal.durable_lsn());
+    if (counts_this_wal) {
+      if (!coord_set.merge(*shared)) {
+        health_.record_error("checkpointer load", failed_precondition("settled copies hold more than " +
+                                                                      std::to_string(SettledSet::kRangesMax) + " ranges"));
+      }
+    }
+  }
   start = std::max(start, checkpoint_);  // never backwards within a run
   // What coord holds (the replayer of the other region may have settled records above our
   // floor after a takeover), what this run found before, and the floor: never forgotten.
@@ -125,7 +147,9 @@ Status Checkpointer::load() {
   }
   window_.clear();
   settled_ = loaded;
-  persisted_set_ = from_coord.ok() && coord_set == loaded ? loaded : SettledSet(checkpoint_);
+  // Coord and the settled copy are written again at the first step: either may have lost what
+  // the other kept.
+  persisted_set_ = SettledSet(checkpoint_);
   set_checkpoint(loaded.floor());
   settled_ranges_.store(loaded.ranges().size());
   examined_until_ = loaded.floor();
@@ -239,6 +263,15 @@ Result<bool> Checkpointer::persist(const SettledSet& settled, Epoch epoch) {
   if (!filed.ok()) {
     HADR_TRY(absorb_failure("checkpointer file write", filed.error(), backoff_, health_));
     return false;
+  }
+  if (deps_.blobs != nullptr) {
+    // The second copy, before retire_marks() may shorten any mark this set covers.
+    const Status copied =
+        write_settled_copy(*deps_.blobs, options_.region, options_.region, settled, deps_.wal.incarnation());
+    if (!copied.ok()) {
+      HADR_TRY(absorb_failure("checkpointer settled copy put", copied.error(), backoff_, health_));
+      return false;
+    }
   }
   backoff_.record_success();
   persisted_.fetch_add(1);

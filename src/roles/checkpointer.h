@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 
+#include "contracts/blob_store.h"
 #include "contracts/coord.h"
 #include "contracts/dedupe_store.h"
 #include "roles/backoff.h"
@@ -66,6 +67,9 @@ struct CheckpointerDependencies {
   const RegionFence& fence;
   const Clock& clock;
   CrashPoints& crash_points;
+  // Two regions: the blob store that holds this region's settled copy (roles/settled_floor.h),
+  // written after coord and before any done mark is retired. nullptr: coord and the file only.
+  BlobStore* blobs = nullptr;
 };
 
 struct CheckpointerStats {

@@ -161,13 +161,16 @@ Status Replayer::load_start(Epoch epoch) {
   HADR_ASSERT(phase_ == Phase::kStarting && epoch == epoch_);
   // The larger of the coord checkpoint and the backup's own floor object: a lost or damaged
   // coord record costs duplicate deliveries at most, never a halt on a "gap" that retention made.
+  // The union of coord's record and the settled copies in the blob store (roles/settled_floor.h):
+  // records settled above the floor (the failed region's checkpointer, or an earlier replay,
+  // kept them as ranges) are never republished.
   std::optional<Error> damaged;
-  HADR_ASSIGN_OR_RETURN(const Lsn floor, read_settled_floor(deps_.coord, &deps_.blobs, from_region_, &damaged));
+  HADR_ASSIGN_OR_RETURN(const SettledSet known,
+                        read_settled_set(deps_.coord, &deps_.blobs, from_region_, &damaged, &from_incarnation_));
   if (damaged) health_.record_error("replayer reading the settled floor", *damaged);
-  // The floor this replay writes names the failed region's WAL incarnation as its own
-  // checkpointer last wrote it (unknown: the old format), so that region's checkpointer takes it.
-  Result<CheckpointValue> named = read_coord_checkpoint_value(deps_.coord, from_region_);
-  from_incarnation_ = named.ok() ? named->incarnation : 0;
+  // The set this replay writes names the failed region's WAL incarnation as its own
+  // checkpointer last wrote it (0, unknown: the old format), so that region's checkpointer takes it.
+  const Lsn floor = known.floor();
   const std::string key = replay_progress_key(from_region_);
   HADR_ASSIGN_OR_RETURN(const std::optional<CoordRecord> record, deps_.coord.get(key));
   if (record) {
@@ -186,14 +189,9 @@ Status Replayer::load_start(Epoch epoch) {
     // Starting again from the floor costs only duplicate deliveries, which dedupe absorbs.
   }
   progress_ = floor;
-  // The records above the floor that are already known settled (the failed region's
-  // checkpointer, or an earlier replay, kept them as ranges): never republished.
-  settled_ = SettledSet(floor);
-  if (named.ok() && !settled_.merge(named->settled())) {
-    health_.record_error("replayer reading the settled floor",
-                         failed_precondition("more settled ranges than a checkpoint value holds"));
-  }
-  settled_persisted_ = settled_;
+  settled_ = known;
+  // Coord and this replayer's copy are written at the first settle: either may lack the other's.
+  settled_persisted_ = SettledSet(floor);
   phase_ = Phase::kReplaying;
   last_growth_at_ = deps_.clock.now_monotonic();
   next_settle_at_ = last_growth_at_ + options_.settle_interval;
@@ -428,6 +426,12 @@ Result<StepOutcome> Replayer::settle(Epoch epoch) {
                                                          .condition = CoordCondition::kEpochAtLeast});
   if (!written.ok()) {
     HADR_TRY(absorb_failure("replayer settled floor put", written.error(), backoff_, health_));
+    return StepOutcome::kIdle;
+  }
+  // The second copy, before retire_marks() may shorten any mark this set covers.
+  const Status copied = write_settled_copy(deps_.blobs, from_region_, options_.region, settled_, from_incarnation_);
+  if (!copied.ok()) {
+    HADR_TRY(absorb_failure("replayer settled copy put", copied.error(), backoff_, health_));
     return StepOutcome::kIdle;
   }
   settled_persisted_ = settled_;

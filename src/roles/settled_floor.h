@@ -24,8 +24,17 @@
 //     (hole 2): a replay that finds no coord checkpoint (a Redis restart without AOF, an
 //     eviction, a failover of the store) still knows which LSNs were deleted as settled instead
 //     of halting on a "gap" at LSN 1.
-// Readers take the maximum of both. Coord's record also holds the settled ranges above the floor
-// (roles/checkpoint.h, SettledSet): workers and replays treat those LSNs as settled too.
+//   - the blob store objects "wal-settled/<region>/<writer>" (this file): the settled set with
+//     its ranges, one object per writer — the region's own checkpointer (writer = region) and
+//     the peer's replayer after a takeover (writer = the peer) — so each object has one writer
+//     and only grows. A writer puts it after its coord record and before it retires any done
+//     mark the set covers (DedupeStore::retire): a record whose mark may expire is settled in two
+//     stores that fail independently (issue 12, hole 1 with coord loss: a Redis restart without
+//     AOF took the ranges with it, and a region back from a long outage applied its leftovers
+//     again).
+// Readers take the union: the largest floor, every range (roles/checkpoint.h, SettledSet), of
+// the copies that count the same WAL incarnation (or an unknown one, 0). Workers and replays
+// treat every LSN in it as settled.
 // Thread-safety: free functions are stateless; FloorCache is used by one worker thread.
 #pragma once
 
@@ -46,6 +55,15 @@ namespace hadr {
 // accepts only backup objects).
 std::string backup_floor_key(const RegionId& region);
 
+// "wal-settled/<region>/<writer>".
+std::string settled_copy_key(const RegionId& region, const RegionId& writer);
+
+// Puts `settled` (of the WAL incarnation `incarnation`, 0: unknown) as `writer`'s copy of
+// `region`'s settled set. The caller is that copy's only writer and never writes less than it
+// wrote before (it merged its earlier copy when it started: read_settled_set).
+Status write_settled_copy(BlobStore& blobs, const RegionId& region, const RegionId& writer,
+                          const SettledSet& settled, std::uint64_t incarnation);
+
 // A small blob holding one decimal number (floors, witnessed epochs): 0 when absent, kDataLoss
 // naming the key and `fix` when it holds anything else.
 Result<std::uint64_t> read_decimal_blob(BlobStore& blobs, std::string_view key, std::string_view fix);
@@ -63,10 +81,13 @@ Status raise_backup_floor(BlobStore& blobs, const RegionId& region, Lsn floor);
 Result<Lsn> read_settled_floor(Coord& coord, BlobStore* blobs, const RegionId& region,
                                std::optional<Error>* damaged = nullptr);
 
-// The floor as read_settled_floor finds it, with the settled ranges above it from the coord
-// record (roles/checkpoint.h: records settled above one that is not).
+// The union of coord's record and, when `blobs` is given, the blob floor and every settled copy
+// (see the header comment), of one WAL incarnation: coord's when it names one, else the
+// region's own copy's. `incarnation` (when given) receives it (0: unknown). A damaged record or
+// object is reported in `damaged` and left out: a smaller set only costs duplicate deliveries,
+// which the done marks absorb while the other copy lives.
 Result<SettledSet> read_settled_set(Coord& coord, BlobStore* blobs, const RegionId& region,
-                                    std::optional<Error>* damaged = nullptr);
+                                    std::optional<Error>* damaged = nullptr, std::uint64_t* incarnation = nullptr);
 
 // A worker's view of the floors of the regions whose messages it receives. An entry is reloaded
 // from Coord when it was loaded under another epoch than the caller's (a takeover: the other
@@ -77,7 +98,8 @@ class FloorCache {
   // Bounds the map: a worker sees messages of two regions; more is a misconfiguration.
   static constexpr std::size_t kRegionsMax = 16;
 
-  FloorCache(Coord& coord, const Clock& clock, Milliseconds refresh_interval);
+  // `blobs` (nullptr: coord only, a region without a peer) adds the settled copies.
+  FloorCache(Coord& coord, BlobStore* blobs, const Clock& clock, Milliseconds refresh_interval);
 
   // Whether `lsn` of `region`'s WAL is settled (at or below its floor, or in a settled range) as
   // known under `epoch`. Store errors are returned (the caller leaves the message locked and
@@ -92,6 +114,7 @@ class FloorCache {
   };
 
   Coord& coord_;
+  BlobStore* blobs_;
   const Clock& clock_;
   const Milliseconds refresh_interval_;
   std::map<std::string, Entry> entries_;

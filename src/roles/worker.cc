@@ -59,7 +59,7 @@ Worker::Worker(const WorkerDependencies& dependencies, WorkerOptions options)
     : deps_(dependencies),
       options_(std::move(options)),
       backoff_(dependencies.clock, options_.backoff),
-      floors_(dependencies.coord, dependencies.clock, options_.floor_refresh_interval) {}
+      floors_(dependencies.coord, dependencies.blobs, dependencies.clock, options_.floor_refresh_interval) {}
 
 WorkerStats Worker::stats() const {
   const Counters& c = counters_;

@@ -46,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "contracts/blob_store.h"
 #include "contracts/bus.h"
 #include "contracts/coord.h"
 #include "contracts/dedupe_store.h"
@@ -83,6 +84,8 @@ struct WorkerDependencies {
   const RegionFence& fence;
   const Clock& clock;
   CrashPoints& crash_points;
+  // The settled copies in the blob store (two regions); nullptr: coord's record alone.
+  BlobStore* blobs = nullptr;
 };
 
 struct WorkerStats {

@@ -169,6 +169,7 @@ struct RegionNode::WorkerSlot {
   std::unique_ptr<Bus> bus;
   DedupeConnection dedupe;
   std::unique_ptr<Coord> coord;  // settled floors
+  std::unique_ptr<BlobStore> blobs;  // settled copies (two regions; nullptr otherwise)
   std::unique_ptr<Handler> handler;
   std::unique_ptr<Worker> worker;
   std::thread thread;
@@ -342,7 +343,7 @@ Status RegionNode::open_control_roles() {
   checkpointer_options.record_ttl = config_.worker.record_ttl;  // dedupe.record_ttl, once a mark is covered
   HADR_ASSIGN_OR_RETURN(checkpointer_,
                         Checkpointer::create(CheckpointerDependencies{*wal_, posix_env(), *dedupe_.store, *coord_, *fence_,
-                                                                      clock, crash_points_},
+                                                                      clock, crash_points_, blobs_.get()},
                                              checkpointer_options));
   return ok_status();
 }
@@ -372,6 +373,10 @@ Status RegionNode::open_workers() {
     HADR_ASSIGN_OR_RETURN(slot->bus, backends_->open_bus());
     HADR_ASSIGN_OR_RETURN(slot->dedupe, backends_->open_dedupe());
     HADR_ASSIGN_OR_RETURN(slot->coord, backends_->open_coord());
+    if (config_.two_regions()) {
+      // The settled copies (roles/settled_floor.h): this worker's own connection, like coord's.
+      HADR_ASSIGN_OR_RETURN(slot->blobs, backends_->open_blob_store());
+    }
     // The ledger's done mark lives as the worker's would: until a settled set covers it.
     HandlerContext handler_context;
     handler_context.region = config_.region;
@@ -388,7 +393,8 @@ Status RegionNode::open_workers() {
                                                             .handler = *slot->handler,
                                                             .fence = *fence_,
                                                             .clock = clock,
-                                                            .crash_points = crash_points_},
+                                                            .crash_points = crash_points_,
+                                                            .blobs = slot->blobs.get()},
                                          options));
     workers_.push_back(std::move(slot));
   }

@@ -63,11 +63,15 @@ inline constexpr std::array<AwaitingFix, 8> kFaultsAwaitingFix = {{
     // deadline, still writes (seeds 27, 52, 84 of the old mix).
     {SimFault::kLeaseRestore, 3},
     // Alone, long_outage passes seeds 1..300 (settled ranges + marks retired only once a settled
-    // set covers them). In the default mix 31 of seeds 1..1000 still fail (I2), with coord_loss
-    // or store_clock in 28 of them: a lost checkpoint record loses the ranges after their marks
-    // were retired; and one message id logged by both regions (the source redelivered it while
-    // the first region's ack was in flight) is covered by one WAL's settled set only, so its mark
-    // is retired while the other WAL's copy waits in a region that is away (seed 738).
+    // set covers them), and with coord_loss seeds 1..400 (the set's second copy in the blob
+    // store: 92 of 1..300 failed before). In the default mix 7 of seeds 1..1000 still fail (I2;
+    // 31 before the second copy), all one class: one message id in two WAL records (the source
+    // redelivered it to the other region, or to the same one after a lost ack: seeds 195, 349,
+    // 376, 480, 523, 611, 677). The first copy settles and its mark is retired; the second copy's
+    // region is away (or halted) until the mark expired, and nothing keyed by id remembers it.
+    // Planned fix (docs/failover.md, "One id in two WAL records"): the relay pins a copy tag
+    // (region, LSN) on the id's dedupe record before the append, each settlement unpins its own
+    // tag, and a mark's TTL is shortened only when no pin is left.
     {SimFault::kLongOutage, 1},
     {SimFault::kStoreRollback, 3},     // replay data_loss, duplicate effects, two writers (holes 2, 3, 12)
     {SimFault::kSyncedCorruption, 5},  // a damaged synced frame is cut as a torn tail (and hole 10)

@@ -220,7 +220,8 @@ Status SimRegion::open_control_side(Process& p) {
                     "promoter");
   p.checkpointer = take(Checkpointer::create({.wal = *p.wal, .env = env, .dedupe = *p.dedupe,
                                               .coord = *p.checkpoint_coord,
-                                              .fence = *p.lease, .clock = clock, .crash_points = p.crash_points},
+                                              .fence = *p.lease, .clock = clock, .crash_points = p.crash_points,
+                                              .blobs = p.blobs.get()},
                                              CheckpointerOptions{.region = region, .interval = Milliseconds(500),
                                                                  .chunk_max = 64,
                                                                  .record_ttl = world_.record_ttl,
@@ -261,7 +262,7 @@ void SimRegion::open_worker(Process& p, std::size_t index) {
                                 : spec_.name + "/" + std::string(kProcessName) + "-" + std::to_string(index + 1);
   p.workers[index] = take(Worker::create({.bus = *p.worker_buses[index], .dedupe = *p.worker_dedupes[index],
                                           .coord = *p.worker_coords[index], .handler = *p.handlers[index], .fence = *p.lease, .clock = clock,
-                                          .crash_points = p.crash_points},
+                                          .crash_points = p.crash_points, .blobs = p.blobs.get()},
                                          WorkerOptions{.owner = owner, .batch_max = 4,
                                                        .lock_duration = SimTimings::kLockDuration,
                                                        .claim_ttl = SimTimings::kClaimTtl,

@@ -277,6 +277,14 @@ void expect_seeds_pass(std::string_view faults, std::initializer_list<std::uint6
 TEST(SimFaultsFixed, Hole01FailbackAfterRecordTtl) {
   expect_seeds_pass("long_outage", {2, 3, 4, 8, 9, 11, 12, 13, 18, 21});
 }
+// Hole 1 with coord_loss: the settled ranges lived in coord only, so a lost checkpoint/<region>
+// (a Redis restart without AOF) took them with it after their done marks were retired, and the
+// region coming back from its outage applied its leftovers again (I2; 14 of seeds 1..60 before
+// the fix). The settled set now has a second copy per writer in the blob store
+// (wal-settled/<region>/<writer>), written before any mark it covers is retired.
+TEST(SimFaultsFixed, Hole01SettledRangesSurviveALostCoordRecord) {
+  expect_seeds_pass("long_outage,coord_loss", {2, 7, 19, 21, 23, 28, 33, 34, 37, 41});
+}
 // Hole 2: a lost checkpoint/<peer> makes the survivor's replay stop on data_loss (step_error).
 TEST(SimFaultsFixed, Hole02LostCoordCheckpoint) {
   expect_seeds_pass("coord_loss", {1, 2, 4, 5, 6, 8, 9, 10, 11, 12});
