@@ -1,7 +1,7 @@
 // hadr bench bus --backend amqp — hadr's relay publishing through the WAL (append + fdatasync
 // per batch) to the broker, against a raw Qpid Proton publisher with the same window of
 // unsettled messages, same run, same broker: messages/s of each and the ratio relay ÷ raw
-// (src/amqp/amqp_bus_bench.h). Starts a private RabbitMQ node (the local stand-in for a Service
+// (src/bench/amqp_bus_bench.h). Starts a private RabbitMQ node (the local stand-in for a Service
 // Bus namespace) and stops it afterwards.
 #include <CLI/CLI.hpp>
 
@@ -11,10 +11,10 @@
 #include <memory>
 #include <string>
 
-#include "amqp/amqp_bus_bench.h"
 #include "amqp/testing/rabbitmq_node.h"
 #include "apps/hadr/cli_support.h"
 #include "apps/hadr/commands.h"
+#include "bench/amqp_bus_bench.h"
 
 namespace hadr::cli {
 
