@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "amqp/testing/rabbitmq_node.h"
+#include "amqp/rabbitmq_node.h"
 #include "apps/hadr/cli_support.h"
 #include "apps/hadr/commands.h"
 #include "bench/amqp_bus_bench.h"
@@ -35,7 +35,7 @@ int run_bench_bus(const BenchBusArguments& arguments) {
     return report_error("bench bus", invalid_argument("--backend " + arguments.backend + " is unknown; use amqp"));
   }
   if (!arguments.json) std::fprintf(stderr, "hadr bench bus: starting a private RabbitMQ node (~5 s) ...\n");
-  auto node = amqp::testing::RabbitmqNode::start();
+  auto node = amqp::RabbitmqNode::start();
   if (!node.ok()) return report_error("bench bus", node.error());
   amqp::AmqpBusBenchOptions options;
   options.amqp = (*node)->client_options("hadr-bench-" + std::to_string(::getpid()) + "-");
