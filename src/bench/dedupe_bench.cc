@@ -19,7 +19,7 @@
 #include "redis/redis_connection.h"
 #include "redis/redis_dedupe_store.h"
 #include "redis/redis_keys.h"
-#include "redis/testing/redis_server.h"
+#include "redis/redis_server.h"
 
 namespace hadr {
 
@@ -123,7 +123,7 @@ Status in_batches(std::uint64_t first, std::uint64_t count, std::uint32_t batch,
 
 Result<DedupeBenchReport> run_redis(const DedupeBenchOptions& options) {
   const std::string tag = run_tag();
-  std::unique_ptr<redis::testing::RedisServer> temporary;
+  std::unique_ptr<redis::RedisServer> temporary;
   redis::RedisOptions redis_options;
   DedupeBenchReport report;
   report.backend = "redis";
@@ -131,7 +131,7 @@ Result<DedupeBenchReport> run_redis(const DedupeBenchOptions& options) {
     redis_options = *options.redis;
     report.where = redis_options.address();
   } else {
-    HADR_ASSIGN_OR_RETURN(temporary, redis::testing::RedisServer::start({}));
+    HADR_ASSIGN_OR_RETURN(temporary, redis::RedisServer::start({}));
     redis_options = temporary->client_options("");
     report.where = temporary->address() + " (temporary)";
   }

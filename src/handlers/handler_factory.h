@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "contracts/dedupe_store.h"
+#include "contracts/effect_ledger.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/result.h"
-#include "handlers/effect_ledger.h"
 #include "roles/handler.h"
 
 namespace hadr {
@@ -59,7 +59,7 @@ struct HandlerContext {
   // Added by the handlers: the record TTL the ledger's done mark is written with; must equal
   // the worker's WorkerOptions::record_ttl.
   Milliseconds record_ttl = kDefaultDedupeRecordTtl;
-  // The dedupe store's EffectLedger (handlers/effect_ledger.h): a redis::RedisDedupeStore, or a
+  // The dedupe store's EffectLedger (contracts/effect_ledger.h): a redis::RedisDedupeStore, or a
   // SqliteEffectLedger. Borrowed; must outlive the handler.
   EffectLedger* ledger = nullptr;
 };

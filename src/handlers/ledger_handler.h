@@ -1,9 +1,9 @@
 // LedgerHandler: the built-in handler whose effect is one LedgerEntry appended by an
-// EffectLedger (handlers/effect_ledger.h) atomically with the done mark: the entry exists if
+// EffectLedger (contracts/effect_ledger.h) atomically with the done mark: the entry exists if
 // and only if the mark does, so effects are exactly once. The ledger is the dedupe store's own:
 // SqliteEffectLedger on the embedded store (a row in the same SQLite transaction),
 // redis::RedisDedupeStore on Redis (one Lua script). Readers: LedgerReader (SQLite file,
-// handlers/sqlite_ledger.h) and redis::RedisLedgerReader.
+// embedded/sqlite_ledger.h) and redis::RedisLedgerReader.
 //
 // Ownership: LedgerHandler borrows the ledger and the clock (both outlive it); the
 // SqliteDedupeStore constructor makes and owns a SqliteEffectLedger over the borrowed store.
@@ -13,9 +13,9 @@
 
 #include <memory>
 
+#include "contracts/effect_ledger.h"
 #include "core/clock.h"
-#include "handlers/effect_ledger.h"
-#include "handlers/sqlite_ledger.h"
+#include "embedded/sqlite_ledger.h"
 #include "roles/handler.h"
 
 namespace hadr {

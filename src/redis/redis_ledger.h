@@ -1,4 +1,4 @@
-// The ledger handler's effects on Redis (docs/redis.md, "Ledger"; handlers/effect_ledger.h).
+// The ledger handler's effects on Redis (docs/redis.md, "Ledger"; contracts/effect_ledger.h).
 //
 // RedisEffectLedger: the EffectLedger of a RedisDedupeStore. mark_done_with_effect() is one
 // Lua script on the store's connection (RedisDedupeStore::mark_done_with_ledger_append): if the
@@ -26,7 +26,7 @@
 
 #include <memory>
 
-#include "handlers/effect_ledger.h"
+#include "contracts/effect_ledger.h"
 #include "redis/redis_connection.h"
 #include "redis/redis_dedupe_store.h"
 #include "redis/redis_keys.h"

@@ -1,6 +1,7 @@
 // LocalServices: the real engines of `hadr demo --backend real`, started on this machine on
-// free loopback ports, each in a private temporary directory, by the same server fixtures the
-// backend tests use (src/redis/testing, src/amqp/testing, src/azure/testing):
+// free loopback ports, each in a private temporary directory, by each backend's own launcher
+// (redis/redis_server.h, amqp/rabbitmq_node.h, azure/azurite_server.h) — production code that
+// the backend tests' fixtures (src/*/testing) use too, never the other way round:
 //   - Redis with AOF and appendfsync always: the lease, dedupe records, coord records, ledger;
 //   - RabbitMQ node "primary": region a's bus namespace;
 //   - RabbitMQ node "secondary": region b's bus namespace;

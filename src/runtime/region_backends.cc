@@ -12,7 +12,7 @@
 #include "embedded/sqlite_dedupe_store.h"
 #include "embedded/sqlite_lease_store.h"
 #include "embedded/sqlite_source.h"
-#include "handlers/sqlite_ledger.h"
+#include "embedded/sqlite_ledger.h"
 #include "redis/redis_coord.h"
 #include "redis/redis_dedupe_store.h"
 #include "redis/redis_lease_store.h"

@@ -32,7 +32,7 @@
 #include "contracts/lease_store.h"
 #include "contracts/source.h"
 #include "core/secret.h"
-#include "handlers/effect_ledger.h"
+#include "contracts/effect_ledger.h"
 #include "handlers/handler_factory.h"
 
 namespace hadr {

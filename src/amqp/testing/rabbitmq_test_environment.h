@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "amqp/amqp_options.h"
-#include "amqp/testing/rabbitmq_node.h"
+#include "amqp/rabbitmq_node.h"
 
 namespace hadr::amqp::testing {
 

@@ -78,7 +78,7 @@ class AmqpBusTest : public ::testing::Test {
     ASSERT_NE(bus_, nullptr);
   }
 
-  testing::RabbitmqNode* node_ = nullptr;
+  RabbitmqNode* node_ = nullptr;
   AmqpOptions options_;
   std::unique_ptr<AmqpBus> bus_;
 };

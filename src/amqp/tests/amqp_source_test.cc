@@ -108,7 +108,7 @@ class AmqpSourceTest : public ::testing::Test {
     return ids;
   }
 
-  testing::RabbitmqNode* node_ = nullptr;
+  RabbitmqNode* node_ = nullptr;
   AmqpOptions options_;
 };
 

@@ -13,7 +13,7 @@
 
 #include "amqp/amqp_bus.h"
 #include "amqp/amqp_connection.h"
-#include "amqp/testing/rabbitmq_node.h"
+#include "amqp/rabbitmq_node.h"
 #include "core/local_server.h"
 
 namespace hadr::amqp {
@@ -34,9 +34,9 @@ class AmqpTlsTest : public ::testing::Test {
     dir_ = new std::string(*dir);
     const Status made = make_test_certificates(*dir_);
     ASSERT_TRUE(made.ok()) << made.error().to_string();
-    testing::RabbitmqNodeOptions options;
-    options.tls = testing::RabbitmqTlsFiles{*dir_ + "/server.pem", *dir_ + "/server.key", *dir_ + "/ca.pem"};
-    auto node = testing::RabbitmqNode::start(options);
+    RabbitmqNodeOptions options;
+    options.tls = RabbitmqTlsFiles{*dir_ + "/server.pem", *dir_ + "/server.key", *dir_ + "/ca.pem"};
+    auto node = RabbitmqNode::start(options);
     ASSERT_TRUE(node.ok()) << node.error().to_string();
     node_ = std::move(node).value().release();
   }
@@ -58,11 +58,11 @@ class AmqpTlsTest : public ::testing::Test {
     return options;
   }
 
-  static testing::RabbitmqNode* node_;
+  static RabbitmqNode* node_;
   static std::string* dir_;
 };
 
-testing::RabbitmqNode* AmqpTlsTest::node_ = nullptr;
+RabbitmqNode* AmqpTlsTest::node_ = nullptr;
 std::string* AmqpTlsTest::dir_ = nullptr;
 
 TEST_F(AmqpTlsTest, TrustedCertificateCarriesMessages) {

@@ -1,7 +1,7 @@
 // hadr bench bus --backend amqp — hadr's relay publishing through the WAL (append + fdatasync
 // per batch) to the broker, against a raw Qpid Proton publisher with the same window of
 // unsettled messages, same run, same broker: messages/s of each and the ratio relay ÷ raw
-// (src/amqp/amqp_bus_bench.h). Starts a private RabbitMQ node (the local stand-in for a Service
+// (src/bench/amqp_bus_bench.h). Starts a private RabbitMQ node (the local stand-in for a Service
 // Bus namespace) and stops it afterwards.
 #include <CLI/CLI.hpp>
 
@@ -11,10 +11,10 @@
 #include <memory>
 #include <string>
 
-#include "amqp/amqp_bus_bench.h"
-#include "amqp/testing/rabbitmq_node.h"
+#include "amqp/rabbitmq_node.h"
 #include "apps/hadr/cli_support.h"
 #include "apps/hadr/commands.h"
+#include "bench/amqp_bus_bench.h"
 
 namespace hadr::cli {
 
@@ -35,7 +35,7 @@ int run_bench_bus(const BenchBusArguments& arguments) {
     return report_error("bench bus", invalid_argument("--backend " + arguments.backend + " is unknown; use amqp"));
   }
   if (!arguments.json) std::fprintf(stderr, "hadr bench bus: starting a private RabbitMQ node (~5 s) ...\n");
-  auto node = amqp::testing::RabbitmqNode::start();
+  auto node = amqp::RabbitmqNode::start();
   if (!node.ok()) return report_error("bench bus", node.error());
   amqp::AmqpBusBenchOptions options;
   options.amqp = (*node)->client_options("hadr-bench-" + std::to_string(::getpid()) + "-");

@@ -1,11 +1,11 @@
 // hadr bench pipeline — source -> effect throughput and latency of one region in one process,
-// with the WAL-only and bus-only throughputs of the same run (src/runtime/pipeline_bench.h).
+// with the WAL-only and bus-only throughputs of the same run (src/bench/pipeline_bench.h).
 #include <cstdio>
 #include <memory>
 
 #include "apps/hadr/cli_support.h"
 #include "apps/hadr/commands.h"
-#include "runtime/pipeline_bench.h"
+#include "bench/pipeline_bench.h"
 
 namespace hadr::cli {
 

@@ -11,13 +11,13 @@
 
 #include "apps/hadr/cli_support.h"
 #include "apps/hadr/commands.h"
+#include "bench/gateway_bench.h"
 #include "config/region_config.h"
 #include "core/env.h"
-#include "runtime/region_backends.h"
 #include "gateway/gateway.h"
-#include "gateway/gateway_bench.h"
 #include "gateway/gateway_client.h"
 #include "gateway/gateway_server.h"
+#include "runtime/region_backends.h"
 #include "runtime/stop_signal.h"
 
 namespace hadr::cli {

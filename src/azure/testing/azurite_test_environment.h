@@ -19,7 +19,7 @@
 #include <string_view>
 
 #include "azure/azure_blob_options.h"
-#include "azure/testing/azurite_server.h"
+#include "azure/azurite_server.h"
 
 namespace hadr::azure::testing {
 

@@ -17,8 +17,6 @@ namespace hadr::azure {
 namespace {
 
 using testing::AzuriteTestEnvironment;
-using testing::kAzuriteAccount;
-using testing::kAzuriteAccountKey;
 using Keys = std::vector<std::string>;
 
 std::unique_ptr<AzureBlobStore> opened(const AzureBlobOptions& options) {

@@ -108,6 +108,20 @@ TEST_F(LedgerHandlerTest, RepeatUnderTheSameDoneClaimAddsNoRow) {
   EXPECT_EQ(rows_of("m-1"), 1u);
 }
 
+// Another message's live claim token is no claim of this message: kRetryLater, nothing applied
+// (the EffectLedger answers kAborted "claim lost"; src/contracts/tests/effect_ledger_conformance.cc).
+TEST_F(LedgerHandlerTest, TokenOfAnotherMessagesClaimIsRetriedLater) {
+  const std::string token = claim("m-1");
+  ASSERT_EQ(handler_->handle(test_input(test_message("m-1"), token)).verdict, HandlerVerdict::kDone);
+  claim("m-2");
+  const HandlerResult lost = handler_->handle(test_input(test_message("m-2"), token));
+  EXPECT_EQ(lost.verdict, HandlerVerdict::kRetryLater);
+  EXPECT_FALSE(lost.marked_done);
+  EXPECT_NE(lost.reason.find("claim lost"), std::string::npos) << lost.reason;
+  EXPECT_EQ(rows_of("m-1"), 1u);
+  EXPECT_EQ(rows_of("m-2"), 0u);
+}
+
 TEST_F(LedgerHandlerTest, ReaderOfADatabaseWithoutLedgerIsEmpty) {
   const LedgerSummary summary = reader()->summarize().value();
   EXPECT_EQ(summary.effects, 0u);

@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "redis/redis_options.h"
-#include "redis/testing/redis_server.h"
+#include "redis/redis_server.h"
 
 namespace hadr::redis::testing {
 

@@ -98,7 +98,7 @@ TEST(RedisConnection, InvalidOptionsAreRejectedBeforeConnecting) {
 
 TEST(RedisConnection, PausedServerMakesAMutatingCallDeadlineExceededThenRecovers) {
   auto& environment = RedisTestEnvironment::instance();
-  testing::RedisServer* server = environment.server();
+  RedisServer* server = environment.server();
   ASSERT_NE(server, nullptr);
   RedisOptions options = environment.options("paused");
   options.command_timeout = Milliseconds(300);
@@ -127,7 +127,7 @@ TEST(RedisConnection, PausedServerMakesAMutatingCallDeadlineExceededThenRecovers
 
 TEST(RedisConnection, PausedServerMakesAReadOnlyCallUnavailable) {
   auto& environment = RedisTestEnvironment::instance();
-  testing::RedisServer* server = environment.server();
+  RedisServer* server = environment.server();
   ASSERT_NE(server, nullptr);
   RedisOptions options = environment.options("paused-read");
   options.command_timeout = Milliseconds(300);
@@ -183,7 +183,7 @@ TEST(RedisConnection, RightPasswordConnects) {
 
 TEST(RedisConnection, ReconnectsAfterTheServerRestarts) {
   auto& environment = RedisTestEnvironment::instance();
-  testing::RedisServer* server = environment.server();
+  RedisServer* server = environment.server();
   ASSERT_NE(server, nullptr);
   auto connection = RedisConnection::open(environment.options("restart"));
   ASSERT_TRUE(connection.ok()) << connection.error().to_string();
@@ -196,7 +196,7 @@ TEST(RedisConnection, ReconnectsAfterTheServerRestarts) {
 
 TEST(RedisConnection, ServerDownDuringCallIsUnavailableAfterBoundedAttempts) {
   auto& environment = RedisTestEnvironment::instance();
-  testing::RedisServer* server = environment.server();
+  RedisServer* server = environment.server();
   ASSERT_NE(server, nullptr);
   const RedisOptions options = environment.options("down");
   auto connection = RedisConnection::open(options);

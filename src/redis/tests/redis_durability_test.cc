@@ -7,13 +7,11 @@
 
 #include "redis/redis_dedupe_store.h"
 #include "redis/redis_lease_store.h"
-#include "redis/testing/redis_server.h"
+#include "redis/redis_server.h"
 
 namespace hadr::redis {
 namespace {
 
-using testing::RedisServer;
-using testing::RedisServerOptions;
 
 constexpr Milliseconds kLongTtl{60'000};
 

@@ -1,5 +1,5 @@
 // Proves the ledger on Redis against a real redis-server: the EffectLedger conformance suite
-// (src/handlers/tests/effect_ledger_conformance.cc) on RedisEffectLedger + RedisLedgerReader,
+// (src/contracts/tests/effect_ledger_conformance.cc) on RedisEffectLedger + RedisLedgerReader,
 // where a duplicate is an extra XADD + HINCRBY written behind the store's back and time passes
 // by really sleeping (Redis measures TTLs by its own clock); plus what only Redis promises: the
 // ledger's keys live in the cluster's key namespace, and a reader on another prefix sees
@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "handlers/tests/effect_ledger_conformance.h"
+#include "contracts/tests/effect_ledger_conformance.h"
 #include "redis/redis_connection.h"
 #include "redis/redis_ledger.h"
 #include "redis/testing/redis_test_environment.h"

@@ -26,7 +26,7 @@
 
 #include "core/local_server.h"
 #include "redis/redis_connection.h"
-#include "redis/testing/redis_server.h"
+#include "redis/redis_server.h"
 
 namespace hadr::redis {
 namespace {
@@ -80,10 +80,10 @@ class RedisStunnelTest : public ::testing::Test {
     dir_ = *dir;
     const Status made = make_test_certificates(dir_);
     ASSERT_TRUE(made.ok()) << made.error().to_string();
-    testing::RedisServerOptions options;
+    RedisServerOptions options;
     options.password = Secret(kCanary);
-    options.tls = testing::RedisTlsFiles{dir_ + "/server.pem", dir_ + "/server.key", dir_ + "/ca.pem"};
-    auto server = testing::RedisServer::start(options);
+    options.tls = RedisTlsFiles{dir_ + "/server.pem", dir_ + "/server.key", dir_ + "/ca.pem"};
+    auto server = RedisServer::start(options);
     ASSERT_TRUE(server.ok()) << server.error().to_string();
     server_ = std::move(server).value();
   }
@@ -149,7 +149,7 @@ class RedisStunnelTest : public ::testing::Test {
 
   std::string stunnel_;
   std::string dir_;
-  std::unique_ptr<testing::RedisServer> server_;
+  std::unique_ptr<RedisServer> server_;
   std::vector<std::unique_ptr<Stunnel>> stunnels_;
 };
 

@@ -41,7 +41,7 @@
 
 #include "config/region_config.h"
 #include "redis/redis_connection.h"
-#include "redis/testing/redis_server.h"
+#include "redis/redis_server.h"
 #include "runtime/child_process.h"
 #include "runtime/failover_drill.h"
 
@@ -192,9 +192,9 @@ class SecretsE2eTest : public ::testing::Test {
 };
 
 TEST_F(SecretsE2eTest, EveryEnvKeyCanaryStaysInMemory) {
-  redis::testing::RedisServerOptions redis_options;
+  redis::RedisServerOptions redis_options;
   redis_options.password = Secret(canary("HADR_CANARY_REDIS_PASSWORD"));
-  auto redis = redis::testing::RedisServer::start(redis_options);
+  auto redis = redis::RedisServer::start(redis_options);
   ASSERT_TRUE(redis.ok()) << redis.error().to_string();
   // Ports nothing listens on: the bus, the source and the blob endpoint fail after their
   // credentials were resolved (and, for the blob store, a request signed with the key).

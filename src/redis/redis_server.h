@@ -1,5 +1,7 @@
-// RedisServer: starts and stops a private redis-server on a free loopback port, for tests,
-// `hadr bench dedupe` and later e2e drills — so that plain `ctest` works with no server set up.
+// RedisServer: starts and stops a private redis-server on a free loopback port — for
+// `hadr demo --backend real` (runtime/local_services.h), `hadr bench dedupe` and the tests (whose
+// fixture, testing/redis_test_environment.h, uses it), so that plain `ctest` works with no
+// server set up. Production code: the `hadr` binary links it, and links no test fixture.
 //
 //   - finds `redis-server` on PATH (then /usr/bin, /usr/sbin, /usr/local/bin);
 //   - writes a config file (mode 0600) into a fresh temporary directory: port, bind 127.0.0.1,
@@ -27,7 +29,7 @@
 #include "core/result.h"
 #include "redis/redis_options.h"
 
-namespace hadr::redis::testing {
+namespace hadr::redis {
 
 // A TLS port beside the plain one (PEM files; clients need no certificate).
 struct RedisTlsFiles {
@@ -88,4 +90,4 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
-}  // namespace hadr::redis::testing
+}  // namespace hadr::redis

@@ -3,14 +3,11 @@
 // foreign claim token leaves no effect (kAborted "claim lost"); a repeat after commit adds no
 // second effect; a dead-lettered record refuses; the reader counts effects, streams ids once
 // each in id order within a limit, shows a duplicate (count 2) instead of hiding it, and finds
-// the first effect of a region at or after a time; and LedgerHandler over the ledger maps
-// those outcomes to verdicts.
-#include "handlers/tests/effect_ledger_conformance.h"
+// the first effect of a region at or after a time. (LedgerHandler's verdicts over a ledger are
+// the handler's own tests, src/handlers/tests/ledger_handler_test.cc.)
+#include "contracts/tests/effect_ledger_conformance.h"
 
 #include <vector>
-
-#include "handlers/ledger_handler.h"
-#include "roles/handler.h"
 
 namespace hadr::ledger_conformance {
 
@@ -231,28 +228,6 @@ TEST_P(EffectLedgerConformance, FirstEffectAtMsFiltersByRegionAndTime) {
   EXPECT_EQ(times->first_effect_at_ms(region_of("b"), 3'001).value(), std::nullopt);
   EXPECT_EQ(times->first_effect_at_ms(region_of("a"), 0).value(), 2'000);
   EXPECT_EQ(times->first_effect_at_ms(region_of("c"), 0).value(), std::nullopt);
-}
-
-TEST_P(EffectLedgerConformance, HandlerAppliesOnceAndRetriesALostClaim) {
-  LedgerHandler handler(factory_->ledger(), region_of("b"), factory_->handler_clock(), kRecordTtl);
-  const BusMessage message{.id = id_of("m-1"), .epoch = kEpoch, .source_region = region_of("a"), .lsn = Lsn{42},
-                           .body = "hello"};
-  const std::string token = claim("m-1");
-  const HandlerInput input{.message = message, .claim_token = token, .delivery_count = 1, .claim_epoch = kEpoch};
-  const HandlerResult done = handler.handle(input);
-  EXPECT_EQ(done.verdict, HandlerVerdict::kDone) << done.reason;
-  EXPECT_TRUE(done.marked_done);
-  EXPECT_EQ(handler.handle(input).verdict, HandlerVerdict::kDone);  // a repeat under the same claim
-  EXPECT_EQ(effects_of("m-1"), 1u);
-
-  const BusMessage other{.id = id_of("m-2"), .epoch = kEpoch, .source_region = region_of("a"), .lsn = Lsn{43}};
-  const HandlerInput foreign{.message = other, .claim_token = token, .delivery_count = 1, .claim_epoch = kEpoch};
-  claim("m-2");
-  const HandlerResult lost = handler.handle(foreign);
-  EXPECT_EQ(lost.verdict, HandlerVerdict::kRetryLater);
-  EXPECT_FALSE(lost.marked_done);
-  EXPECT_NE(lost.reason.find("claim lost"), std::string::npos) << lost.reason;
-  EXPECT_EQ(effects_of("m-2"), 0u);
 }
 
 }  // namespace hadr::ledger_conformance

@@ -1,6 +1,8 @@
 // AzuriteServer: starts and stops a private Azurite blob service (the Azure Blob Storage
-// emulator) on a free loopback port, for tests and drills — so that plain `ctest` needs no
-// server set up beyond `scripts/install-azurite`.
+// emulator) on a free loopback port — for `hadr demo --backend real` (runtime/local_services.h)
+// and the tests (whose fixture, testing/azurite_test_environment.h, uses it), so that plain
+// `ctest` needs no server set up beyond `scripts/install-azurite`. Production code: the `hadr`
+// binary links it, and links no test fixture.
 //
 //   - finds `azurite-blob`: $HADR_AZURITE_BIN, then <repo>/.tools/azurite/node_modules/.bin/
 //     (where scripts/install-azurite puts it; the repo root is fixed at compile time), then PATH;
@@ -29,7 +31,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 
-namespace hadr::azure::testing {
+namespace hadr::azure {
 
 // Azurite's well-known development account (public, in Microsoft's Azurite documentation):
 // a test constant, not a secret of any deployment.
@@ -80,4 +82,4 @@ class AzuriteServer {
   pid_t pid_ = -1;
 };
 
-}  // namespace hadr::azure::testing
+}  // namespace hadr::azure

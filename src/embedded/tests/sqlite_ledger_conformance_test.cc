@@ -4,17 +4,19 @@
 // with plain SQL behind the store's back.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "contracts/tests/effect_ledger_conformance.h"
 #include "embedded/sqlite_dedupe_store.h"
-#include "handlers/sqlite_ledger.h"
-#include "handlers/tests/effect_ledger_conformance.h"
-#include "handlers/tests/handler_test_support.h"
+#include "embedded/sqlite_ledger.h"
+#include "embedded/tests/embedded_backend_factory.h"
 
 namespace hadr::ledger_conformance {
 namespace {
 
 class SqliteLedgerFactory final : public EffectLedgerFactory {
  public:
-  SqliteLedgerFactory() : path_(directory_.path() + "/dedupe.db") {
+  SqliteLedgerFactory() : directory_(hadr::testing::make_temporary_directory()), path_(directory_ + "/dedupe.db") {
     // No fsync per commit: the suite applies thousands of effects, and durability is not its subject.
     auto store = SqliteDedupeStore::open(path_, clock_, SqliteOptions{.durable_commits = false});
     HADR_ASSERT_MSG(store.ok(), "%s", store.error().to_string().c_str());
@@ -47,9 +49,15 @@ class SqliteLedgerFactory final : public EffectLedgerFactory {
   }
   void advance(Milliseconds duration) override { clock_.advance(duration); }
   const Clock& handler_clock() override { return clock_; }
+  ~SqliteLedgerFactory() override {
+    ledger_.reset();
+    store_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(directory_, ignored);
+  }
 
  private:
-  handlers_test::TemporaryDirectory directory_;
+  const std::string directory_;  // removed with the factory
   const std::string path_;
   ManualClock clock_;
   std::unique_ptr<SqliteDedupeStore> store_;

@@ -1,4 +1,4 @@
-#include "azure/testing/azurite_server.h"
+#include "azure/azurite_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -18,14 +18,14 @@
 #include <thread>
 #include <vector>
 
-#include "core/local_server.h"
 #include "azure/azure_http.h"
+#include "core/local_server.h"
 
 #ifndef HADR_SOURCE_DIR
 #error "HADR_SOURCE_DIR (the repository root) must be defined by the build"
 #endif
 
-namespace hadr::azure::testing {
+namespace hadr::azure {
 
 namespace {
 
@@ -203,4 +203,4 @@ std::string AzuriteServer::log_tail() const {
   return text.size() > kTailBytes ? text.substr(text.size() - kTailBytes) : text;
 }
 
-}  // namespace hadr::azure::testing
+}  // namespace hadr::azure

@@ -1,4 +1,4 @@
-#include "amqp/testing/rabbitmq_node.h"
+#include "amqp/rabbitmq_node.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,12 +20,12 @@
 #include <thread>
 #include <vector>
 
-#include "core/local_server.h"
 #include "amqp/amqp_connection.h"
+#include "core/local_server.h"
 
 extern char** environ;
 
-namespace hadr::amqp::testing {
+namespace hadr::amqp {
 
 namespace {
 
@@ -309,4 +309,4 @@ std::string RabbitmqNode::log_tail() const {
   return text.size() > kTailBytes ? text.substr(text.size() - kTailBytes) : text;
 }
 
-}  // namespace hadr::amqp::testing
+}  // namespace hadr::amqp

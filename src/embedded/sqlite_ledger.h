@@ -1,4 +1,4 @@
-// The EffectLedger and EffectLedgerReader (handlers/effect_ledger.h) on the embedded dedupe
+// The EffectLedger and EffectLedgerReader (contracts/effect_ledger.h) on the embedded dedupe
 // store's SQLite file: each effect is one row of the `ledger` table, inserted in the SAME
 // transaction as the done mark (SqliteDedupeStore::mark_done_with_effect), so the row exists if
 // and only if the mark does.
@@ -20,8 +20,8 @@
 #include <memory>
 #include <string>
 
+#include "contracts/effect_ledger.h"
 #include "embedded/sqlite_connection.h"
-#include "handlers/effect_ledger.h"
 
 namespace hadr {
 

@@ -4,7 +4,7 @@
 // An EffectLedger appends one LedgerEntry and marks the message done ATOMICALLY, under the
 // check that the caller's claim is still live: the entry exists if and only if the mark does.
 // Implementations:
-//   - SqliteEffectLedger (handlers/sqlite_ledger.h): a row of the `ledger` table, inserted in
+//   - SqliteEffectLedger (embedded/sqlite_ledger.h): a row of the `ledger` table, inserted in
 //     the same SQLite transaction as the mark (SqliteDedupeStore::mark_done_with_effect);
 //   - redis::RedisDedupeStore (redis/redis_dedupe_store.h): one Lua script that writes the done
 //     record and appends the entry (keys in docs/redis.md, "Ledger").

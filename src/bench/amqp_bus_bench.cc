@@ -1,4 +1,4 @@
-#include "amqp/amqp_bus_bench.h"
+#include "bench/amqp_bus_bench.h"
 
 #include <proton/binary.hpp>
 #include <proton/connection.hpp>

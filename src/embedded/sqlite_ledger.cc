@@ -1,4 +1,4 @@
-#include "handlers/sqlite_ledger.h"
+#include "embedded/sqlite_ledger.h"
 
 #include "embedded/sqlite_dedupe_store.h"
 

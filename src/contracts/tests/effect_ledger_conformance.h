@@ -17,7 +17,7 @@
 #include <string>
 
 #include "contracts/dedupe_store.h"
-#include "handlers/effect_ledger.h"
+#include "contracts/effect_ledger.h"
 
 namespace hadr::ledger_conformance {
 

@@ -1,4 +1,4 @@
-#include "runtime/pipeline_bench.h"
+#include "bench/pipeline_bench.h"
 
 #include <stdlib.h>
 

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "amqp/amqp_bus_bench.h"
 #include "amqp/testing/rabbitmq_test_environment.h"
+#include "bench/amqp_bus_bench.h"
 
 namespace hadr::amqp {
 namespace {

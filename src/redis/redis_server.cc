@@ -1,4 +1,4 @@
-#include "redis/testing/redis_server.h"
+#include "redis/redis_server.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,7 +22,7 @@
 #include "core/local_server.h"
 #include "redis/redis_connection.h"
 
-namespace hadr::redis::testing {
+namespace hadr::redis {
 
 namespace {
 
@@ -237,4 +237,4 @@ std::string RedisServer::log_tail() const {
   return text.size() > kTailBytes ? text.substr(text.size() - kTailBytes) : text;
 }
 
-}  // namespace hadr::redis::testing
+}  // namespace hadr::redis

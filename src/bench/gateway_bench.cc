@@ -1,4 +1,4 @@
-#include "gateway/gateway_bench.h"
+#include "bench/gateway_bench.h"
 
 #include <cstdio>
 #include <filesystem>

@@ -1,6 +1,8 @@
 // RabbitmqNode: starts and stops a private RabbitMQ node (with its AMQP 1.0 plugin) on free
-// loopback ports, for tests, `hadr bench bus` and drills — so that plain `ctest` needs no
-// broker set up (/work/shared/SERVICES.md has the recipe).
+// loopback ports — for `hadr demo --backend real` (runtime/local_services.h), `hadr bench bus`
+// and the tests (whose fixture, testing/rabbitmq_test_environment.h, uses it), so that plain
+// `ctest` needs no broker set up. Production code: the `hadr` binary links it, and links no
+// test fixture.
 //
 //   - Everything lives in a fresh temporary directory: HOME (with a 0400 .erlang.cookie),
 //     config (listener 127.0.0.1:PORT, loopback_users = none, amqp1_0.default_user = guest;
@@ -32,7 +34,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 
-namespace hadr::amqp::testing {
+namespace hadr::amqp {
 
 // A TLS listener beside the plain one (PEM files; the broker asks for no client certificate).
 struct RabbitmqTlsFiles {
@@ -100,4 +102,4 @@ class RabbitmqNode {
   int stdin_write_fd_ = -1;  // the broker's stdin; closing it halts the VM
 };
 
-}  // namespace hadr::amqp::testing
+}  // namespace hadr::amqp
