@@ -179,6 +179,12 @@ Result<ClusterStatus> read_cluster_status(const RegionConfig& config) {
   return status;
 }
 
+bool ClusterStatus::unreachable_part(std::string_view part) const {
+  return std::any_of(unreachable.begin(), unreachable.end(), [&](const std::string& entry) {
+    return entry.rfind(part, 0) == 0 && entry.size() > part.size() && (entry[part.size()] == ':' || entry[part.size()] == ' ');
+  });
+}
+
 std::string ClusterStatus::to_json() const {
   Json json;
   json["mode"] = single_region ? "single_region" : "two_regions";
@@ -191,6 +197,8 @@ std::string ClusterStatus::to_json() const {
                      {"epoch", kSingleRegionEpoch},
                      {"ttl_left_ms", nullptr},
                      {"highest_epoch", kSingleRegionEpoch}};
+  } else if (unreachable_part("lease")) {
+    json["lease"] = nullptr;  // unknown: see "unreachable"
   } else {
     json["lease"] = {{"name", lease_name},
                      {"static", false},
@@ -217,7 +225,8 @@ std::string ClusterStatus::to_json() const {
     Json beats = Json::array();
     for (const Heartbeat& beat : view.heartbeats) beats.push_back(heartbeat_json(beat));
     json["regions"].push_back({{"region", view.region.str()},
-                               {"active", active(view.region)},
+                               {"active", !single_region && unreachable_part("lease") ? Json(nullptr)
+                                                                                       : Json(active(view.region))},
                                {"process", member_json(view.member)},
                                {"checkpoint", view.checkpoint},
                                {"backup_last_lsn", view.backup_last_lsn},
@@ -241,8 +250,7 @@ std::string ClusterStatus::to_text() const {
   std::ostringstream out;
   if (single_region) {
     out << "lease: none, single region (no [region] peer): always active at the static epoch " << kSingleRegionEpoch;
-  } else if (std::any_of(unreachable.begin(), unreachable.end(),
-                         [](const std::string& part) { return part.rfind("lease:", 0) == 0; })) {
+  } else if (unreachable_part("lease")) {
     out << "lease " << lease_name << ": UNREACHABLE (below)";
   } else if (lease.held) {
     out << "lease " << lease_name << ": ";
@@ -268,15 +276,16 @@ std::string ClusterStatus::to_text() const {
     out << "\n";
   }
   if (switchover_pending) out << "switchover to " << switchover_pending->to.str() << " requested, in progress\n";
-  const auto part_unreachable = [&](std::string_view prefix) {
-    return std::any_of(unreachable.begin(), unreachable.end(),
-                       [&](const std::string& part) { return part.rfind(prefix, 0) == 0; });
-  };
-  const bool coord_reachable = !part_unreachable("coord");
-  const bool bus_reachable = !part_unreachable("bus");
+  const bool coord_reachable = !unreachable_part("coord");
+  const bool bus_reachable = !unreachable_part("bus");
+  const bool lease_known = single_region || !unreachable_part("lease");
   for (const RegionView& view : regions) {
     out << "\nregion " << view.region.str()
-        << (single_region ? "  [ACTIVE, single region]" : active(view.region) ? "  [ACTIVE]" : "  [standby]") << "\n"
+        << (single_region  ? "  [ACTIVE, single region]"
+            : !lease_known ? "  [active or standby: the lease is unreachable]"
+            : active(view.region) ? "  [ACTIVE]"
+                                  : "  [standby]")
+        << "\n"
         << "  checkpoint " << view.checkpoint;
     if (!single_region) {
       out << ", backup through LSN " << view.backup_last_lsn << " (" << view.backup_objects << " objects)";

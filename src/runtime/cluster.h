@@ -71,6 +71,8 @@ struct ClusterStatus {
   bool active(const RegionId& region) const {
     return single_region || (lease.held && lease.holder == region.str());
   }
+  // Whether a part ("lease", "coord", "backup", "bus") is listed in `unreachable`.
+  bool unreachable_part(std::string_view part) const;
 
   std::string to_json() const;
   std::string to_text() const;

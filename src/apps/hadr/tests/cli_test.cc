@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +62,18 @@ CliRun hadr(const std::vector<std::string>& args) {
 }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// Runs `hadr args` every 100 ms until `done` accepts its result or `timeout` passed; the last run.
+CliRun hadr_until(const std::vector<std::string>& args, std::chrono::seconds timeout,
+                  const std::function<bool(const CliRun&)>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  CliRun run = hadr(args);
+  while (!done(run) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    run = hadr(args);
+  }
+  return run;
+}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -211,13 +225,9 @@ TEST_F(CliTest, StatusShowsARunningSingleRegionNodeActive) {
   const std::string config = write_config("region.toml", "[runtime]\nstats_interval = \"200ms\"\n");
   auto node = hadr::ChildProcess::start(HADR_BINARY, {"node", "--config", config}, dir_ + "/node.log", {});
   ASSERT_TRUE(node.ok()) << node.error().to_string();
-  CliRun status;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    status = hadr({"status", "--config", config});
-    if (status.code == 0 && contains(status.output, "process running")) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const CliRun status = hadr_until({"status", "--config", config}, std::chrono::seconds(20), [](const CliRun& run) {
+    return run.code == 0 && contains(run.output, "process running");
+  });
   EXPECT_EQ(status.code, 0) << status.output;
   EXPECT_TRUE(contains(status.output, "single region (no [region] peer): always active at the static epoch 1"))
       << status.output;
@@ -270,6 +280,15 @@ TEST_F(CliTest, StatusWithOneBackendDownShowsWhatItReachesAndMarksTheRest) {
   const CliRun json = hadr({"status", "--config", config, "--json"});
   EXPECT_EQ(json.code, 3);
   EXPECT_TRUE(contains(json.output, "\"unreachable\": [")) << json.output;
+
+  // Redis down too: the lease is unknown, not "FREE", and no region is called standby.
+  ASSERT_TRUE((*redis)->stop().ok());
+  const CliRun blind = hadr({"status", "--config", config});
+  EXPECT_EQ(blind.code, 3) << blind.output;
+  EXPECT_TRUE(contains(blind.output, "lease active_dc: UNREACHABLE")) << blind.output;
+  EXPECT_TRUE(contains(blind.output, "region a  [active or standby: the lease is unreachable]")) << blind.output;
+  EXPECT_TRUE(contains(blind.output, "\n  lease: ")) << blind.output;
+  EXPECT_FALSE(contains(blind.output, "FREE")) << blind.output;
 }
 
 // verify counted effects of messages that no `hadr send` recorded (gateway, post) and said
@@ -282,13 +301,8 @@ TEST_F(CliTest, VerifySaysWhenEffectsHaveNoSentEntries) {
   std::filesystem::remove(dir_ + "/data/sent.log");
   auto node = hadr::ChildProcess::start(HADR_BINARY, {"node", "--config", config}, dir_ + "/node.log", {});
   ASSERT_TRUE(node.ok()) << node.error().to_string();
-  CliRun verify;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    verify = hadr({"verify", "--config", config});
-    if (contains(verify.output, "effects 20\n")) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const CliRun verify = hadr_until({"verify", "--config", config}, std::chrono::seconds(30),
+                                  [](const CliRun& run) { return contains(run.output, "effects 20\n"); });
   node->send_signal(SIGTERM);
   (void)node->wait_for(std::chrono::seconds(15));
   EXPECT_TRUE(contains(verify.output, "effects 20\n")) << verify.output;
