@@ -25,7 +25,10 @@ CLI::Option* add_duration_option(CLI::App& app, const std::string& name, std::st
   option->check(CLI::Validator(
       [flag](std::string& text) -> std::string {
         auto parsed = parse_duration(flag, text);
-        return parsed.ok() ? std::string() : parsed.error().detail;
+        if (parsed.ok()) return std::string();
+        // CLI11 puts "<flag>: " before the message itself.
+        const std::string& detail = parsed.error().detail;
+        return detail.rfind(flag + ": ", 0) == 0 ? detail.substr(flag.size() + 2) : detail;
       },
       "DURATION"));
   return option;

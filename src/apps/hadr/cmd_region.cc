@@ -66,8 +66,9 @@ void add_config_command(CLI::App& app, CommandContext& context) {
   auto positional = std::make_shared<std::string>();
   CLI::App* check = config->add_subcommand("check", "Validate a region config; name the bad key and the fix");
   // --config F like every other command; `config check F` still works.
-  CLI::Option* flag = check->add_option("--config", *path, "the region's TOML file");
-  CLI::Option* file = check->add_option("FILE", *positional, "the same, positionally (an alias of --config)");
+  CLI::Option* flag = check->add_option("--config", *path, "the region's TOML file")->type_name("FILE");
+  CLI::Option* file =
+      check->add_option("FILE", *positional, "the same, positionally (an alias of --config)")->type_name("FILE");
   flag->excludes(file);
   check->callback([path, positional, &context] {
     if (path->empty()) *path = *positional;

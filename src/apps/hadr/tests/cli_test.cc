@@ -144,6 +144,7 @@ TEST_F(CliTest, DurationFlagsListTheirUnitsAndNameTheFlagWhenBad) {
   const CliRun bad = hadr({"demo", "--lease-ttl", "2 parsecs"});
   EXPECT_EQ(bad.code, 2);
   EXPECT_TRUE(contains(bad.output, "--lease-ttl")) << bad.output;
+  EXPECT_FALSE(contains(bad.output, "--lease-ttl: --lease-ttl")) << bad.output;
   EXPECT_TRUE(contains(bad.output, "ms, s, m, h or d")) << bad.output;
   // A fraction is a duration: the switchover gets past parsing and fails on the missing config.
   const CliRun fraction = hadr({"switchover", "--config", dir_ + "/none.toml", "--to", "b", "--timeout", "1.5s"});
