@@ -16,14 +16,18 @@ std::string escape_for_rabbitmq(std::string_view name) {
 
 }  // namespace
 
+std::string broker_queue_name(const AmqpOptions& options, std::string_view queue) {
+  return options.queue_prefix + std::string(queue);
+}
+
 std::string queue_address(const AmqpOptions& options, std::string_view queue) {
-  const std::string broker_name = options.queue_prefix + std::string(queue);
+  const std::string broker_name = broker_queue_name(options, queue);
   if (options.broker == BrokerStyle::kServiceBus) return broker_name;
   return "/amq/queue/" + escape_for_rabbitmq(broker_name);
 }
 
 std::string declare_address(const AmqpOptions& options, std::string_view queue) {
-  const std::string broker_name = options.queue_prefix + std::string(queue);
+  const std::string broker_name = broker_queue_name(options, queue);
   if (options.broker == BrokerStyle::kServiceBus) return broker_name;
   return "/queue/" + escape_for_rabbitmq(broker_name);
 }

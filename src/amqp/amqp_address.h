@@ -15,6 +15,9 @@
 
 namespace hadr::amqp {
 
+// The queue's name on the broker: queue_prefix + queue, joined as is (so a prefix should end
+// in '-' or '.': "hadr-example-" gives "hadr-example-main").
+std::string broker_queue_name(const AmqpOptions& options, std::string_view queue);
 std::string queue_address(const AmqpOptions& options, std::string_view queue);
 std::string declare_address(const AmqpOptions& options, std::string_view queue);
 

@@ -12,6 +12,7 @@
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
+#include "amqp/amqp_address.h"
 #include "contracts/bus.h"
 #include "contracts/dedupe_store.h"
 #include "contracts/source.h"
@@ -22,7 +23,9 @@ namespace hadr {
 
 namespace {
 
-constexpr std::string_view kDurationFix = "write e.g. \"30s\" or \"250ms\"";
+constexpr std::string_view kDurationFix =
+    "write a number and a unit: ms, s, m, h or d (e.g. \"1.5s\", \"250ms\", \"2m\"); a bare whole number "
+    "(no quotes) is milliseconds";
 // A config is a few dozen keys; anything longer is not a region config.
 constexpr std::size_t kConfigBytesMax = 1 << 20;
 constexpr std::size_t kHandlerArgumentsMax = 256;
@@ -549,21 +552,47 @@ std::string_view backend_kind_name(BackendKind kind) {
 
 Result<Milliseconds> parse_duration(std::string_view key, std::string_view text) {
   const std::string bad = std::string(key) + ": " + quoted(text) + " is not a duration; " + std::string(kDurationFix);
-  std::uint64_t number = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc() || end == text.data()) return invalid_argument(bad);
-  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  // A whole part, an optional fraction ("1.5s"), then the unit.
+  std::uint64_t whole = 0;
+  const char* const end_of_text = text.data() + text.size();
+  const auto [whole_end, error] = std::from_chars(text.data(), end_of_text, whole);
+  if (error != std::errc() || whole_end == text.data()) return invalid_argument(bad);
+  const char* cursor = whole_end;
+  std::uint64_t fraction = 0;
+  std::uint64_t fraction_scale = 1;
+  if (cursor != end_of_text && *cursor == '.') {
+    ++cursor;
+    const char* const digits = cursor;
+    while (cursor != end_of_text && *cursor >= '0' && *cursor <= '9') {
+      if (fraction_scale >= 1'000'000'000) return invalid_argument(bad);  // more digits than any unit needs
+      fraction = fraction * 10 + static_cast<std::uint64_t>(*cursor - '0');
+      fraction_scale *= 10;
+      ++cursor;
+    }
+    if (cursor == digits) return invalid_argument(bad);
+  }
+  const std::string_view unit(cursor, static_cast<std::size_t>(end_of_text - cursor));
   std::uint64_t unit_ms = 0;
   if (unit == "ms") unit_ms = 1;
   else if (unit == "s") unit_ms = 1000;
   else if (unit == "m") unit_ms = 60'000;
   else if (unit == "h") unit_ms = 3'600'000;
   else if (unit == "d") unit_ms = 86'400'000;
-  else return invalid_argument(bad);
+  else if (unit.empty()) {
+    return invalid_argument(std::string(key) + ": " + quoted(text) + " has no unit; " + std::string(kDurationFix));
+  } else {
+    return invalid_argument(std::string(key) + ": " + quoted(text) + " has an unknown unit " + quoted(unit) + "; " +
+                            std::string(kDurationFix));
+  }
   // Ten years is far beyond any TTL or horizon; it keeps the product far from overflow.
   constexpr std::uint64_t kMaxMs = 10ull * 365 * 86'400'000;
-  if (number > kMaxMs / unit_ms) return config_error(key, quoted(text) + " is longer than 10 years", "write a shorter duration").take_error();
-  return Milliseconds(static_cast<std::int64_t>(number * unit_ms));
+  if (whole > kMaxMs / unit_ms) return config_error(key, quoted(text) + " is longer than 10 years", "write a shorter duration").take_error();
+  const std::uint64_t fraction_ms_scaled = fraction * unit_ms;  // < 1e9 * 8.64e7: no overflow
+  if (fraction_ms_scaled % fraction_scale != 0) {
+    return invalid_argument(std::string(key) + ": " + quoted(text) + " is not a whole number of milliseconds; " +
+                            std::string(kDurationFix));
+  }
+  return Milliseconds(static_cast<std::int64_t>(whole * unit_ms + fraction_ms_scaled / fraction_scale));
 }
 
 Milliseconds RegionConfig::record_ttl_minimum() const {
@@ -816,6 +845,26 @@ Result<RegionConfig> load_region_config(const std::string& path) {
   return config;
 }
 
+namespace {
+
+// "broker queues: P-staging, P-main"; a prefix that does not end in a separator gets a note,
+// since it is joined as is ("hadr-example" + "main" = "hadr-examplemain").
+void describe_broker_queues(std::ostream& out, std::string_view section, const amqp::AmqpOptions& options,
+                            const std::vector<std::string>& queues) {
+  out << section << " broker queues:";
+  for (std::size_t i = 0; i < queues.size(); ++i) {
+    out << (i == 0 ? " " : ", ") << amqp::broker_queue_name(options, queues[i]);
+  }
+  out << " (and their $deadletterqueue)\n";
+  const std::string& prefix = options.queue_prefix;
+  if (!prefix.empty() && std::string_view("-._").find(prefix.back()) == std::string_view::npos) {
+    out << "note: " << section << ".queue_prefix \"" << prefix << "\" is joined to each queue name as is; end it with "
+        << "'-' or '.' (\"" << prefix << "-\") for readable names\n";
+  }
+}
+
+}  // namespace
+
 std::string describe(const RegionConfig& config) {
   std::ostringstream out;
   out << "region " << config.region.str() << ": data_dir " << config.data_dir;
@@ -826,8 +875,11 @@ std::string describe(const RegionConfig& config) {
         << config.bus_namespace << " at " << config.real.bus.url << ", backup " << config.real.blob.endpoint << "/"
         << config.real.blob.container << "\n";
   }
+  if (config.backend == BackendKind::kReal) describe_broker_queues(out, "amqp", config.real.bus,
+                                                                   {config.promoter.staging_queue, config.worker.main_queue});
   if (config.source.kind == SourceKind::kAmqp) {
     out << "source: queue " << config.source.queue << " at " << config.source.amqp.url << "\n";
+    describe_broker_queues(out, "source", config.source.amqp, {config.source.queue});
   }
   out
       << "workers " << config.worker_count << ", handler " << config.handler.kind << ", dedupe.record_ttl "

@@ -172,7 +172,9 @@ struct RegionConfig {
   Status validate_failover() const;
 };
 
-// "250ms", "30s", "5m", "2h", "7d" (a non-negative integer and a unit). Errors name `key`.
+// "250ms", "1.5s", "30s", "2m", "2h", "7d": a non-negative number (a fraction is fine if the
+// result is whole milliseconds) and a unit. Errors name `key` and list the units.
+inline constexpr std::string_view kDurationUnits = "a number and a unit: ms, s, m, h or d, e.g. 1.5s, 250ms, 2m";
 Result<Milliseconds> parse_duration(std::string_view key, std::string_view text);
 
 // Parses TOML text; `base_dir` resolves relative paths. Validated.

@@ -29,7 +29,7 @@ Status check_timeout(std::string_view flag, Milliseconds timeout) {
 }  // namespace
 
 Status ThrottleOptions::validate() const {
-  HADR_TRY(check_bucket("--client-rate", client_rate_per_second, "--client-burst", client_burst));
+  HADR_TRY(check_bucket("--rate", client_rate_per_second, "--burst", client_burst));
   HADR_TRY(check_bucket("--global-rate", global_rate_per_second, "--global-burst", global_burst));
   if (clients_tracked_max < 1 || clients_tracked_max > 1'000'000) {
     return invalid_argument("--clients-max must be between 1 and 1000000");

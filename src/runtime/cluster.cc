@@ -1,11 +1,15 @@
 #include "runtime/cluster.h"
 
+#include <algorithm>
 #include <cinttypes>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
+#include "core/env.h"
 #include "runtime/region_backends.h"
+#include "runtime/region_membership.h"
 #include "roles/checkpoint.h"
 #include "roles/replayer.h"
 #include "roles/wal_backup.h"
@@ -33,16 +37,55 @@ Status read_backup(BlobStore& blobs, RegionView& view) {
   return ok_status();
 }
 
-Result<RegionView> read_region_view(Coord& coord, BlobStore& blobs, const RegionId& region) {
+// One region's view from what could be opened (a null store: its part is unreachable, listed
+// in ClusterStatus::unreachable by the caller).
+RegionView read_region_view(Coord* coord, BlobStore* blobs, const RegionId& region, std::vector<std::string>& unreachable) {
   RegionView view;
   view.region = region;
-  HADR_ASSIGN_OR_RETURN(view.heartbeats, read_heartbeats(coord, region));
-  HADR_ASSIGN_OR_RETURN(Lsn checkpoint, read_coord_checkpoint(coord, region));
-  view.checkpoint = checkpoint.value;
-  HADR_TRY(read_backup(blobs, view));
-  HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> progress, coord.get(replay_progress_key(region)));
-  if (progress) view.replay_progress = progress->value;
+  if (coord != nullptr) {
+    const Status read = [&]() -> Status {
+      HADR_ASSIGN_OR_RETURN(view.heartbeats, read_heartbeats(*coord, region));
+      HADR_ASSIGN_OR_RETURN(Lsn checkpoint, read_coord_checkpoint(*coord, region));
+      view.checkpoint = checkpoint.value;
+      HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> progress, coord->get(replay_progress_key(region)));
+      if (progress) view.replay_progress = progress->value;
+      HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> member, coord->get(RegionMembership::coord_key(region)));
+      if (member) view.member = member->value;
+      return ok_status();
+    }();
+    if (!read.ok()) unreachable.push_back("coord (region " + region.str() + "): " + read.error().to_string());
+  }
+  if (blobs != nullptr) {
+    const Status read = read_backup(*blobs, view);
+    if (!read.ok()) unreachable.push_back("backup (region " + region.str() + "): " + read.error().to_string());
+  }
   return view;
+}
+
+// "pid=12 host=h …" -> "12" for "pid"; data_dir, the last field, may hold spaces.
+std::string member_field(const std::string& value, std::string_view name) {
+  const std::string marker = std::string(name) + "=";
+  std::size_t at = value.rfind(" " + marker);
+  at = at == std::string::npos ? (value.rfind(marker, 0) == 0 ? 0 : std::string::npos) : at + 1;
+  if (at == std::string::npos) return "?";
+  const std::size_t begin = at + marker.size();
+  const std::size_t end = name == "data_dir" ? value.size() : value.find(' ', begin);
+  return value.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+Json member_json(const std::optional<std::string>& member) {
+  if (!member) return nullptr;
+  return {{"pid", member_field(*member, "pid")},
+          {"host", member_field(*member, "host")},
+          {"process", member_field(*member, "process")},
+          {"data_dir", member_field(*member, "data_dir")}};
+}
+
+// On the embedded backends opening a store creates its file: a read-only view opens only files
+// that exist and lists the others.
+Status store_present(const RegionConfig& config, const std::string& path) {
+  if (config.backend != BackendKind::kEmbedded || posix_env().file_exists(path)) return ok_status();
+  return failed_precondition(path + " does not exist yet (no process has created it); nothing was created");
 }
 
 Json heartbeat_json(const Heartbeat& beat) {
@@ -67,48 +110,104 @@ std::string seconds_text(std::int64_t ms) {
 
 Result<ClusterStatus> read_cluster_status(const RegionConfig& config) {
   ClusterStatus status;
+  status.single_region = !config.two_regions();
   status.lease_name = config.lease.name;
   status.bus_namespace = config.bus_namespace;
+  if (config.backend == BackendKind::kEmbedded) {
+    // A mistyped backends.dir must not get empty stores and a normal-looking view.
+    HADR_TRY(require_existing_path(config, config.embedded.dir, "the embedded store directory", "backends.dir"));
+  }
   HADR_ASSIGN_OR_RETURN(const RegionBackends backends, RegionBackends::resolve(config, process_environment()));
-  HADR_ASSIGN_OR_RETURN(auto lease_store, backends.open_lease_store());
-  HADR_ASSIGN_OR_RETURN(status.lease, lease_store->read(config.lease.name));
-  HADR_ASSIGN_OR_RETURN(auto coord, backends.open_coord());
-  HADR_ASSIGN_OR_RETURN(status.alias, coord->get(kAliasCoordKey));
-  HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> failover, coord->get(kFailoverCoordKey));
-  if (failover) {
-    auto decoded = decode_failover_record(failover->value);
-    if (decoded.ok()) status.last_failover = *decoded;
+  // Each part is read on its own: one server down leaves the others' parts in the view.
+  const auto part = [&](const std::string& name, const std::function<Status()>& read) {
+    const Status result = read();
+    if (!result.ok()) status.unreachable.push_back(name + ": " + result.error().to_string());
+    return result.ok();
+  };
+  if (!status.single_region) {
+    part("lease", [&]() -> Status {
+      HADR_TRY(store_present(config, config.embedded.lease_path()));
+      HADR_ASSIGN_OR_RETURN(auto lease_store, backends.open_lease_store());
+      HADR_ASSIGN_OR_RETURN(status.lease, lease_store->read(config.lease.name));
+      return ok_status();
+    });
   }
-  HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> request, coord->get(kSwitchoverRequestCoordKey));
-  if (request) {
-    auto decoded = decode_switchover_request(request->value);
-    if (decoded.ok()) status.switchover_pending = *decoded;
+  std::unique_ptr<Coord> coord;
+  part("coord", [&]() -> Status {
+    HADR_TRY(store_present(config, config.embedded.coord_path()));
+    HADR_ASSIGN_OR_RETURN(coord, backends.open_coord());
+    HADR_ASSIGN_OR_RETURN(status.alias, coord->get(kAliasCoordKey));
+    HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> failover, coord->get(kFailoverCoordKey));
+    if (failover) {
+      auto decoded = decode_failover_record(failover->value);
+      if (decoded.ok()) status.last_failover = *decoded;
+    }
+    HADR_ASSIGN_OR_RETURN(std::optional<CoordRecord> request, coord->get(kSwitchoverRequestCoordKey));
+    if (request) {
+      auto decoded = decode_switchover_request(request->value);
+      if (decoded.ok()) status.switchover_pending = *decoded;
+    }
+    return ok_status();
+  });
+  std::unique_ptr<BlobStore> blobs;
+  // A single region has no backup (it is shipped for the peer): nothing to read.
+  if (!status.single_region) {
+    part("backup", [&]() -> Status {
+      if (config.backend == BackendKind::kEmbedded && !posix_env().file_exists(config.embedded.blobs_dir())) {
+        return failed_precondition(config.embedded.blobs_dir() + " does not exist yet (no backup shipped); nothing was created");
+      }
+      HADR_ASSIGN_OR_RETURN(blobs, backends.open_blob_store());
+      return ok_status();
+    });
   }
-  HADR_ASSIGN_OR_RETURN(auto blobs, backends.open_blob_store());
   std::vector<RegionId> regions = {config.region};
   if (config.two_regions()) regions.push_back(config.peer);
   for (const RegionId& region : regions) {
-    HADR_ASSIGN_OR_RETURN(RegionView view, read_region_view(*coord, *blobs, region));
-    status.regions.push_back(std::move(view));
+    status.regions.push_back(read_region_view(coord.get(), blobs.get(), region, status.unreachable));
   }
-  HADR_ASSIGN_OR_RETURN(auto bus, backends.open_bus());
-  for (const std::string& queue : {config.promoter.staging_queue, config.worker.main_queue}) {
-    for (const std::string& name : {queue, dead_letter_queue(queue)}) {
-      auto depth = bus->depth(name);
-      if (depth.ok()) status.queues.push_back(QueueView{name, *depth});
+  part("bus", [&]() -> Status {
+    HADR_TRY(store_present(config, config.embedded.bus_path(config.bus_namespace)));
+    HADR_ASSIGN_OR_RETURN(auto bus, backends.open_bus());
+    for (const std::string& queue : {config.promoter.staging_queue, config.worker.main_queue}) {
+      for (const std::string& name : {queue, dead_letter_queue(queue)}) {
+        auto depth = bus->depth(name);
+        if (depth.ok()) status.queues.push_back(QueueView{name, *depth});
+      }
     }
-  }
+    return ok_status();
+  });
   return status;
+}
+
+bool ClusterStatus::unreachable_part(std::string_view part) const {
+  return std::any_of(unreachable.begin(), unreachable.end(), [&](const std::string& entry) {
+    return entry.rfind(part, 0) == 0 && entry.size() > part.size() && (entry[part.size()] == ':' || entry[part.size()] == ' ');
+  });
 }
 
 std::string ClusterStatus::to_json() const {
   Json json;
-  json["lease"] = {{"name", lease_name},
-                   {"held", lease.held},
-                   {"holder", lease.holder},
-                   {"epoch", lease.epoch.value},
-                   {"ttl_left_ms", lease.remaining.count()},
-                   {"highest_epoch", lease.highest_epoch.value}};
+  json["mode"] = single_region ? "single_region" : "two_regions";
+  if (single_region) {
+    // No lease: the region is always active under the static epoch.
+    json["lease"] = {{"name", nullptr},
+                     {"static", true},
+                     {"held", true},
+                     {"holder", regions.empty() ? std::string() : regions.front().region.str()},
+                     {"epoch", kSingleRegionEpoch},
+                     {"ttl_left_ms", nullptr},
+                     {"highest_epoch", kSingleRegionEpoch}};
+  } else if (unreachable_part("lease")) {
+    json["lease"] = nullptr;  // unknown: see "unreachable"
+  } else {
+    json["lease"] = {{"name", lease_name},
+                     {"static", false},
+                     {"held", lease.held},
+                     {"holder", lease.holder},
+                     {"epoch", lease.epoch.value},
+                     {"ttl_left_ms", lease.remaining.count()},
+                     {"highest_epoch", lease.highest_epoch.value}};
+  }
   json["alias"] = alias ? Json{{"namespace", alias->value}, {"epoch", alias->epoch.value}} : Json(nullptr);
   if (last_failover) {
     const FailoverRecord& f = *last_failover;
@@ -126,7 +225,9 @@ std::string ClusterStatus::to_json() const {
     Json beats = Json::array();
     for (const Heartbeat& beat : view.heartbeats) beats.push_back(heartbeat_json(beat));
     json["regions"].push_back({{"region", view.region.str()},
-                               {"active", lease.held && lease.holder == view.region.str()},
+                               {"active", !single_region && unreachable_part("lease") ? Json(nullptr)
+                                                                                       : Json(active(view.region))},
+                               {"process", member_json(view.member)},
                                {"checkpoint", view.checkpoint},
                                {"backup_last_lsn", view.backup_last_lsn},
                                {"backup_objects", view.backup_objects},
@@ -141,19 +242,27 @@ std::string ClusterStatus::to_json() const {
                               {"locked", queue.depth.locked},
                               {"dead_lettered", queue.depth.dead_lettered}});
   }
+  json["unreachable"] = unreachable;
   return json.dump(2, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string ClusterStatus::to_text() const {
   std::ostringstream out;
-  out << "lease " << lease_name << ": ";
-  if (lease.held) {
+  if (single_region) {
+    out << "lease: none, single region (no [region] peer): always active at the static epoch " << kSingleRegionEpoch;
+  } else if (unreachable_part("lease")) {
+    out << "lease " << lease_name << ": UNREACHABLE (below)";
+  } else if (lease.held) {
+    out << "lease " << lease_name << ": ";
     out << "held by " << lease.holder << ", epoch " << lease.epoch.value << ", " << seconds_text(lease.remaining.count())
         << " left";
   } else {
-    out << "FREE (highest epoch " << lease.highest_epoch.value << ")";
+    out << "lease " << lease_name << ": FREE (highest epoch " << lease.highest_epoch.value << ")";
   }
-  out << "\nalias: " << (alias ? alias->value + " (epoch " + std::to_string(alias->epoch.value) + ")" : "not set") << "\n";
+  out << "\n";
+  if (!single_region) {
+    out << "alias: " << (alias ? alias->value + " (epoch " + std::to_string(alias->epoch.value) + ")" : "not set") << "\n";
+  }
   if (last_failover) {
     const FailoverRecord& f = *last_failover;
     out << "last change: " << f.kind << " " << (f.from.empty() ? "-" : f.from.str()) << " -> " << f.to.str()
@@ -167,14 +276,34 @@ std::string ClusterStatus::to_text() const {
     out << "\n";
   }
   if (switchover_pending) out << "switchover to " << switchover_pending->to.str() << " requested, in progress\n";
+  const bool coord_reachable = !unreachable_part("coord");
+  const bool bus_reachable = !unreachable_part("bus");
+  const bool lease_known = single_region || !unreachable_part("lease");
   for (const RegionView& view : regions) {
-    const bool active = lease.held && lease.holder == view.region.str();
-    out << "\nregion " << view.region.str() << (active ? "  [ACTIVE]" : "  [standby]") << "\n"
-        << "  checkpoint " << view.checkpoint << ", backup through LSN " << view.backup_last_lsn << " ("
-        << view.backup_objects << " objects)";
+    out << "\nregion " << view.region.str()
+        << (single_region  ? "  [ACTIVE, single region]"
+            : !lease_known ? "  [active or standby: the lease is unreachable]"
+            : active(view.region) ? "  [ACTIVE]"
+                                  : "  [standby]")
+        << "\n"
+        << "  checkpoint " << view.checkpoint;
+    if (!single_region) {
+      out << ", backup through LSN " << view.backup_last_lsn << " (" << view.backup_objects << " objects)";
+    }
     if (view.replay_progress) out << ", replayed elsewhere through \"" << *view.replay_progress << "\"";
     out << "\n";
-    if (view.heartbeats.empty()) out << "  no live heartbeat: the region's processes are down\n";
+    if (view.member) {
+      out << "  process running: pid " << member_field(*view.member, "pid") << " on " << member_field(*view.member, "host")
+          << " (hadr " << member_field(*view.member, "process") << ", data_dir " << member_field(*view.member, "data_dir")
+          << ")\n";
+    }
+    if (!coord_reachable) {
+      out << "  heartbeats, checkpoint and replay: UNREACHABLE (below)\n";
+    } else if (view.heartbeats.empty() && !view.member) {
+      out << "  no process running (no live heartbeat or membership record): the region's processes are down\n";
+    } else if (view.heartbeats.empty() && !single_region) {
+      out << "  no live heartbeat yet (the process is starting, or its lease thread is stuck)\n";
+    }
     for (const Heartbeat& beat : view.heartbeats) {
       out << "  process " << beat.process << " (heartbeat ttl " << seconds_text(beat.remaining.count()) << ")\n";
       for (const NamedHealth& role : beat.roles) {
@@ -188,10 +317,15 @@ std::string ClusterStatus::to_text() const {
     }
   }
   out << "\nqueues in namespace " << bus_namespace << ":\n";
+  if (!bus_reachable) out << "  UNREACHABLE (below)\n";
   for (const QueueView& queue : queues) {
     out << "  " << queue.queue << ": " << queue.depth.available << " available, " << queue.depth.locked << " locked";
     if (queue.depth.dead_lettered > 0) out << ", " << queue.depth.dead_lettered << " dead-lettered";
     out << "\n";
+  }
+  if (!unreachable.empty()) {
+    out << "\nUNREACHABLE (the parts above that could not be read):\n";
+    for (const std::string& part : unreachable) out << "  " << part << "\n";
   }
   return out.str();
 }

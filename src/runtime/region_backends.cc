@@ -1,5 +1,7 @@
 #include "runtime/region_backends.h"
 
+#include <sys/stat.h>
+
 #include <sstream>
 
 #include "amqp/amqp_bus.h"
@@ -36,6 +38,17 @@ Result<Secret> secret_from_environment(const EnvironmentLookup& environment, std
 }
 
 }  // namespace
+
+Status require_existing_path(const RegionConfig& config, const std::string& path, std::string_view what,
+                             std::string_view key) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0) return ok_status();
+  const std::string file = config.source_file.empty() ? std::string("the config") : config.source_file;
+  return failed_precondition(std::string(what) + " " + path + " does not exist (nothing was created): no hadr process "
+                             "has run with " + file + ", or " + std::string(key) + " in it is mistyped (a relative "
+                             "path is resolved against the config file's directory). Fix " + std::string(key) +
+                             ", or start `hadr node --config " + file + "` first");
+}
 
 Result<RegionBackends> RegionBackends::resolve(const RegionConfig& config, const EnvironmentLookup& environment) {
   RegionBackends backends(config);

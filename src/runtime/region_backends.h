@@ -47,6 +47,13 @@ struct DedupeConnection {
   EffectLedger* ledger = nullptr;
 };
 
+// For the read-only commands (`hadr status`, `hadr verify`), which must not create what they
+// read: ok when `path` exists; otherwise kFailedPrecondition naming `what`, the path, the config
+// key that placed it and the fix (a mistyped path, or no `hadr node` has run with this config).
+// Called before opening an embedded store, since opening one creates it.
+Status require_existing_path(const RegionConfig& config, const std::string& path, std::string_view what,
+                             std::string_view key);
+
 class RegionBackends {
  public:
   static Result<RegionBackends> resolve(const RegionConfig& config, const EnvironmentLookup& environment);

@@ -88,7 +88,7 @@ Result<std::unique_ptr<RegionMembership>> RegionMembership::acquire(const Region
   }
   std::ofstream(lock_path, std::ios::trunc) << ::getpid() << "\n";
   HADR_ASSIGN_OR_RETURN(const std::string dir_id, data_dir_id(data_dir));
-  const std::string key = "member/" + region.str();
+  const std::string key = coord_key(region);
   const std::string value = "nonce=" + incarnation + " dir=" + dir_id + " pid=" + std::to_string(::getpid()) +
                             " host=" + host_name() + " process=" + process_name + " data_dir=" + data_dir;
   HADR_ASSIGN_OR_RETURN(const std::uint64_t version, claim_record(*coord, key, value, dir_id, region));

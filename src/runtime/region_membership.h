@@ -34,6 +34,10 @@ class RegionMembership {
   static constexpr Milliseconds kTtl{15'000};
   static constexpr Milliseconds kRenewInterval{5'000};
 
+  // The coord record of `region`'s membership: "member/<region>", its value
+  // "nonce=… dir=… pid=… host=… process=… data_dir=…" (`hadr status` shows it).
+  static std::string coord_key(const RegionId& region) { return "member/" + region.str(); }
+
   // Takes the membership of `region` for a process that will open the WAL in `data_dir`.
   // kFailedPrecondition "region … is already run by pid …" when another process has it.
   static Result<std::unique_ptr<RegionMembership>> acquire(const RegionId& region, const std::string& data_dir,

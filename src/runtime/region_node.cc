@@ -1,5 +1,6 @@
 #include "runtime/region_node.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -513,7 +514,7 @@ Status RegionNode::run() {
   while (!stop_.load() && !stop_requested() && !stop_requested_here_.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (real_clock().now_monotonic() >= next_report) {
-      log_progress();
+      log_progress(/*always=*/false);
       (void)write_stats_file();  // best effort: verify treats it as a lower bound
       next_report = real_clock().now_monotonic() + config_.runtime.stats_interval;
     }
@@ -533,7 +534,7 @@ Status RegionNode::run() {
     const Status released = lease_->release();
     if (!released.ok()) std::fprintf(stderr, "hadr: lease release failed: %s\n", released.error().to_string().c_str());
   }
-  log_progress();
+  log_progress(/*always=*/true);
   HADR_TRY(write_stats_file());
   std::lock_guard<std::mutex> lock(failure_mutex_);
   if (failure_) return *failure_;
@@ -570,15 +571,34 @@ NodeStats RegionNode::stats() const {
   return total;
 }
 
-void RegionNode::log_progress() const {
-  NodeStats s = stats();
-  std::fprintf(stderr,
-               "hadr %s [%s]: appended %" PRIu64 " acked %" PRIu64 " published %" PRIu64 " promoted %" PRIu64
-               " effects %" PRIu64 " suppressed_duplicates %" PRIu64 " dead_lettered %" PRIu64 " checkpoint %" PRIu64
-               "\n",
-               roles_.process_name.c_str(), config_.region.str().c_str(), s.relay.appended, s.relay.acked,
-               s.relay.published, s.promoter.promoted, s.workers.effects, s.workers.suppressed_duplicates,
-               s.workers.dead_lettered, s.checkpointer.checkpoint);
+void RegionNode::log_progress(bool always) {
+  const NodeStats s = stats();
+  ProgressSample sample{.appended = s.relay.appended,
+                        .acked = s.relay.acked,
+                        .published = s.relay.published,
+                        .promoted = s.promoter.promoted,
+                        .effects = s.workers.effects,
+                        .suppressed_duplicates = s.workers.suppressed_duplicates,
+                        .dead_lettered = s.workers.dead_lettered,
+                        .checkpoint = s.checkpointer.checkpoint};
+  if (roles_.relay && roles_.promoter && roles_.workers) {
+    const auto waiting = [](std::uint64_t in, std::uint64_t out) {
+      return in > out ? static_cast<std::int64_t>(in - out) : std::int64_t{0};
+    };
+    sample.staging_depth = waiting(s.relay.published, s.promoter.promoted);
+    sample.main_depth =
+        waiting(s.promoter.promoted, s.workers.effects + s.workers.suppressed_duplicates + s.workers.dead_lettered);
+  }
+  // Backlog per role kind; the workers' summed ("worker-3" -> "workers").
+  for (const NamedHealth& role : health_snapshot()) {
+    const std::string kind = role.name.rfind("worker-", 0) == 0 ? "workers" : role.name;
+    if (kind == "lease" || kind == "watchdog") continue;  // no backlog to show
+    auto found = std::find_if(sample.lags.begin(), sample.lags.end(), [&](const auto& lag) { return lag.first == kind; });
+    if (found == sample.lags.end()) sample.lags.emplace_back(kind, role.health.lag);
+    else found->second += role.health.lag;
+  }
+  const auto line = progress_line_.next(sample, real_clock().now_wall(), real_clock().now_monotonic(), always);
+  if (line) std::fprintf(stderr, "%s\n", line->c_str());
 }
 
 Status RegionNode::write_stats_file() const {

@@ -56,6 +56,7 @@
 #include "roles/wal_backup.h"
 #include "roles/watchdog.h"
 #include "runtime/alerting.h"
+#include "runtime/progress_line.h"
 #include "runtime/region_backends.h"
 #include "runtime/region_membership.h"
 #include "roles/crash_points.h"
@@ -142,10 +143,12 @@ class RegionNode {
   bool draining() const;
   bool past_drain_deadline() const;
   Status write_stats_file() const;
-  void log_progress() const;
+  // The progress line (runtime/progress_line.h); `always` at a stop, else only when changed.
+  void log_progress(bool always);
 
   const RegionConfig config_;
   const NodeRoles roles_;
+  ProgressLine progress_line_{roles_.process_name, config_.region.str()};  // the watcher thread's
   CrashPoints& crash_points_;
   StaticFence static_fence_{Epoch{1}};
   const RegionFence* fence_ = &static_fence_;  // the lease manager in two-region mode

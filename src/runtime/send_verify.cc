@@ -110,8 +110,17 @@ Result<SendReport> send_messages(const RegionConfig& config, const SendOptions& 
   HADR_ASSIGN_OR_RETURN(auto log, env.new_appendable_file(config.sent_log_path()));
   const std::string body(options.body_bytes, 'x');
   const auto started = clock.now_monotonic();
+  auto next_progress = started + options.progress_interval;
   SendReport report;
   while (report.sent < options.count && !should_stop()) {
+    if (options.progress && clock.now_monotonic() >= next_progress) {
+      const double elapsed = std::chrono::duration<double>(clock.now_monotonic() - started).count();
+      options.progress(SendProgress{.sent = report.sent,
+                                    .count = options.count,
+                                    .elapsed_seconds = elapsed,
+                                    .rate_per_second = elapsed > 0 ? static_cast<double>(report.sent) / elapsed : 0});
+      next_progress = clock.now_monotonic() + options.progress_interval;
+    }
     const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(options.batch_max, options.count - report.sent));
     HADR_ASSIGN_OR_RETURN(const auto batch, make_batch(options, options.first_number + report.sent, size, body));
     HADR_TRY(source->put(batch));
@@ -132,14 +141,25 @@ Result<SendReport> send_messages(const RegionConfig& config, const SendOptions& 
 
 Result<VerifyReport> verify_region(const RegionConfig& config) {
   VerifyReport report;
+  // Read-only: opening the embedded ledger would create an empty one on a mistyped path.
+  HADR_TRY(require_existing_path(config, config.data_dir, "the region's data dir", "region.data_dir"));
+  report.sent_log_found = posix_env().file_exists(config.sent_log_path());
   HADR_ASSIGN_OR_RETURN(auto remaining, read_sent_ids(config.sent_log_path()));
   report.sent = remaining.size();
+  if (config.backend == BackendKind::kEmbedded && !posix_env().file_exists(config.embedded.dedupe_path())) {
+    // No worker has run on these stores (or backends.dir is mistyped): no effect, every sent id
+    // lost; the store is not created by looking.
+    report.missing_ledger = config.embedded.dedupe_path();
+    report.lost = remaining.size();
+    HADR_ASSIGN_OR_RETURN(report.duplicate_deliveries, count_suppressed_duplicates(config.data_dir));
+    return report;
+  }
   HADR_ASSIGN_OR_RETURN(const RegionBackends backends, RegionBackends::resolve(config, process_environment()));
   HADR_ASSIGN_OR_RETURN(auto ledger, backends.open_ledger_reader());
   HADR_TRY(ledger->for_each_effect_count(kSentIdsMax, [&](const std::string& id, std::uint64_t count) -> Status {
     report.effects += count;
     if (count > 1) report.duplicate_effects += count - 1;
-    remaining.erase(id);
+    if (remaining.erase(id) == 0) report.effects_without_sent += count;
     return ok_status();
   }));
   HADR_TRY(classify_without_effect(config, remaining, report));
@@ -151,13 +171,33 @@ std::string VerifyReport::to_json() const {
   return "{\"sent\": " + std::to_string(sent) + ", \"effects\": " + std::to_string(effects) +
          ", \"lost\": " + std::to_string(lost) + ", \"duplicate_effects\": " + std::to_string(duplicate_effects) +
          ", \"dead_lettered\": " + std::to_string(dead_lettered) +
-         ", \"duplicate_deliveries\": " + std::to_string(duplicate_deliveries) + "}";
+         ", \"duplicate_deliveries\": " + std::to_string(duplicate_deliveries) +
+         ", \"effects_without_sent\": " + std::to_string(effects_without_sent) +
+         ", \"sent_log_found\": " + (sent_log_found ? "true" : "false") + "}";
 }
 
 std::string VerifyReport::to_text() const {
   return "sent " + std::to_string(sent) + "\neffects " + std::to_string(effects) + "\nlost " + std::to_string(lost) +
          "\nduplicate_effects " + std::to_string(duplicate_effects) + "\ndead_lettered " +
-         std::to_string(dead_lettered) + "\nduplicate_deliveries " + std::to_string(duplicate_deliveries) + "\n";
+         std::to_string(dead_lettered) + "\nduplicate_deliveries " + std::to_string(duplicate_deliveries) + "\n" +
+         notes();
+}
+
+std::string VerifyReport::notes() const {
+  std::string text;
+  if (!missing_ledger.empty()) {
+    text += "note: the ledger " + missing_ledger + " does not exist: no worker has run on these stores, or "
+            "backends.dir is mistyped (nothing was created)\n";
+  }
+  if (!sent_log_found) {
+    text += "note: no sent.log in this data_dir: nothing was sent with `hadr send` here, so no loss can be checked\n";
+  }
+  if (effects_without_sent > 0) {
+    text += "note: " + std::to_string(effects_without_sent) +
+            " of the effects have no entry in sent.log (put by another producer: the gateway, `hadr post`, an AMQP "
+            "source); they are counted in effects but cannot be checked for loss\n";
+  }
+  return text;
 }
 
 }  // namespace hadr

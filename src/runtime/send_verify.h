@@ -18,6 +18,11 @@
 //                        record before it moves the message, so the record is the truth)
 //   duplicate_deliveries suppressed duplicates counted by the workers (stats-*.json in
 //                        data_dir; a lower bound after a SIGKILL, which loses the last counts)
+//   effects_without_sent effects (included in `effects`) whose id is not in sent.log: messages
+//                        put by another producer (the gateway, `hadr post`, an AMQP source), so
+//                        verify cannot check them for loss; the text says so
+// verify reads only: a data_dir that does not exist is an error naming it (kFailedPrecondition);
+// an embedded ledger database that does not exist is not created: no effects, a note names it.
 // While messages are still flowing `lost` counts those not applied yet: poll until it is 0.
 //
 // Ownership: plain functions. Thread-safety: none needed; they open their own connections.
@@ -32,6 +37,14 @@
 
 namespace hadr {
 
+// What a long send reports while it runs (every SendOptions::progress_interval).
+struct SendProgress {
+  std::uint64_t sent = 0;
+  std::uint64_t count = 0;
+  double elapsed_seconds = 0;
+  double rate_per_second = 0;  // since the start
+};
+
 struct SendOptions {
   std::uint64_t count = 0;           // 1 .. kCountMax
   std::uint64_t first_number = 1;    // ids are <prefix>-<first_number> .. <prefix>-<first_number + count - 1>
@@ -39,6 +52,8 @@ struct SendOptions {
   std::size_t body_bytes = 100;      // 0 .. Bus::kMaxBodyBytes
   std::string prefix = "msg";
   std::size_t batch_max = 500;       // 1 .. Source::kMaxBatch
+  Milliseconds progress_interval{2'000};
+  std::function<void(const SendProgress&)> progress;  // empty: none
 
   static constexpr std::uint64_t kCountMax = 100'000'000;
   Status validate() const;
@@ -60,10 +75,14 @@ struct VerifyReport {
   std::uint64_t duplicate_effects = 0;
   std::uint64_t dead_lettered = 0;
   std::uint64_t duplicate_deliveries = 0;
+  std::uint64_t effects_without_sent = 0;
+  bool sent_log_found = false;
+  std::string missing_ledger;  // embedded: the ledger database when it does not exist (all sent ids lost)
 
   bool passed() const { return lost == 0 && duplicate_effects == 0; }
   std::string to_json() const;
   std::string to_text() const;
+  std::string notes() const;  // what verify could not check, one "note: …" line each ("" if none)
 };
 
 Result<VerifyReport> verify_region(const RegionConfig& config);

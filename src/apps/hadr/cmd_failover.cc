@@ -38,7 +38,8 @@ void add_status_command(CLI::App& app, CommandContext& context) {
     }
     const std::string text = *json ? status_view->to_json() + "\n" : status_view->to_text();
     std::fputs(text.c_str(), stdout);
-    context.exit_code = kExitOk;
+    // What could be read is shown; a part that could not be is an environment error.
+    context.exit_code = status_view->unreachable.empty() ? kExitOk : kExitEnvironment;
   });
 }
 
@@ -51,7 +52,7 @@ void add_switchover_command(CLI::App& app, CommandContext& context) {
       "switchover", "Planned move of the active region: drain, seal the WAL, hand the lease over (also failback)");
   switchover->add_option("--config", *config_path, "a region's TOML file")->required();
   switchover->add_option("--to", *to, "the region that becomes active")->required();
-  switchover->add_option("--timeout", *timeout, "how long to wait for the handover")->capture_default_str();
+  add_duration_option(*switchover, "--timeout", *timeout, "how long to wait for the handover")->capture_default_str();
   switchover->add_flag("--json", *json, "print one JSON object");
   switchover->callback([config_path, to, timeout, json, &context] {
     auto config = load_region_config(*config_path);
@@ -104,7 +105,7 @@ void add_demo_command(CLI::App& app, CommandContext& context) {
       ->capture_default_str();
   demo->add_option("--messages", options->messages, "messages sent during the drill")->capture_default_str();
   demo->add_option("--kill-at", options->kill_at, "effects before the kill or switchover (default: a third)");
-  demo->add_option("--lease-ttl", *lease_ttl, "the lease TTL, e.g. 2s or 800ms")->capture_default_str();
+  add_duration_option(*demo, "--lease-ttl", *lease_ttl, "the lease TTL")->capture_default_str();
   demo->add_option("--rate", options->rate, "messages per second offered (0: as fast as possible)")
       ->capture_default_str();
   demo->add_option("--keep", options->keep_dir, "run in this directory and keep it (configs, logs, stores)");

@@ -108,13 +108,13 @@ void add_gateway_command(CLI::App& app, CommandContext& context) {
       ->capture_default_str();
   command->add_option("--threads", options.server_threads, "server threads")->capture_default_str();
   command->add_option("--body-max", options.body_bytes_max, "largest body in bytes (413 above)")->capture_default_str();
-  command->add_option("--key-ttl", arguments->key_ttl, "how long an Idempotency-Key is remembered")->capture_default_str();
-  command->add_option("--header-timeout", arguments->header_timeout, "time for a whole header section (else 408)")
+  add_duration_option(*command, "--key-ttl", arguments->key_ttl, "how long an Idempotency-Key is remembered")->capture_default_str();
+  add_duration_option(*command, "--header-timeout", arguments->header_timeout, "time for a whole header section (else 408)")
       ->capture_default_str();
-  command->add_option("--body-timeout", arguments->body_timeout, "time for a whole body after the headers (else 408)")
+  add_duration_option(*command, "--body-timeout", arguments->body_timeout, "time for a whole body after the headers (else 408)")
       ->capture_default_str();
-  command->add_option("--idle-timeout", arguments->idle_timeout, "keep-alive time between requests")->capture_default_str();
-  command->add_option("--write-timeout", arguments->write_timeout, "time for a client to read its answer")
+  add_duration_option(*command, "--idle-timeout", arguments->idle_timeout, "keep-alive time between requests")->capture_default_str();
+  add_duration_option(*command, "--write-timeout", arguments->write_timeout, "time for a client to read its answer")
       ->capture_default_str();
   command->add_option("--connections-max", options.connections_max, "open connections in all (503 above)")
       ->capture_default_str();

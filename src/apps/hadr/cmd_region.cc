@@ -63,9 +63,19 @@ void add_config_command(CLI::App& app, CommandContext& context) {
   CLI::App* config = app.add_subcommand("config", "Region configuration");
   config->require_subcommand(1);
   auto path = std::make_shared<std::string>();
+  auto positional = std::make_shared<std::string>();
   CLI::App* check = config->add_subcommand("check", "Validate a region config; name the bad key and the fix");
-  check->add_option("FILE", *path, "the region's TOML file")->required();
-  check->callback([path, &context] {
+  // --config F like every other command; `config check F` still works.
+  CLI::Option* flag = check->add_option("--config", *path, "the region's TOML file")->type_name("FILE");
+  CLI::Option* file =
+      check->add_option("FILE", *positional, "the same, positionally (an alias of --config)")->type_name("FILE");
+  flag->excludes(file);
+  check->callback([path, positional, &context] {
+    if (path->empty()) *path = *positional;
+    if (path->empty()) {
+      context.exit_code = report_error("config check", invalid_argument("--config is required: hadr config check --config FILE"));
+      return;
+    }
     auto loaded = load_region_config(*path);
     if (!loaded.ok()) {
       context.exit_code = report_error("config check", loaded.error());
@@ -80,6 +90,7 @@ void add_send_command(CLI::App& app, CommandContext& context) {
   auto config_path = std::make_shared<std::string>();
   auto options = std::make_shared<SendOptions>();
   auto json = std::make_shared<bool>(false);
+  auto quiet = std::make_shared<bool>(false);
   CLI::App* send = app.add_subcommand("send", "Put messages into the region's source and record what it acknowledged");
   send->add_option("--config", *config_path, "the region's TOML file")->required();
   send->add_option("--count", options->count, "messages to send")->required();
@@ -90,13 +101,26 @@ void add_send_command(CLI::App& app, CommandContext& context) {
   send->add_option("--first", options->first_number, "the first <n>")->capture_default_str();
   send->add_option("--batch", options->batch_max, "messages per source put")->capture_default_str();
   send->add_flag("--json", *json, "print one JSON object");
-  send->callback([config_path, options, json, &context] {
+  send->add_flag("--quiet", *quiet, "no progress lines on stderr");
+  send->callback([config_path, options, json, quiet, &context] {
     auto config = load_region_config(*config_path);
     if (!config.ok()) {
       context.exit_code = report_error("send", config.error());
       return;
     }
     install_stop_signal_handlers();
+    if (!*quiet) {
+      // A long send says how far it is (every 2 s, on stderr; stdout keeps the one result).
+      options->progress = [](const SendProgress& progress) {
+        const double left = progress.rate_per_second > 0
+                                ? static_cast<double>(progress.count - progress.sent) / progress.rate_per_second
+                                : 0;
+        std::fprintf(stderr, "hadr send: %llu/%llu sent (%.0f%%), %.0f msg/s, about %.0f s left\n",
+                     static_cast<unsigned long long>(progress.sent), static_cast<unsigned long long>(progress.count),
+                     100.0 * static_cast<double>(progress.sent) / static_cast<double>(progress.count),
+                     progress.rate_per_second, left);
+      };
+    }
     auto report = send_messages(*config, *options, [] { return stop_requested(); });
     if (!report.ok()) {
       context.exit_code = report_error("send", report.error());

@@ -7,6 +7,8 @@
 //                                  floor), 1 corruption or acknowledged records missing (file
 //                                  and byte offset printed)
 //   hadr wal dump DIR [--from LSN] [--limit N] [--json]   one line per record (JSON lines)
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -60,6 +62,24 @@ nlohmann::json report_json(const RecoveryReport& report) {
   return json;
 }
 
+bool is_directory(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+// DIR must be a WAL directory: a region's data dir (which holds wal/) or a missing path would
+// otherwise read as an empty log and pass.
+Status check_wal_dir(const std::string& dir) {
+  if (!is_directory(dir)) {
+    return invalid_argument("DIR " + dir + " is not a directory; give the WAL directory, <data_dir>/wal of the region");
+  }
+  if (is_directory(join_path(dir, "wal"))) {
+    return invalid_argument("DIR " + dir + " is a region's data dir, not a WAL directory; its WAL is " +
+                            join_path(dir, "wal") + " (run the command on that)");
+  }
+  return ok_status();
+}
+
 void print_report(const std::string& dir, const RecoveryReport& report) {
   std::printf("wal %s: %s\n", dir.c_str(), std::string(recovery_case_name(report.recovery_case)).c_str());
   std::printf("  segments: %zu\n", report.segments.size());
@@ -102,6 +122,11 @@ void add_verify(CLI::App& wal, CommandContext& context) {
       ->capture_default_str();
   command->add_flag("--json", arguments->json, "print one JSON object");
   command->callback([arguments, &context] {
+    const Status dir_ok = check_wal_dir(arguments->dir);
+    if (!dir_ok.ok()) {
+      context.exit_code = report_error("wal verify", dir_ok.error());
+      return;
+    }
     auto report = inspect_wal(posix_env(), arguments->dir, read_options(arguments->record_bytes_max));
     if (!report.ok()) {
       context.exit_code = report_error("wal verify", report.error());
@@ -146,11 +171,26 @@ void add_dump(CLI::App& wal, CommandContext& context) {
   CLI::App* command = wal.add_subcommand("dump", "Print the records of a WAL directory (read-only)");
   command->add_option("DIR", arguments->dir, "WAL directory")->required();
   command->add_option("--from", arguments->from, "first LSN to print (default: the oldest kept)");
-  command->add_option("--limit", arguments->limit, "print at most this many records")->check(CLI::PositiveNumber);
+  // Not CLI::PositiveNumber: its message printed the range 0..1.79e308 written out in full.
+  command->add_option("--limit", arguments->limit, "print at most this many records (default: all)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            const bool positive = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos &&
+                                  text.find_first_not_of('0') != std::string::npos;
+            return positive ? std::string()
+                            : "\"" + text + "\" is not a count of records; give 1 or more (leave --limit out to "
+                                             "print every record)";
+          },
+          "COUNT"));
   command->add_option("--record-bytes-max", arguments->record_bytes_max, "largest record the log may hold")
       ->capture_default_str();
   command->add_flag("--json", arguments->json, "one JSON object per line");
   command->callback([arguments, &context] {
+    const Status dir_ok = check_wal_dir(arguments->dir);
+    if (!dir_ok.ok()) {
+      context.exit_code = report_error("wal dump", dir_ok.error());
+      return;
+    }
     auto reader = WalReader::open(posix_env(), arguments->dir, read_options(arguments->record_bytes_max),
                                   Lsn{arguments->from});
     if (!reader.ok()) {

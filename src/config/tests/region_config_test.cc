@@ -11,6 +11,8 @@
 // backup.mode = "off" with a peer.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "config/region_config.h"
@@ -230,8 +232,31 @@ TEST(ParseDuration, AcceptsEveryUnit) {
   EXPECT_EQ(*parse_duration("k", "0s"), Milliseconds(0));
 }
 
+// Issue 18: "1.5s" was refused while the config took 30000 (ms); a fraction is fine when the
+// result is whole milliseconds.
+TEST(ParseDuration, AcceptsAFractionThatIsWholeMilliseconds) {
+  EXPECT_EQ(*parse_duration("k", "1.5s"), Milliseconds(1'500));
+  EXPECT_EQ(*parse_duration("k", "0.25s"), Milliseconds(250));
+  EXPECT_EQ(*parse_duration("k", "2.5m"), Milliseconds(150'000));
+  EXPECT_EQ(*parse_duration("k", "1.0ms"), Milliseconds(1));
+  auto config = parse_region_config(std::string(kMinimal) + "[workers]\nlock_duration = \"1.5s\"\nclaim_ttl = 30000\n", "/");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->worker.lock_duration, Milliseconds(1'500));
+  EXPECT_EQ(config->worker.claim_ttl, Milliseconds(30'000));
+}
+
+TEST(ParseDuration, ErrorsListTheUnits) {
+  for (const char* text : {"30", "30 parsecs", "1.5ms", "1.s", "3w"}) {
+    auto duration = parse_duration("workers.lock_duration", text);
+    ASSERT_FALSE(duration.ok()) << text;
+    EXPECT_NE(duration.error().detail.find("ms, s, m, h or d"), std::string::npos) << duration.error().detail;
+  }
+  EXPECT_NE(parse_duration("k", "30").error().detail.find("has no unit"), std::string::npos);
+  EXPECT_NE(parse_duration("k", "3w").error().detail.find("unknown unit \"w\""), std::string::npos);
+}
+
 TEST(ParseDuration, RefusesWhatIsNotADuration) {
-  for (const char* text : {"", "s", "30", "30 s", "-5s", "1.5s", "30 parsecs", "3w"}) {
+  for (const char* text : {"", "s", "30", "30 s", "-5s", "1.5ms", ".5s", "1.s", "30 parsecs", "3w"}) {
     auto duration = parse_duration("workers.lock_duration", text);
     ASSERT_FALSE(duration.ok()) << text;
     EXPECT_NE(duration.error().detail.find("workers.lock_duration"), std::string::npos) << text;
@@ -289,8 +314,10 @@ INSTANTIATE_TEST_SUITE_P(
     Table, BadConfigTest,
     ::testing::Values(
         BadConfig{"DurationWithUnknownUnit", "[workers]\nlock_duration = \"30 parsecs\"\n",
-                  "workers.lock_duration: \"30 parsecs\" is not a duration; write e.g. \"30s\" or \"250ms\""},
-        BadConfig{"DurationAsBoolean", "[workers]\nclaim_ttl = true\n", "workers.claim_ttl: is not a duration; write e.g."},
+                  "workers.lock_duration: \"30 parsecs\" has an unknown unit \" parsecs\"; write a number and a unit: ms, s, m, h or d"},
+        BadConfig{"DurationStringWithoutUnit", "[workers]\nlock_duration = \"30000\"\n",
+                  "workers.lock_duration: \"30000\" has no unit; write a number and a unit"},
+        BadConfig{"DurationAsBoolean", "[workers]\nclaim_ttl = true\n", "workers.claim_ttl: is not a duration; write a number and a unit"},
         BadConfig{"NegativeDuration", "[checkpointer]\ninterval = -5\n", "checkpointer.interval: -5 is negative"},
         BadConfig{"UnknownKey", "[relay]\nbatch_maxx = 5\n", "relay.batch_maxx: is not a known key; check its spelling"},
         BadConfig{"UnknownSection", "[relays]\nbatch_max = 5\n", "relays: is not a known section"},
@@ -506,6 +533,66 @@ TEST(RegionConfig, MissingFileNamesThePath) {
   auto config = load_region_config("/nonexistent/region.toml");
   ASSERT_FALSE(config.ok());
   EXPECT_NE(config.error().detail.find("/nonexistent/region.toml"), std::string::npos);
+}
+
+// Issue 18: the example said `queue_prefix = "hadr-example"`, and the broker's queues came out
+// as "hadr-examplemain". Each real-backends example, rendered as scripts/services renders it,
+// loads, and `config check` (describe) shows readable broker queue names.
+TEST(ExampleConfigs, RealBackendsExamplesGiveReadableBrokerQueueNames) {
+  for (const char* name : {"a", "b"}) {
+    std::ifstream file(std::string(HADR_SOURCE_DIR) + "/examples/real-backends/" + name + ".toml.in");
+    ASSERT_TRUE(file) << name;
+    std::stringstream buffer;
+    buffer << file.rdbuf();
+    std::string text = buffer.str();
+    for (const auto& [placeholder, value] :
+         {std::pair<std::string, std::string>{"@HADR_REDIS_ADDRESS@", "127.0.0.1:6379"},
+          {"@HADR_AMQP_PRIMARY_URL@", "amqp://127.0.0.1:5672"},
+          {"@HADR_AMQP_SECONDARY_URL@", "amqp://127.0.0.1:5673"},
+          {"@HADR_AZURE_BLOB_ENDPOINT@", "http://127.0.0.1:10000/devstoreaccount1"},
+          {"@HADR_AZURE_STORAGE_ACCOUNT@", "devstoreaccount1"}}) {
+      for (std::size_t at = text.find(placeholder); at != std::string::npos; at = text.find(placeholder)) {
+        text.replace(at, placeholder.size(), value);
+      }
+    }
+    auto config = parse_region_config(text, "/tmp");
+    ASSERT_TRUE(config.ok()) << name << ": " << config.error().to_string();
+    const std::string described = describe(*config);
+    EXPECT_NE(described.find("amqp broker queues: hadr-example-staging, hadr-example-main"), std::string::npos)
+        << described;
+    EXPECT_EQ(described.find("note:"), std::string::npos) << described;
+  }
+}
+
+TEST(ExampleConfigs, RegionAExampleLoadsAndDoesNotClaimEmbeddedIsTheOnlyKind) {
+  std::ifstream file(std::string(HADR_SOURCE_DIR) + "/examples/region-a.toml");
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  EXPECT_EQ(buffer.str().find("only \"embedded\""), std::string::npos);
+  auto config = load_region_config(std::string(HADR_SOURCE_DIR) + "/examples/region-a.toml");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+}
+
+TEST(Describe, APrefixWithoutASeparatorGetsANote) {
+  auto config = parse_region_config(std::string(kMinimal) + R"([backends]
+kind = "real"
+[redis]
+address = "127.0.0.1:6379"
+[amqp]
+url = "amqp://127.0.0.1:5672"
+queue_prefix = "hadr-example"
+[azure]
+endpoint = "http://127.0.0.1:10000/devstoreaccount1"
+account = "devstoreaccount1"
+container = "backup"
+key_env = "K"
+)", "/tmp");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  const std::string described = describe(*config);
+  EXPECT_NE(described.find("amqp broker queues: hadr-examplestaging, hadr-examplemain"), std::string::npos) << described;
+  EXPECT_NE(described.find("note: amqp.queue_prefix \"hadr-example\" is joined to each queue name as is"),
+            std::string::npos)
+      << described;
 }
 
 }  // namespace

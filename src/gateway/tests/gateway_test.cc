@@ -347,7 +347,7 @@ TEST(GatewayOptionsTest, ValidateNamesTheFlag) {
   EXPECT_NE(options.validate().error().detail.find("--put-backoff-initial"), std::string::npos);
   options = GatewayOptions{};
   options.throttle.client_rate_per_second = -1;
-  EXPECT_NE(options.validate().error().detail.find("--client-rate"), std::string::npos);
+  EXPECT_NE(options.validate().error().detail.find("--rate "), std::string::npos);
 }
 
 TEST(GatewayOptionsTest, ParsesListenAddresses) {
