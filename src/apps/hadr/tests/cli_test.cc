@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "redis/testing/redis_server.h"
+#include "redis/redis_server.h"
 #include "runtime/child_process.h"
 
 namespace {
@@ -253,8 +253,8 @@ TEST_F(CliTest, StatusShowsARunningSingleRegionNodeActive) {
 // whole (exit 3). Now it shows the lease and the regions (from Redis), marks the bus and the
 // backup UNREACHABLE naming why, and exits 3.
 TEST_F(CliTest, StatusWithOneBackendDownShowsWhatItReachesAndMarksTheRest) {
-  if (!hadr::redis::testing::find_redis_server().ok()) GTEST_SKIP() << "no redis-server";
-  auto redis = hadr::redis::testing::RedisServer::start({});
+  if (!hadr::redis::find_redis_server().ok()) GTEST_SKIP() << "no redis-server";
+  auto redis = hadr::redis::RedisServer::start({});
   ASSERT_TRUE(redis.ok()) << redis.error().to_string();
   ::setenv("HADR_CLI_TEST_AMQP_PASSWORD", "guest", 1);
   ::setenv("HADR_CLI_TEST_AZURE_KEY", "cGxhY2Vob2xkZXI=", 1);
