@@ -14,6 +14,10 @@
 //     in its namespace, b takes over and applies everything, the done marks expire (record_ttl
 //     8 s), then b dies and a takes the lease back and drains its old namespace: the leftovers
 //     are settled by the floor b advanced, nothing is applied twice;
+//   - issue 12 hole 1 with coord loss, FailbackAfterTheDedupeTtlWithTheCoordCheckpointLost: the
+//     same failback, but the coord record checkpoint/a (where b's replay wrote what it settled)
+//     is lost before a comes back: a's workers find the settled set in b's copy in the blob
+//     store (wal-settled/a/b), nothing is applied twice;
 //   - issue 12 hole 2, LostCoordCheckpointDoesNotHaltTheSurvivor: a's retention deleted backup
 //     objects below its checkpoint, the coord record checkpoint/a is then lost, a dies: b's
 //     replay starts at the backup's floor object and b keeps running, nothing lost;
@@ -353,6 +357,37 @@ TEST_F(TwoRegions, FailbackAfterTheDedupeTtlAppliesNothingTwice) {
   b_.reset();
   std::remove(fault.c_str());  // a takes the lease back and drains its old namespace
   ASSERT_TRUE(eventually([&] { return held_by("a") && lease().epoch == Epoch{3}; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(eventually([&] { return alias() == "primary"; }, std::chrono::seconds(10)));
+  start_sender(200, 0);
+  finish_and_verify();
+}
+
+TEST_F(TwoRegions, FailbackAfterTheDedupeTtlWithTheCoordCheckpointLost) {
+  constexpr Milliseconds kRecordTtl{8'000};
+  edit_configs({{"claim_ttl = \"10s\"", "claim_ttl = \"3s\""},
+                {"count = 2\nlock_duration = \"5s\"", "count = 2\nlock_duration = \"2s\""},
+                {"min_failover_interval = \"30s\"", "min_failover_interval = \"2s\""}},
+               "[dedupe]\nrecord_ttl = \"8s\"\n");
+  start_a_then_b();
+  start_sender(1'500, 0);  // all at once: a leaves a backlog in its namespace's staging and main
+  ASSERT_TRUE(eventually([&] { return effects() >= 100; }, std::chrono::seconds(60)));
+  const std::string fault = lease_partition_switch_path(config_a_.data_dir);
+  ASSERT_TRUE(posix_env().create_dirs(config_a_.data_dir + "/faults").ok());
+  std::ofstream(fault) << "on\n";
+  ASSERT_TRUE(eventually([&] { return held_by("b"); }, std::chrono::seconds(10)));
+  auto sent = sender_->wait_for(std::chrono::seconds(120));
+  ASSERT_TRUE(sent.has_value() && sent->exited && sent->code == 0);
+  sender_.reset();
+  ASSERT_TRUE(eventually([&] { return effects() >= 1'500; }, std::chrono::seconds(120))) << effects();
+  // Every done mark is retired and expires while b is active; b's replay wrote what it settled
+  // of a's WAL into checkpoint/a (and its blob copy).
+  std::this_thread::sleep_for(kRecordTtl + std::chrono::seconds(2));
+  b_->send_signal(SIGKILL);
+  b_.reset();
+  // The coord record is lost (a Redis restart without AOF) before a comes back.
+  ASSERT_TRUE(coord_->remove("checkpoint/a").ok());
+  std::remove(fault.c_str());  // a takes the lease back and drains its old namespace
+  ASSERT_TRUE(eventually([&] { return held_by("a"); }, std::chrono::seconds(20)));
   ASSERT_TRUE(eventually([&] { return alias() == "primary"; }, std::chrono::seconds(10)));
   start_sender(200, 0);
   finish_and_verify();
