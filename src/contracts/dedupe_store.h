@@ -26,16 +26,32 @@
 //     once). kAborted if the token is not the live claim.
 //   - lookup(ids): batch state of up to kMaxLookupBatch ids, in order, for the replayer and the
 //     checkpointer (pipelined / one query, never one round trip per id).
-//   - retire(ids, record_ttl): the records of these ids that are done or dead-lettered expire
-//     record_ttl from now (claimed or unknown ids are left as they are); up to kMaxLookupBatch
-//     ids, one round trip or one transaction. Workers mark with kUnsettledRecordTtl; once a
-//     settled set (roles/checkpoint.h) is persisted over a record, its checkpointer or replayer
-//     retires it, so no mark expires before something without a TTL remembers it
-//     (issue 12, hole 1).
-//   - Ids are MessageIds (validated by the type); owners 1..128 printable ASCII; TTLs 1 ms .. 365 days.
+//   - pin(pins): for each CopyPin {id, tag}, adds `tag` ("<region>:<lsn>", copy_pin_tag(): the
+//     WAL record that carries a copy of the message) to the id's pin set. An id without a
+//     record gets a pin-only record: lookup reads it as kUnknown and claim treats it as free,
+//     keeping its pins. A done or dead-lettered record that a retire had shortened goes back to
+//     kUnsettledRecordTtl. At most kPinsMax tags per id: a further tag makes the record
+//     permanently pinned (never shortened; the safe direction). Pins never expire with a claim:
+//     claim, mark_done, mark_dead_lettered and release keep them; a pin set lives
+//     kUnsettledRecordTtl from its last pin. Up to kMaxLookupBatch pins, one round trip or one
+//     transaction. The relay pins every message before it appends it to the WAL.
+//   - retire(pins, record_ttl): for each CopyPin, removes `tag` from the id's pin set (removing
+//     an absent tag is a no-op, so a replayer and a checkpointer settling the same WAL record
+//     cannot unpin another copy); then, only if no pin is left and the record is done or
+//     dead-lettered, it expires record_ttl from now (claimed or unknown ids are left as they
+//     are; records without pins, from before pins existed, are shortened at once). Up to
+//     kMaxLookupBatch pins, one round trip or one transaction. Workers mark with
+//     kUnsettledRecordTtl; once a settled set (roles/checkpoint.h) is persisted over a WAL
+//     record, its checkpointer or replayer retires that record's tag, so no mark expires before
+//     something without a TTL remembers every copy of its id (issue 12, hole 1, "One id in two
+//     WAL records" in docs/failover.md).
+//   - Ids are MessageIds (validated by the type); owners 1..128 printable ASCII; pin tags
+//     1..kMaxPinTagBytes printable ASCII; TTLs 1 ms .. 365 days.
 // Thread-safety: implementations are safe to call from several threads and processes.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,6 +68,29 @@ inline constexpr Milliseconds kDefaultDedupeRecordTtl = std::chrono::hours(24 * 
 // the stores accept). Only a region that stays away for a year with its marks unretired relies
 // on it.
 inline constexpr Milliseconds kUnsettledRecordTtl = std::chrono::hours(24 * 365);
+
+// Copy pins: tags per id (more make the record permanently pinned) and a tag's length.
+inline constexpr std::size_t kPinsMax = 16;
+inline constexpr std::size_t kMaxPinTagBytes = 64;
+
+// One WAL copy of a message: `tag` names the record, "<region>:<lsn>".
+struct CopyPin {
+  MessageId id;
+  std::string tag;
+};
+
+inline std::string copy_pin_tag(std::string_view region, std::uint64_t lsn) {
+  std::string tag(region);
+  tag += ':';
+  tag += std::to_string(lsn);
+  return tag;
+}
+
+// The relay's second pin of a record: the source may still deliver the message again until it
+// confirmed the ack of this record's delivery ("<region>:<lsn>:unacked").
+inline std::string copy_pin_unacked_tag(std::string_view region, std::uint64_t lsn) {
+  return copy_pin_tag(region, lsn) + ":unacked";
+}
 
 enum class ClaimStatus { kClaimed, kAlreadyDone, kBusy, kStaleEpoch };
 
@@ -78,7 +117,8 @@ class DedupeStore {
                                     Milliseconds record_ttl) = 0;
   virtual Status release(const MessageId& id, std::string_view claim_token) = 0;
   virtual Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) = 0;
-  virtual Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) = 0;
+  virtual Status pin(std::span<const CopyPin> pins) = 0;
+  virtual Status retire(std::span<const CopyPin> pins, Milliseconds record_ttl) = 0;
   virtual Result<Epoch> highest_epoch() = 0;
 };
 

@@ -158,6 +158,18 @@ Status validate_reason(std::string_view what, std::string_view reason) {
   return ok_status();
 }
 
+Status validate_copy_pins(std::string_view what, std::span<const CopyPin> pins) {
+  if (pins.size() > DedupeStore::kMaxLookupBatch) {
+    return invalid_argument(std::string(what) + " of " + std::to_string(pins.size()) +
+                            " pins; the maximum batch is " + std::to_string(DedupeStore::kMaxLookupBatch));
+  }
+  for (const CopyPin& pin : pins) {
+    if (pin.id.empty()) return invalid_argument(std::string(what) + ": a message id is empty");
+    HADR_TRY(validate_printable(std::string(what) + " tag", pin.tag, kMaxPinTagBytes));
+  }
+  return ok_status();
+}
+
 Status validate_ack_handles(std::span<const std::string> ack_handles, std::size_t max) {
   if (ack_handles.size() > max) {
     return invalid_argument("ack of " + std::to_string(ack_handles.size()) + " handles; the maximum is " +

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "contracts/bus.h"
+#include "contracts/dedupe_store.h"
 #include "core/clock.h"
 #include "core/result.h"
 
@@ -66,6 +67,10 @@ inline constexpr std::size_t kMaxPropertyNameLength = 256;
 inline constexpr std::size_t kMaxPropertyTotalBytes = 64 * 1024;
 // Source consumer visibility timeout: 1 ms .. 1 day.
 inline constexpr Milliseconds kMaxVisibilityTimeout = std::chrono::hours(24);
+
+// The pins of one DedupeStore::pin or retire call: at most DedupeStore::kMaxLookupBatch, each
+// with a non-empty id and a tag of 1..kMaxPinTagBytes printable ASCII.
+Status validate_copy_pins(std::string_view what, std::span<const CopyPin> pins);
 
 // A batch size argument: 1..max.
 Status validate_batch_size(std::string_view what, std::size_t size, std::size_t max);

@@ -17,11 +17,22 @@ CREATE TABLE IF NOT EXISTS dedupe_records (
   reason BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dedupe_records_by_expiry ON dedupe_records (expires_at_ms);
+CREATE TABLE IF NOT EXISTS dedupe_pins (
+  message_id TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (message_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedupe_pins_by_expiry ON dedupe_pins (expires_at_ms);
 CREATE TABLE IF NOT EXISTS dedupe_counters (
   name TEXT PRIMARY KEY NOT NULL,
   value INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql";
+
+// The tag row that marks a pin set that overflowed kPinsMax: permanently pinned. A real tag is
+// never empty (validate_copy_pins), so no retire removes it.
+constexpr std::string_view kPinsFullTag = "";
 
 constexpr std::string_view kHighestEpoch = "highest_epoch";
 constexpr std::string_view kClaimSequence = "claim_sequence";
@@ -98,7 +109,27 @@ Status SqliteDedupeStore::delete_expired(std::int64_t now_ms) {
                                                        "(SELECT message_id FROM dedupe_records "
                                                        "WHERE expires_at_ms <= ? LIMIT ?)"));
   query.bind(1, now_ms).bind(2, kCleanupBatch);
-  return query.run();
+  HADR_TRY(query.run());
+  HADR_ASSIGN_OR_RETURN(auto pins, connection_->query("DELETE FROM dedupe_pins WHERE (message_id, tag) IN "
+                                                      "(SELECT message_id, tag FROM dedupe_pins "
+                                                      "WHERE expires_at_ms <= ? LIMIT ?)"));
+  pins.bind(1, now_ms).bind(2, kCleanupBatch);
+  return pins.run();
+}
+
+Result<bool> SqliteDedupeStore::has_pin(const MessageId& id, std::string_view tag) {
+  HADR_ASSIGN_OR_RETURN(auto query, connection_->query("SELECT 1 FROM dedupe_pins WHERE message_id = ? AND tag = ?"));
+  query.bind_text(1, id.str()).bind_text(2, tag);
+  return query.next_row();
+}
+
+Result<std::int64_t> SqliteDedupeStore::count_live_pins(const MessageId& id, std::int64_t now_ms) {
+  HADR_ASSIGN_OR_RETURN(auto query, connection_->query("SELECT count(*) FROM dedupe_pins "
+                                                       "WHERE message_id = ? AND expires_at_ms > ?"));
+  query.bind_text(1, id.str()).bind(2, now_ms);
+  HADR_ASSIGN_OR_RETURN(const bool found, query.next_row());
+  HADR_ASSERT(found);
+  return query.column_int64(0);
 }
 
 Result<ClaimOutcome> SqliteDedupeStore::claim(const MessageId& id, std::string_view owner, Epoch epoch,
@@ -264,23 +295,69 @@ Result<std::vector<RecordState>> SqliteDedupeStore::lookup(std::span<const Messa
   return states;
 }
 
-Status SqliteDedupeStore::retire(std::span<const MessageId> ids, Milliseconds record_ttl) {
-  if (ids.size() > kMaxLookupBatch) {
-    return invalid_argument("retire of " + std::to_string(ids.size()) + " ids; the maximum batch is " +
-                            std::to_string(kMaxLookupBatch));
-  }
-  for (const MessageId& id : ids) HADR_TRY(validate_id(id));
-  HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
-  if (ids.empty()) return ok_status();
+Status SqliteDedupeStore::pin(std::span<const CopyPin> pins) {
+  HADR_TRY(validate_copy_pins("pin", pins));
+  if (pins.empty()) return ok_status();
   std::lock_guard lock(mutex_);
   const std::int64_t now_ms = store_now_ms();
-  // One transaction for the batch; only live final records move (a claim keeps its own TTL).
+  const std::int64_t pinned_until = now_ms + kUnsettledRecordTtl.count();
+  // One transaction for the batch. Pins live in their own table: a claim's row may come and go
+  // (expire, release) under them.
   return connection_->transaction(Mode::kWrite, [&]() -> Status {
-    for (const MessageId& id : ids) {
+    for (const CopyPin& pin : pins) {
+      HADR_ASSIGN_OR_RETURN(auto stale, connection_->query("DELETE FROM dedupe_pins WHERE message_id = ? AND "
+                                                           "expires_at_ms <= ?"));
+      stale.bind_text(1, pin.id.str()).bind(2, now_ms);
+      HADR_TRY(stale.run());
+      HADR_ASSIGN_OR_RETURN(const bool present, has_pin(pin.id, pin.tag));
+      if (!present) {
+        HADR_ASSIGN_OR_RETURN(const bool is_full, has_pin(pin.id, kPinsFullTag));
+        HADR_ASSIGN_OR_RETURN(const std::int64_t count, count_live_pins(pin.id, now_ms));
+        // A full set takes the overflow row instead: permanently pinned (the safe direction).
+        const bool overflow = is_full || count >= static_cast<std::int64_t>(kPinsMax);
+        HADR_ASSIGN_OR_RETURN(auto insert, connection_->query("INSERT OR REPLACE INTO dedupe_pins "
+                                                              "(message_id, tag, expires_at_ms) VALUES (?, ?, ?)"));
+        insert.bind_text(1, pin.id.str()).bind_text(2, overflow ? kPinsFullTag : std::string_view(pin.tag));
+        insert.bind(3, pinned_until);
+        HADR_TRY(insert.run());
+      }
+      HADR_ASSIGN_OR_RETURN(auto extend, connection_->query("UPDATE dedupe_pins SET expires_at_ms = ? "
+                                                            "WHERE message_id = ?"));
+      extend.bind(1, pinned_until).bind_text(2, pin.id.str());
+      HADR_TRY(extend.run());
+      // A final record that a retire shortened lives kUnsettledRecordTtl again.
+      HADR_ASSIGN_OR_RETURN(auto record, connection_->query("UPDATE dedupe_records SET expires_at_ms = "
+                                                            "max(expires_at_ms, ?) WHERE message_id = ? AND "
+                                                            "state != ? AND expires_at_ms > ?"));
+      record.bind(1, pinned_until)
+          .bind_text(2, pin.id.str())
+          .bind(3, static_cast<std::int64_t>(Stored::kClaimed))
+          .bind(4, now_ms);
+      HADR_TRY(record.run());
+    }
+    return delete_expired(now_ms);
+  });
+}
+
+Status SqliteDedupeStore::retire(std::span<const CopyPin> pins, Milliseconds record_ttl) {
+  HADR_TRY(validate_copy_pins("retire", pins));
+  HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
+  if (pins.empty()) return ok_status();
+  std::lock_guard lock(mutex_);
+  const std::int64_t now_ms = store_now_ms();
+  // One transaction for the batch; a record moves only when no pin is left, and only a live
+  // final record moves (a claim keeps its own TTL).
+  return connection_->transaction(Mode::kWrite, [&]() -> Status {
+    for (const CopyPin& pin : pins) {
+      HADR_ASSIGN_OR_RETURN(auto unpin, connection_->query("DELETE FROM dedupe_pins WHERE message_id = ? AND tag = ?"));
+      unpin.bind_text(1, pin.id.str()).bind_text(2, pin.tag);
+      HADR_TRY(unpin.run());
+      HADR_ASSIGN_OR_RETURN(const std::int64_t left, count_live_pins(pin.id, now_ms));
+      if (left > 0) continue;  // another copy is not settled yet
       HADR_ASSIGN_OR_RETURN(auto query, connection_->query("UPDATE dedupe_records SET expires_at_ms = ? WHERE "
                                                            "message_id = ? AND state != ? AND expires_at_ms > ?"));
       query.bind(1, now_ms + record_ttl.count())
-          .bind_text(2, id.str())
+          .bind_text(2, pin.id.str())
           .bind(3, static_cast<std::int64_t>(Stored::kClaimed))
           .bind(4, now_ms);
       HADR_TRY(query.run());

@@ -6,6 +6,11 @@
 //   dedupe_records(message_id PRIMARY KEY, state, owner, claim_token, expires_at_ms, reason)
 //     state 1 = claimed (expires_at_ms = claim expiry), 2 = done, 3 = dead-lettered
 //     (expires_at_ms = record expiry). A row whose expires_at_ms <= now acts as absent.
+//   dedupe_pins(message_id, tag, expires_at_ms; PRIMARY KEY (message_id, tag)): copy pins
+//     (dedupe_store.h, pin()), apart from the record so that a claim's row may come and go under
+//     them; tag '' marks a set that overflowed kPinsMax (permanently pinned). Every pin of an id
+//     expires kUnsettledRecordTtl after its last pin() call. Files from before pins get the
+//     table when opened (CREATE TABLE IF NOT EXISTS); their records have no pins.
 //   dedupe_counters(name PRIMARY KEY, value): 'highest_epoch' (fencing) and 'claim_sequence'
 //     (claim tokens are "c<sequence>": deterministic, unique for the life of the file).
 // Every write is one BEGIN IMMEDIATE transaction, so claim races between threads and processes
@@ -46,7 +51,8 @@ class SqliteDedupeStore final : public DedupeStore {
                             Milliseconds record_ttl) override;
   Status release(const MessageId& id, std::string_view claim_token) override;
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) override;
-  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) override;
+  Status pin(std::span<const CopyPin> pins) override;
+  Status retire(std::span<const CopyPin> pins, Milliseconds record_ttl) override;
   Result<Epoch> highest_epoch() override;
 
   // Runs `effect` and marks `id` done in one transaction on this store's database: both
@@ -78,6 +84,9 @@ class SqliteDedupeStore final : public DedupeStore {
   Result<std::optional<Record>> read_live_record(const MessageId& id, std::int64_t now_ms);
   Status write_record(const MessageId& id, const Record& record, std::string_view reason);
   Result<std::int64_t> read_counter(std::string_view name);
+  Result<bool> has_pin(const MessageId& id, std::string_view tag);
+  // Live pin rows of `id` (the overflow row counts).
+  Result<std::int64_t> count_live_pins(const MessageId& id, std::int64_t now_ms);
   Status write_counter(std::string_view name, std::int64_t value);
   Status delete_expired(std::int64_t now_ms);
   Result<ClaimOutcome> claim_in_transaction(const MessageId& id, std::string_view owner, Epoch epoch,

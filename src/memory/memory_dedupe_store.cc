@@ -1,5 +1,7 @@
 #include "memory/memory_dedupe_store.h"
 
+#include <algorithm>
+
 #include "core/assert.h"
 #include "contracts/validation.h"
 #include "memory/expiry.h"
@@ -34,11 +36,11 @@ Result<ClaimOutcome> MemoryDedupeServer::claim(const MessageId& id, std::string_
   if (epoch > highest_epoch_) highest_epoch_ = epoch;
   ClaimOutcome outcome{.highest_epoch = highest_epoch_};
   auto found = records_.find(id);
-  if (found != records_.end() && !is_live(found->second.expires_at, time)) {
+  if (found != records_.end() && !kept(found->second, time)) {
     records_.erase(found);
     found = records_.end();
   }
-  if (found != records_.end()) {
+  if (found != records_.end() && state_live(found->second, time)) {
     const Record& record = found->second;
     if (record.state == RecordState::kDone || record.state == RecordState::kDeadLettered) {
       outcome.status = ClaimStatus::kAlreadyDone;
@@ -58,10 +60,14 @@ Result<ClaimOutcome> MemoryDedupeServer::claim(const MessageId& id, std::string_
   if (found == records_.end()) HADR_TRY(make_room(time));
   // A live claim of the same owner is granted again with a new token: a restarted worker must
   // not wait for its own dead claim, and the old token stops working.
+  // A pin-only record keeps its pins (and their own expiry) under the claim.
   Record& record = records_[id];
-  record = Record{.state = RecordState::kClaimed, .owner = std::string(owner), .epoch = epoch,
-                  .claim_token = "claim-" + std::to_string(next_claim_number_++),
-                  .expires_at = time + claim_ttl};
+  record.state = RecordState::kClaimed;
+  record.owner = std::string(owner);
+  record.epoch = epoch;
+  record.claim_token = "claim-" + std::to_string(next_claim_number_++);
+  record.expires_at = time + claim_ttl;
+  record.dead_letter_reason.clear();
   outcome.status = ClaimStatus::kClaimed;
   outcome.claim_token = record.claim_token;
   HADR_ASSERT(record.epoch >= highest_epoch_);
@@ -87,8 +93,7 @@ Status MemoryDedupeServer::finish_claim(const MessageId& id, std::string_view cl
   const std::lock_guard lock(mutex_);
   const WallTime time = now();
   const auto found = records_.find(id);
-  if (found == records_.end() || !is_live(found->second.expires_at, time) ||
-      found->second.claim_token != claim_token) {
+  if (found == records_.end() || !state_live(found->second, time) || found->second.claim_token != claim_token) {
     return aborted(claim_lost(id));
   }
   Record& record = found->second;
@@ -107,19 +112,52 @@ Status MemoryDedupeServer::finish_claim(const MessageId& id, std::string_view cl
   return ok_status();
 }
 
-Status MemoryDedupeServer::retire(std::span<const MessageId> ids, Milliseconds record_ttl) {
-  if (ids.size() > DedupeStore::kMaxLookupBatch) {
-    return invalid_argument("retire of " + std::to_string(ids.size()) + " ids; the maximum batch is " +
-                            std::to_string(DedupeStore::kMaxLookupBatch));
+Status MemoryDedupeServer::pin(std::span<const CopyPin> pins) {
+  HADR_TRY(validate_copy_pins("pin", pins));
+  const std::lock_guard lock(mutex_);
+  const WallTime time = now();
+  for (const CopyPin& pin : pins) {
+    auto found = records_.find(pin.id);
+    if (found == records_.end()) {
+      HADR_TRY(make_room(time));
+      found = records_.emplace(pin.id, Record{.state = RecordState::kUnknown}).first;
+    }
+    Record& record = found->second;
+    if (!state_live(record, time)) record.state = RecordState::kUnknown;
+    if (!pinned(record, time)) {
+      record.pins.clear();
+      record.pins_full = false;
+    }
+    if (std::find(record.pins.begin(), record.pins.end(), pin.tag) == record.pins.end()) {
+      if (record.pins.size() < kPinsMax) {
+        record.pins.push_back(pin.tag);
+      } else {
+        record.pins_full = true;  // never shortened again: the safe direction
+      }
+    }
+    record.pinned_until = time + kUnsettledRecordTtl;
+    if (record.state == RecordState::kDone || record.state == RecordState::kDeadLettered) {
+      record.expires_at = std::max(record.expires_at, time + kUnsettledRecordTtl);
+    }
   }
-  for (const MessageId& id : ids) HADR_TRY(validate_message_id(id));
+  return ok_status();
+}
+
+Status MemoryDedupeServer::retire(std::span<const CopyPin> pins, Milliseconds record_ttl) {
+  HADR_TRY(validate_copy_pins("retire", pins));
   HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
   const std::lock_guard lock(mutex_);
   const WallTime time = now();
-  for (const MessageId& id : ids) {
-    const auto found = records_.find(id);
-    if (found == records_.end() || !is_live(found->second.expires_at, time)) continue;
+  for (const CopyPin& pin : pins) {
+    const auto found = records_.find(pin.id);
+    if (found == records_.end()) continue;
     Record& record = found->second;
+    std::erase(record.pins, pin.tag);
+    if (pinned(record, time)) continue;  // another copy is not settled yet
+    if (!state_live(record, time)) {
+      records_.erase(found);
+      continue;
+    }
     if (record.state == RecordState::kDone || record.state == RecordState::kDeadLettered) {
       record.expires_at = time + record_ttl;
     }
@@ -131,12 +169,17 @@ Status MemoryDedupeServer::release(const MessageId& id, std::string_view claim_t
   HADR_TRY(validate_message_id(id));
   HADR_TRY(validate_claim_token(claim_token));
   const std::lock_guard lock(mutex_);
+  const WallTime time = now();
   const auto found = records_.find(id);
-  if (found == records_.end() || !is_live(found->second.expires_at, now()) ||
+  if (found == records_.end() || !state_live(found->second, time) ||
       found->second.state != RecordState::kClaimed || found->second.claim_token != claim_token) {
     return aborted(claim_lost(id));
   }
-  records_.erase(found);
+  if (pinned(found->second, time)) {
+    found->second.state = RecordState::kUnknown;  // the pins stay
+  } else {
+    records_.erase(found);
+  }
   return ok_status();
 }
 
@@ -152,7 +195,7 @@ Result<std::vector<RecordState>> MemoryDedupeServer::lookup(std::span<const Mess
   states.reserve(ids.size());
   for (const MessageId& id : ids) {
     const auto found = records_.find(id);
-    const bool live = found != records_.end() && is_live(found->second.expires_at, time);
+    const bool live = found != records_.end() && state_live(found->second, time);
     states.push_back(live ? found->second.state : RecordState::kUnknown);
   }
   HADR_ASSERT(states.size() == ids.size());
@@ -179,7 +222,7 @@ void MemoryDedupeServer::expire_claim_early(const MessageId& id, std::string_vie
 Status MemoryDedupeServer::make_room(WallTime time) {
   if (records_.size() < kMaxRecords) return ok_status();
   // One bounded pass (at most kMaxRecords entries) over what expired.
-  std::erase_if(records_, [time](const auto& entry) { return !is_live(entry.second.expires_at, time); });
+  std::erase_if(records_, [time](const auto& entry) { return !kept(entry.second, time); });
   if (records_.size() < kMaxRecords) return ok_status();
   return resource_exhausted("memory dedupe store holds " + std::to_string(kMaxRecords) +
                             " live records, its maximum; shorten the record TTL");
@@ -206,10 +249,12 @@ std::vector<DedupeRecordView> MemoryDedupeServer::records() const {
   std::vector<DedupeRecordView> views;
   views.reserve(records_.size());
   for (const auto& [id, record] : records_) {
-    views.push_back(DedupeRecordView{.id = id, .state = record.state, .live = is_live(record.expires_at, time),
+    views.push_back(DedupeRecordView{.id = id, .state = record.state, .live = state_live(record, time),
                                      .owner = record.owner, .epoch = record.epoch,
                                      .claim_token = record.claim_token, .expires_at = record.expires_at,
-                                     .dead_letter_reason = record.dead_letter_reason});
+                                     .dead_letter_reason = record.dead_letter_reason,
+                                     .pins = pinned(record, time) ? record.pins : std::vector<std::string>(),
+                                     .pins_full = pinned(record, time) && record.pins_full});
   }
   return views;
 }
@@ -244,9 +289,14 @@ Result<std::vector<RecordState>> MemoryDedupeStore::lookup(std::span<const Messa
   return server_.lookup(ids);
 }
 
-Status MemoryDedupeStore::retire(std::span<const MessageId> ids, Milliseconds record_ttl) {
+Status MemoryDedupeStore::pin(std::span<const CopyPin> pins) {
+  HADR_TRY(admit("dedupe pin"));
+  return confirm("dedupe pin", server_.pin(pins));
+}
+
+Status MemoryDedupeStore::retire(std::span<const CopyPin> pins, Milliseconds record_ttl) {
   HADR_TRY(admit("dedupe retire"));
-  return server_.retire(ids, record_ttl);
+  return server_.retire(pins, record_ttl);
 }
 
 Result<Epoch> MemoryDedupeStore::highest_epoch() {

@@ -43,9 +43,13 @@ struct DedupeRecordView {
   std::string claim_token;
   WallTime expires_at;
   std::string dead_letter_reason;
+  std::vector<std::string> pins;  // copy pin tags (live ones), in the order pinned
+  bool pins_full = false;         // more than kPinsMax tags: permanently pinned
 };
 
 class MemoryDedupeServer {
+  // A record has a state (kUnknown: pin-only) with its own expiry (a claim's or a mark's), and a
+  // pin set with another: a claim that expires leaves the pins.
   struct Record {
     RecordState state = RecordState::kClaimed;
     std::string owner;
@@ -53,6 +57,9 @@ class MemoryDedupeServer {
     std::string claim_token;
     WallTime expires_at;
     std::string dead_letter_reason;
+    std::vector<std::string> pins;
+    bool pins_full = false;
+    WallTime pinned_until;
   };
 
  public:
@@ -76,7 +83,8 @@ class MemoryDedupeServer {
                             Milliseconds record_ttl);
   Status release(const MessageId& id, std::string_view claim_token);
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) const;
-  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl);
+  Status pin(std::span<const CopyPin> pins);
+  Status retire(std::span<const CopyPin> pins, Milliseconds record_ttl);
   Epoch highest_epoch() const;
 
   // Fault hook: if `claim_token` is the live claim of `id`, it expires now. Otherwise nothing.
@@ -91,6 +99,14 @@ class MemoryDedupeServer {
   // mark_done and mark_dead_lettered: turn the live claim into a final record.
   Status finish_claim(const MessageId& id, std::string_view claim_token, RecordState final_state,
                       std::string_view reason, Milliseconds record_ttl);
+  static bool state_live(const Record& record, WallTime time) {
+    return record.state != RecordState::kUnknown && is_live(record.expires_at, time);
+  }
+  static bool pinned(const Record& record, WallTime time) {
+    return (!record.pins.empty() || record.pins_full) && is_live(record.pinned_until, time);
+  }
+  // Whether the entry still holds anything (a live state or live pins).
+  static bool kept(const Record& record, WallTime time) { return state_live(record, time) || pinned(record, time); }
   // Room for one more record, purging expired ones when full.
   Status make_room(WallTime time);
 
@@ -107,7 +123,7 @@ class MemoryDedupeStore final : public DedupeStore, public MemoryClient {
   explicit MemoryDedupeStore(MemoryDedupeServer& server, FaultInjector* faults = nullptr)
       : MemoryClient(faults), server_(server) {}
 
-  // Sites: all calls kUnavailable; claim, mark_done, mark_dead_lettered, release
+  // Sites: all calls kUnavailable; claim, mark_done, mark_dead_lettered, release, pin
   // kTimeoutAfterApply; mark_done, mark_dead_lettered, release kClaimExpiresEarly.
   Result<ClaimOutcome> claim(const MessageId& id, std::string_view owner, Epoch epoch,
                              Milliseconds claim_ttl) override;
@@ -116,7 +132,8 @@ class MemoryDedupeStore final : public DedupeStore, public MemoryClient {
                             Milliseconds record_ttl) override;
   Status release(const MessageId& id, std::string_view claim_token) override;
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) override;
-  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) override;
+  Status pin(std::span<const CopyPin> pins) override;
+  Status retire(std::span<const CopyPin> pins, Milliseconds record_ttl) override;
   Result<Epoch> highest_epoch() override;
 
  private:

@@ -183,25 +183,68 @@ const RedisScript& ledger_script() {
 
 constexpr RedisScript kReleaseScript{"dedupe_release", kReleaseBody};
 
-// KEYS[1..] records; ARGV[1] record ttl in ms. Each done ('d') or dead-lettered ('x') record
-// gets the expiry now + ttl, in its value and its key (PXAT); claims and absent keys are left
-// alone. Returns the number of records retired.
+// KEYS[2i-1] the record and KEYS[2i] the pin set of pin i; ARGV[1] how long the pins (and a
+// final record) live in ms (kUnsettledRecordTtl), ARGV[2] kPinsMax, ARGV[2+i] pin i's tag.
+// Adds the tag to the set (or '' when the set already holds kPinsMax tags: permanently
+// pinned), sets the set's expiry, and gives a done ('d') or dead-lettered ('x') record that a
+// retire shortened its long expiry back, in its value and its key. Returns 0.
+constexpr std::string_view kPinBody = R"lua(
+local pinned_until = now_ms() + tonumber(ARGV[1])
+local until_text = string.format('%d', pinned_until)
+local max = tonumber(ARGV[2])
+for i = 1, #KEYS / 2 do
+  local record = KEYS[2 * i - 1]
+  local pins = KEYS[2 * i]
+  local tag = ARGV[2 + i]
+  if redis.call('SISMEMBER', pins, tag) == 0 then
+    if redis.call('SISMEMBER', pins, '') == 1 or redis.call('SCARD', pins) >= max then
+      redis.call('SADD', pins, '')
+    else
+      redis.call('SADD', pins, tag)
+    end
+  end
+  redis.call('PEXPIREAT', pins, until_text)
+  local value = redis.call('GET', record)
+  if value then
+    local state = string.sub(value, 1, 1)
+    local bar = string.find(value, '|', 2, true)
+    if (state == 'd' or state == 'x') and bar and tonumber(string.sub(value, 2, bar - 1)) < pinned_until then
+      redis.call('SET', record, state .. until_text .. string.sub(value, bar), 'PXAT', until_text)
+    end
+  end
+end
+return 0
+)lua";
+
+// KEYS[2i-1] the record and KEYS[2i] the pin set of pin i; ARGV[1] record ttl in ms, ARGV[1+i]
+// pin i's tag. Removes the tag (absent: nothing); then, when no pin is left, a done ('d') or
+// dead-lettered ('x') record gets the expiry now + ttl, in its value and its key (PXAT); claims
+// and absent keys are left alone. Returns the number of records retired.
 constexpr std::string_view kRetireBody = R"lua(
-local expiry = now_ms() + tonumber(ARGV[1])
+local expiry = string.format('%d', now_ms() + tonumber(ARGV[1]))
 local retired = 0
-for i = 1, #KEYS do
-  local value = redis.call('GET', KEYS[i])
+for i = 1, #KEYS / 2 do
+  local record = KEYS[2 * i - 1]
+  local pins = KEYS[2 * i]
+  redis.call('SREM', pins, ARGV[1 + i])
+  local value = redis.call('EXISTS', pins) == 0 and redis.call('GET', record)
   if value then
     local state = string.sub(value, 1, 1)
     local bar = string.find(value, '|', 2, true)
     if (state == 'd' or state == 'x') and bar then
-      redis.call('SET', KEYS[i], state .. expiry .. string.sub(value, bar), 'PXAT', expiry)
+      redis.call('SET', record, state .. expiry .. string.sub(value, bar), 'PXAT', expiry)
       retired = retired + 1
     end
   end
 end
 return retired
 )lua";
+
+const RedisScript& pin_script() {
+  static const std::string source = std::string(kNowFunction) + std::string(kPinBody);
+  static const RedisScript script{"dedupe_pin", source};
+  return script;
+}
 
 const RedisScript& retire_script() {
   static const std::string source = std::string(kNowFunction) + std::string(kRetireBody);
@@ -288,6 +331,11 @@ Result<std::unique_ptr<RedisDedupeStore>> RedisDedupeStore::open(const RedisOpti
 std::string RedisDedupeStore::record_key(const MessageId& id) const {
   HADR_ASSERT(!id.empty());  // a default-constructed MessageId never names a record
   return key_namespace_ + "dedupe:" + id.str();
+}
+
+std::string RedisDedupeStore::pins_key(const MessageId& id) const {
+  HADR_ASSERT(!id.empty());
+  return key_namespace_ + "dedupe-pins:" + id.str();
 }
 
 Result<ClaimOutcome> RedisDedupeStore::claim(const MessageId& id, std::string_view owner, Epoch epoch,
@@ -456,37 +504,49 @@ Status RedisDedupeStore::release(const MessageId& id, std::string_view claim_tok
   return aborted("cannot release message '" + id.str() + "': this token is not its live claim");
 }
 
-Status RedisDedupeStore::retire(std::span<const MessageId> ids, Milliseconds record_ttl) {
-  if (ids.size() > kMaxLookupBatch) {
-    return invalid_argument("retire of " + std::to_string(ids.size()) + " ids; the maximum is " +
-                            std::to_string(kMaxLookupBatch) + " per call");
+Status RedisDedupeStore::run_pin_script(const RedisScript& script, std::span<const CopyPin> pins,
+                                        const std::vector<std::string>& head, std::string_view what) {
+  std::vector<std::string> keys;  // the calls below view these
+  keys.reserve(2 * pins.size());
+  for (const CopyPin& pin : pins) {
+    keys.push_back(record_key(pin.id));
+    keys.push_back(pins_key(pin.id));
   }
-  HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
-  if (ids.empty()) return ok_status();
-  std::vector<std::string> keys;
-  keys.reserve(ids.size());
-  for (const MessageId& id : ids) {
-    if (id.empty()) return invalid_argument("a message id in the retire batch is empty");
-    keys.push_back(record_key(id));
-  }
-  const std::string ttl_text = decimal(static_cast<std::uint64_t>(record_ttl.count()));
   std::vector<RedisConnection::ScriptCall> calls;
-  for (std::size_t start = 0; start < keys.size(); start += kIdsPerScriptCall) {
-    const std::size_t end = std::min(keys.size(), start + kIdsPerScriptCall);
+  for (std::size_t start = 0; start < pins.size(); start += kIdsPerScriptCall) {
+    const std::size_t end = std::min(pins.size(), start + kIdsPerScriptCall);
     RedisConnection::ScriptCall& call = calls.emplace_back();
-    call.keys.assign(keys.begin() + start, keys.begin() + end);
-    call.arguments = {ttl_text};
+    call.arguments.assign(head.begin(), head.end());
+    call.keys.assign(keys.begin() + static_cast<std::ptrdiff_t>(2 * start),
+                     keys.begin() + static_cast<std::ptrdiff_t>(2 * end));
+    for (std::size_t i = start; i < end; ++i) call.arguments.push_back(pins[i].tag);
   }
   std::vector<RedisReply> replies;
   {
     std::lock_guard lock(mutex_);
-    HADR_ASSIGN_OR_RETURN(replies, connection_->eval_pipeline(retire_script(), calls, CommandKind::kMutating));
+    HADR_ASSIGN_OR_RETURN(replies, connection_->eval_pipeline(script, calls, CommandKind::kMutating));
   }
   for (const RedisReply& reply : replies) {
-    HADR_ASSIGN_OR_RETURN(const long long retired, reply.view().expect_integer("the dedupe_retire count"));
-    HADR_ASSERT(retired >= 0);
+    HADR_ASSIGN_OR_RETURN(const long long answer, reply.view().expect_integer(what));
+    HADR_ASSERT(answer >= 0);
   }
   return ok_status();
+}
+
+Status RedisDedupeStore::pin(std::span<const CopyPin> pins) {
+  HADR_TRY(validate_copy_pins("pin", pins));
+  if (pins.empty()) return ok_status();
+  const std::vector<std::string> head = {decimal(static_cast<std::uint64_t>(kUnsettledRecordTtl.count())),
+                                         decimal(static_cast<std::uint64_t>(kPinsMax))};
+  return run_pin_script(pin_script(), pins, head, "the dedupe_pin answer");
+}
+
+Status RedisDedupeStore::retire(std::span<const CopyPin> pins, Milliseconds record_ttl) {
+  HADR_TRY(validate_copy_pins("retire", pins));
+  HADR_TRY(validate_ttl("record ttl", record_ttl, kMaxDedupeTtl));
+  if (pins.empty()) return ok_status();
+  const std::vector<std::string> head = {decimal(static_cast<std::uint64_t>(record_ttl.count()))};
+  return run_pin_script(retire_script(), pins, head, "the dedupe_retire count");
 }
 
 Result<std::vector<RecordState>> RedisDedupeStore::lookup(std::span<const MessageId> ids) {

@@ -4,7 +4,9 @@
 // its state — "c<expiry>|<token>" claimed, "d<expiry>|<token>" done, "x<expiry>|<token>\n<reason>"
 // dead-lettered — expiring (PXAT <expiry>, Redis time in ms) after claim_ttl (claimed) or
 // record_ttl (done, dead-lettered);
-// "{prefix}:dedupe-epoch" the highest epoch seen; the ledger's keys (LedgerKeys, redis_keys.h); "{prefix}:dedupe-token" the counter that
+// "{prefix}:dedupe-pins:<id>" the id's copy pins (a set of tags, "" once it overflowed
+// kPinsMax), apart from the record so that a claim's key may expire under them, expiring
+// kUnsettledRecordTtl after the last pin; "{prefix}:dedupe-epoch" the highest epoch seen; the ledger's keys (LedgerKeys, redis_keys.h); "{prefix}:dedupe-token" the counter that
 // makes claim tokens "<owner>/<n>" (deterministic, never random): one per claim call, shared
 // by the ids one batch claims — a token names a claim of one id, and every mark and release
 // checks it against that id's own record.
@@ -52,7 +54,8 @@ class RedisDedupeStore final : public DedupeStore {
                             Milliseconds record_ttl) override;
   Status release(const MessageId& id, std::string_view claim_token) override;
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) override;
-  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) override;
+  Status pin(std::span<const CopyPin> pins) override;
+  Status retire(std::span<const CopyPin> pins, Milliseconds record_ttl) override;
   Result<Epoch> highest_epoch() override;
 
   // claim() for each of 1..kMaxBatch ids, in order, in one round trip. The outer error is a
@@ -84,6 +87,11 @@ class RedisDedupeStore final : public DedupeStore {
   RedisDedupeStore(std::unique_ptr<RedisConnection> connection, std::string key_namespace);
 
   std::string record_key(const MessageId& id) const;
+  std::string pins_key(const MessageId& id) const;
+  // Runs `script` over `pins` (KEYS record, pins per pin; ARGV `head` then one tag per pin),
+  // at most kIdsPerScriptCall pins per call, pipelined: one round trip.
+  Status run_pin_script(const RedisScript& script, std::span<const CopyPin> pins,
+                        const std::vector<std::string>& head, std::string_view what);
   Result<std::vector<Status>> mark_batch(std::span<const MessageId> ids, std::span<const std::string_view> claim_tokens,
                                          char final_state, std::string_view reason, Milliseconds record_ttl);
 

@@ -236,7 +236,11 @@ Result<bool> Checkpointer::settle_window() {
     const bool settled = !entry.id || is_settled(states[next_state++]);
     // add() refuses only when the ranges are full: the record then waits in the window.
     if (settled && settled_.add(entry.lsn)) {
-      if (entry.id && to_retire_.size() < kRetireBacklogMax) to_retire_.push_back(std::move(*entry.id));
+      if (entry.id && to_retire_.size() < kRetireBacklogMax) {
+        // This record's copy of the id (the relay pinned it under this tag before the append).
+        to_retire_.push_back(CopyPin{.id = std::move(*entry.id),
+                                     .tag = copy_pin_tag(options_.region.str(), entry.lsn.value)});
+      }
       continue;
     }
     pending.push_back(std::move(entry));
@@ -279,16 +283,8 @@ Result<bool> Checkpointer::persist(const SettledSet& settled, Epoch epoch) {
 }
 
 void Checkpointer::retire_marks() {
-  while (!to_retire_.empty()) {
-    const std::size_t count = std::min(to_retire_.size(), DedupeStore::kMaxLookupBatch);
-    const Status retired = deps_.dedupe.retire(std::span(to_retire_.data(), count), options_.record_ttl);
-    if (!retired.ok()) {
-      // The marks keep their long TTL meanwhile: only the store's size pays for it.
-      health_.record_error("checkpointer retiring done marks", retired.error());
-      return;
-    }
-    to_retire_.erase(to_retire_.begin(), to_retire_.begin() + static_cast<std::ptrdiff_t>(count));
-  }
+  // The marks keep their long TTL meanwhile: only the store's size pays for it.
+  retire_pins(deps_.dedupe, to_retire_, options_.record_ttl, health_, "checkpointer retiring done marks");
 }
 
 void Checkpointer::set_checkpoint(Lsn checkpoint) {

@@ -126,7 +126,7 @@ class Checkpointer final : public Role {
   std::deque<WindowEntry> window_;  // records not known settled, LSN order
   // Ids taken into settled_ whose marks are retired once the set is persisted (bounded: ids
   // that cannot be retired, past kRetireBacklogMax, keep their long TTL).
-  std::vector<MessageId> to_retire_;
+  std::vector<CopyPin> to_retire_;
   static constexpr std::size_t kRetireBacklogMax = 4 * DedupeStore::kMaxLookupBatch;
   // Retires the marks of to_retire_ (after a persist); failures leave them for the next step.
   void retire_marks();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "contracts/validation.h"
 #include "roles/checkpoint.h"
 #include "roles/settled_floor.h"
 
@@ -58,6 +59,7 @@ Status RelayOptions::validate() const {
     return invalid_argument("relay backup_lag_max " + std::to_string(backup_lag_max) + " records must be at most " +
                             std::to_string(Relay::kBackupLagHardMax));
   }
+  HADR_TRY(validate_ttl("relay record_ttl", record_ttl, kMaxDedupeTtl));
   return backoff.validate("relay backoff");
 }
 
@@ -322,6 +324,25 @@ Result<StepOutcome> Relay::take_intake(Epoch epoch) {
   std::vector<WalAppend> batch;
   batch.reserve(received->size());
   for (const SourceMessage& message : *received) batch.push_back(to_wal_append(message, epoch));
+  // Pin each message's copy under the LSN the append will give it (the relay is the WAL's only
+  // writer), so that settling another copy of the id cannot shorten its mark while this one is
+  // unsettled (docs/failover.md, "One id in two WAL records"), and pin it as unacked: until the
+  // source confirms the ack, it may deliver the message again, however late. No pin, no
+  // append: the source redelivers. A pin whose append or ack then fails only keeps a record
+  // kUnsettledRecordTtl (the safe direction).
+  std::vector<CopyPin> pins;
+  pins.reserve(2 * batch.size());
+  const Lsn first_lsn = deps_.wal.next_lsn();
+  for (std::size_t i = 0; i < received->size(); ++i) {
+    const std::uint64_t lsn = first_lsn.value + i;
+    pins.push_back(CopyPin{.id = (*received)[i].id, .tag = copy_pin_tag(options_.region.str(), lsn)});
+    pins.push_back(CopyPin{.id = (*received)[i].id, .tag = copy_pin_unacked_tag(options_.region.str(), lsn)});
+  }
+  const Status pinned = deps_.dedupe.pin(pins);
+  if (!pinned.ok()) {
+    HADR_TRY(absorb_failure("relay dedupe pin", pinned.error(), intake_backoff_, health_));
+    return StepOutcome::kIdle;
+  }
   Result<Lsn> last_lsn = deps_.wal.append(batch);
   if (!last_lsn.ok()) {
     // Nothing is acked: the source redelivers. kAborted = the log refuses this epoch (fenced);
@@ -391,6 +412,13 @@ Result<StepOutcome> Relay::ack_and_queue(Epoch epoch, std::vector<SourceMessage>
   const Status acked = deps_.source.ack(handles);
   if (acked.ok()) {
     counters_.acked.fetch_add(handles.size());
+    // The source will not deliver these again: their unacked pins go.
+    const std::uint64_t first = last_lsn.value - received.size() + 1;
+    for (std::size_t i = 0; i < received.size() && to_unpin_.size() < kUnpinBacklogMax; ++i) {
+      to_unpin_.push_back(
+          CopyPin{.id = received[i].id, .tag = copy_pin_unacked_tag(options_.region.str(), first + i)});
+    }
+    retire_pins(deps_.dedupe, to_unpin_, options_.record_ttl, health_, "relay retiring unacked pins");
     intake_backoff_.record_success();
     health_.record_success();
   } else {

@@ -10,8 +10,11 @@
 //      queue for publication every message record that the dedupe store does not know as done
 //      or dead-lettered. Under a new epoch because the other region may have republished this
 //      region's records into its own namespace and then been cut off: nobody else drives them;
-//   3. intake: receive a batch from the source, append it to the WAL stamped with the epoch
-//      (one fdatasync), re-check the fence, ack the source, queue the records for publication.
+//   3. intake: receive a batch from the source, pin each message's copy on the dedupe store
+//      ("<region>:<lsn>" and "<region>:<lsn>:unacked" for the LSNs the append will assign;
+//      no pin, no append), append it to the WAL stamped with the epoch (one fdatasync),
+//      re-check the fence, ack the source (then retire the ":unacked" tags), queue the records
+//      for publication. See docs/failover.md, "One id in two WAL records".
 // With a blob backup of the WAL (wal_backup.h):
 //   - sync (backup_sync): after the fsync, intake ships the batch to the BlobStore and acks the
 //     source only once it is there (crash point "relay.after_backup_before_ack"). While shipping
@@ -81,6 +84,9 @@ struct RelayOptions {
   // backup_async; ignored without it (0 there means "no backup, no bound").
   std::uint64_t backup_lag_max = 65'536;
   BackoffOptions backoff;
+  // dedupe.record_ttl: once the source confirmed an ack, the relay retires the batch's
+  // unacked pins (copy_pin_unacked_tag) with it; 1 ms .. 365 days.
+  Milliseconds record_ttl = kDefaultDedupeRecordTtl;
 
   Status validate() const;
 };
@@ -187,6 +193,10 @@ class Relay final : public Role {
   Lsn recovery_read_until_;  // the last LSN recovery has read
   std::vector<WalRecord> recovery_chunk_;     // read, not yet classified (a lookup failed)
   std::optional<HeldBatch> held_;             // sync backup: appended, not yet shipped, not acked
+  // Unacked pins of acked records, retired after each ack (retire_pins; a failure leaves them
+  // for the next ack; past the bound they keep their long TTL).
+  std::vector<CopyPin> to_unpin_;
+  static constexpr std::size_t kUnpinBacklogMax = 4 * DedupeStore::kMaxLookupBatch;
   Backoff intake_backoff_;
   Backoff backup_backoff_;
   Backoff publish_backoff_;

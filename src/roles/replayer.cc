@@ -338,15 +338,20 @@ Result<bool> Replayer::publish(Epoch epoch, std::vector<WalRecord>& batch) {
   std::vector<BusMessage> messages;
   std::vector<SettleEntry> entries;
   entries.reserve(batch.size());
+  // The ids of message records found settled already: their tags are retired with the set.
+  std::vector<std::optional<MessageId>> settled_ids;
+  settled_ids.reserve(batch.size());
   std::size_t next_state = 0;
   for (WalRecord& record : batch) {
     if (record.type != WalRecordType::kMessage) {
       entries.push_back(SettleEntry{.lsn = record.lsn});  // a seal: nothing to settle
+      settled_ids.emplace_back();
       continue;
     }
     const bool settled = is_settled(states[next_state++]) || settled_.contains(record.lsn);
     entries.push_back(SettleEntry{.lsn = record.lsn,
                                   .id = settled ? std::nullopt : std::optional<MessageId>(record.message_id)});
+    settled_ids.push_back(settled ? std::optional<MessageId>(record.message_id) : std::nullopt);
     if (settled || record.lsn <= republished_through_) continue;
     messages.push_back(to_bus_message(std::move(record), from_region_, epoch));
   }
@@ -360,10 +365,19 @@ Result<bool> Replayer::publish(Epoch epoch, std::vector<WalRecord>& batch) {
       return false;
     }
   }
-  for (SettleEntry& entry : entries) {
+  HADR_ASSERT(settled_ids.size() == entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    SettleEntry& entry = entries[i];
     HADR_ASSERT(settle_window_.empty() || entry.lsn > settle_window_.back().lsn);
     // Known settled and taken by the set: nothing to wait for (add() refuses only when full).
-    if (!entry.id && settled_.add(entry.lsn)) continue;
+    // Its copy's pin is retired once the set is persisted, like a record settled later.
+    if (!entry.id && settled_.add(entry.lsn)) {
+      if (settled_ids[i] && to_retire_.size() < kRetireBacklogMax) {
+        to_retire_.push_back(CopyPin{.id = std::move(*settled_ids[i]),
+                                     .tag = copy_pin_tag(from_region_.str(), entry.lsn.value)});
+      }
+      continue;
+    }
     settle_window_.push_back(std::move(entry));
   }
   backoff_.record_success();
@@ -408,7 +422,11 @@ Result<StepOutcome> Replayer::settle(Epoch epoch) {
       settled = is_settled(states[next_state++]);
     }
     if (settled && settled_.add(entry.lsn)) {
-      if (entry.id && to_retire_.size() < kRetireBacklogMax) to_retire_.push_back(std::move(*entry.id));
+      if (entry.id && to_retire_.size() < kRetireBacklogMax) {
+        // The failed region's record: its relay pinned the id under this tag before the append.
+        to_retire_.push_back(CopyPin{.id = std::move(*entry.id),
+                                     .tag = copy_pin_tag(from_region_.str(), entry.lsn.value)});
+      }
       continue;
     }
     pending.push_back(std::move(entry));
@@ -443,15 +461,7 @@ Result<StepOutcome> Replayer::settle(Epoch epoch) {
 }
 
 void Replayer::retire_marks() {
-  while (!to_retire_.empty()) {
-    const std::size_t count = std::min(to_retire_.size(), DedupeStore::kMaxLookupBatch);
-    const Status retired = deps_.dedupe.retire(std::span(to_retire_.data(), count), options_.record_ttl);
-    if (!retired.ok()) {
-      health_.record_error("replayer retiring done marks", retired.error());  // they keep their long TTL
-      return;
-    }
-    to_retire_.erase(to_retire_.begin(), to_retire_.begin() + static_cast<std::ptrdiff_t>(count));
-  }
+  retire_pins(deps_.dedupe, to_retire_, options_.record_ttl, health_, "replayer retiring done marks");
 }
 
 Result<bool> Replayer::persist_progress(Epoch epoch, Lsn lsn) {

@@ -191,7 +191,7 @@ class Replayer final : public Role {
   std::deque<SettleEntry> settle_window_;  // records not known settled yet, LSN order
   SettledSet settled_;                     // the failed region's settled records as known here
   SettledSet settled_persisted_;           // what Coord holds as this replay wrote (or read) it
-  std::vector<MessageId> to_retire_;       // marks to retire once the set covering them is persisted
+  std::vector<CopyPin> to_retire_;         // marks to retire once the set covering them is persisted
   static constexpr std::size_t kRetireBacklogMax = 4 * DedupeStore::kMaxLookupBatch;
   void retire_marks();
   std::uint64_t from_incarnation_ = 0;     // the failed region's WAL incarnation (0: unknown)

@@ -1,5 +1,8 @@
 #include "roles/role_support.h"
 
+#include <algorithm>
+#include <span>
+
 namespace hadr {
 
 bool is_transient(ErrorCode code) {
@@ -43,6 +46,19 @@ Status absorb_failure(std::string_view what, const Error& error, Backoff& backof
   backoff.record_failure();
   HADR_ASSERT(backoff.consecutive_failures() > 0);
   return ok_status();
+}
+
+void retire_pins(DedupeStore& dedupe, std::vector<CopyPin>& backlog, Milliseconds record_ttl, HealthRecorder& health,
+                 std::string_view what) {
+  while (!backlog.empty()) {
+    const std::size_t count = std::min(backlog.size(), DedupeStore::kMaxLookupBatch);
+    const Status retired = dedupe.retire(std::span(backlog.data(), count), record_ttl);
+    if (!retired.ok()) {
+      health.record_error(what, retired.error());
+      return;
+    }
+    backlog.erase(backlog.begin(), backlog.begin() + static_cast<std::ptrdiff_t>(count));
+  }
 }
 
 std::string bounded_reason(std::string_view reason, std::size_t max_bytes) {

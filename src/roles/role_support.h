@@ -20,7 +20,9 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "contracts/dedupe_store.h"
 #include "core/result.h"
 #include "roles/backoff.h"
 #include "roles/role.h"
@@ -50,6 +52,13 @@ class HealthRecorder {
 // arms `backoff` and returns ok (the role goes idle and retries after the delay). Returns the
 // error itself for kDataLoss / kInternal.
 Status absorb_failure(std::string_view what, const Error& error, Backoff& backoff, HealthRecorder& health);
+
+// Retires `backlog` (copy pins whose copies are settled or acked) in batches of
+// DedupeStore::kMaxLookupBatch, oldest first, removing what was retired. A failure is recorded
+// in `health` as `what` and leaves the rest for the next call: their records keep their long
+// TTL meanwhile, which costs only the store's size.
+void retire_pins(DedupeStore& dedupe, std::vector<CopyPin>& backlog, Milliseconds record_ttl, HealthRecorder& health,
+                 std::string_view what);
 
 // A free-text reason cut to at most `max_bytes` (a dead-letter reason has a hard limit).
 std::string bounded_reason(std::string_view reason, std::size_t max_bytes);

@@ -329,6 +329,7 @@ Status RegionNode::open_control_roles() {
   RelayDependencies relay_dependencies{*source_, *wal_, posix_env(), *bus_, *dedupe_.store, *intake_fence_, clock, crash_points_};
   relay_dependencies.coord = coord_.get();
   RelayOptions relay_options = config_.relay;
+  relay_options.record_ttl = config_.worker.record_ttl;  // dedupe.record_ttl, once a record is acked
   if (own_backup) {
     WalBackupOptions backup_options;
     backup_options.region = config_.region;

@@ -113,8 +113,9 @@ class SimDedupe final : public DedupeStore {
   }
   Status release(const MessageId& id, std::string_view token) override { return inner_.release(id, token); }
   Result<std::vector<RecordState>> lookup(std::span<const MessageId> ids) override { return inner_.lookup(ids); }
-  Status retire(std::span<const MessageId> ids, Milliseconds record_ttl) override {
-    return inner_.retire(ids, record_ttl);
+  Status pin(std::span<const CopyPin> pins) override { return inner_.pin(pins); }
+  Status retire(std::span<const CopyPin> pins, Milliseconds record_ttl) override {
+    return inner_.retire(pins, record_ttl);
   }
   Result<Epoch> highest_epoch() override { return inner_.highest_epoch(); }
 

@@ -57,22 +57,11 @@ struct AwaitingFix {
   SimFault fault;
   int hole;  // issue 12's numbering
 };
-inline constexpr std::array<AwaitingFix, 8> kFaultsAwaitingFix = {{
+inline constexpr std::array<AwaitingFix, 7> kFaultsAwaitingFix = {{
     // Was in the mix; the real-time I5 check finds that a restored lease store forgets the
     // holder's last renewals and grants the next epoch while the holder, inside its renew
     // deadline, still writes (seeds 27, 52, 84 of the old mix).
     {SimFault::kLeaseRestore, 3},
-    // Alone, long_outage passes seeds 1..300 (settled ranges + marks retired only once a settled
-    // set covers them), and with coord_loss seeds 1..400 (the set's second copy in the blob
-    // store: 92 of 1..300 failed before). In the default mix 7 of seeds 1..1000 still fail (I2;
-    // 31 before the second copy), all one class: one message id in two WAL records (the source
-    // redelivered it to the other region, or to the same one after a lost ack: seeds 195, 349,
-    // 376, 480, 523, 611, 677). The first copy settles and its mark is retired; the second copy's
-    // region is away (or halted) until the mark expired, and nothing keyed by id remembers it.
-    // Planned fix (docs/failover.md, "One id in two WAL records"): the relay pins a copy tag
-    // (region, LSN) on the id's dedupe record before the append, each settlement unpins its own
-    // tag, and a mark's TTL is shortened only when no pin is left.
-    {SimFault::kLongOutage, 1},
     {SimFault::kStoreRollback, 3},     // replay data_loss, duplicate effects, two writers (holes 2, 3, 12)
     {SimFault::kSyncedCorruption, 5},  // a damaged synced frame is cut as a torn tail (and hole 10)
     {SimFault::kBlobLoss, 13},         // a backup gap stops the replay on data_loss (step_error)

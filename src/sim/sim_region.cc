@@ -204,7 +204,8 @@ Status SimRegion::open_control_side(Process& p) {
                                        .crash_points = p.crash_points, .coord = p.coord.get()};
   RelayOptions relay_options{.region = region, .batch_max = 8, .in_flight_max = 64, .recovery_chunk_max = 32,
                              .retention_interval = Milliseconds(1'000),
-                             .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)}};
+                             .backoff = {.initial = Milliseconds(10), .max = Milliseconds(200)},
+                             .record_ttl = world_.record_ttl};
   if (async_backup_) {
     relay_dependencies.backup_async = p.shipper.get();
     relay_options.backup_lag_max = kAsyncBackupLagMax;

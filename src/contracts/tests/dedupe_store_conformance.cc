@@ -204,7 +204,9 @@ TEST_P(DedupeStoreConformance, RetireShortensFinalRecordsOnly) {
   const std::string dead = claim_granted(message_id("m2"), "worker-a", kEpoch, kLongTtl);
   ASSERT_TRUE(succeeded(store_->mark_dead_lettered(message_id("m2"), dead, "poison", kUnsettledRecordTtl)));
   claim_granted(message_id("m3"), "worker-a", kEpoch, kLongTtl);
-  const std::vector<MessageId> ids{message_id("m1"), message_id("m2"), message_id("m3"), message_id("m4")};
+  // Records without pins (written before pins existed) are shortened by any tag's retire.
+  const std::vector<CopyPin> ids{{message_id("m1"), "a:1"}, {message_id("m2"), "a:2"}, {message_id("m3"), "a:3"},
+                                 {message_id("m4"), "a:4"}};
   ASSERT_TRUE(succeeded(store_->retire(ids, kShortTtl)));
   EXPECT_EQ(state_of(message_id("m1")), RecordState::kDone);  // not before the new TTL
   factory_->advance(kPastShortTtl);
@@ -212,10 +214,125 @@ TEST_P(DedupeStoreConformance, RetireShortensFinalRecordsOnly) {
   EXPECT_EQ(state_of(message_id("m2")), RecordState::kUnknown);
   EXPECT_EQ(state_of(message_id("m3")), RecordState::kClaimed);  // a claim keeps its own TTL
   EXPECT_EQ(state_of(message_id("m4")), RecordState::kUnknown);
-  ASSERT_TRUE(succeeded(store_->retire(std::span<const MessageId>(), kShortTtl)));
-  std::vector<MessageId> too_many(DedupeStore::kMaxLookupBatch + 1, message_id("m5"));
+  ASSERT_TRUE(succeeded(store_->retire(std::span<const CopyPin>(), kShortTtl)));
+  std::vector<CopyPin> too_many(DedupeStore::kMaxLookupBatch + 1, CopyPin{message_id("m5"), "a:5"});
   EXPECT_TRUE(failed_with(store_->retire(too_many, kShortTtl), ErrorCode::kInvalidArgument));
   EXPECT_TRUE(failed_with(store_->retire(ids, Milliseconds(0)), ErrorCode::kInvalidArgument));
+}
+
+// Copy pins (issue 12 hole 1, "One id in two WAL records"): a pinned mark is shortened only
+// by the retire of its last tag.
+namespace {
+
+std::vector<CopyPin> pins_of(const MessageId& id, std::initializer_list<std::string_view> tags) {
+  std::vector<CopyPin> pins;
+  for (std::string_view tag : tags) pins.push_back(CopyPin{id, std::string(tag)});
+  return pins;
+}
+
+}  // namespace
+
+TEST_P(DedupeStoreConformance, PinThenMarkThenRetireWithTheTagShortens) {
+  const MessageId id = message_id("m1");
+  ASSERT_TRUE(succeeded(store_->pin(pins_of(id, {"a:18"}))));
+  const std::string token = claim_granted(id, "worker-a", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->mark_done(id, token, kUnsettledRecordTtl)));
+  ASSERT_TRUE(succeeded(store_->retire(pins_of(id, {"a:18"}), kShortTtl)));
+  EXPECT_EQ(state_of(id), RecordState::kDone);
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(id), RecordState::kUnknown);
+}
+
+TEST_P(DedupeStoreConformance, TwoTagsNeedTwoRetires) {
+  const MessageId id = message_id("m1");
+  ASSERT_TRUE(succeeded(store_->pin(pins_of(id, {"a:18"}))));
+  ASSERT_TRUE(succeeded(store_->pin(pins_of(id, {"b:1"}))));
+  const std::string token = claim_granted(id, "worker-a", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->mark_done(id, token, kUnsettledRecordTtl)));
+  ASSERT_TRUE(succeeded(store_->retire(pins_of(id, {"a:18"}), kShortTtl)));
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(id), RecordState::kDone);  // b:1 is not settled: the mark stays
+  EXPECT_EQ(claim_status(*store_, id, "worker-b", kEpoch, kLongTtl), ClaimStatus::kAlreadyDone);
+  ASSERT_TRUE(succeeded(store_->retire(pins_of(id, {"b:1"}), kShortTtl)));
+  EXPECT_EQ(state_of(id), RecordState::kDone);
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(id), RecordState::kUnknown);
+}
+
+TEST_P(DedupeStoreConformance, RetireOfAnAbsentTagIsANoOp) {
+  const MessageId id = message_id("m1");
+  ASSERT_TRUE(succeeded(store_->pin(pins_of(id, {"a:18", "b:1"}))));
+  const std::string token = claim_granted(id, "worker-a", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->mark_done(id, token, kUnsettledRecordTtl)));
+  // The replayer and the checkpointer both settle a:18; c:7 was never pinned.
+  ASSERT_TRUE(succeeded(store_->retire(pins_of(id, {"a:18", "a:18", "c:7"}), kShortTtl)));
+  ASSERT_TRUE(succeeded(store_->retire(pins_of(id, {"a:18"}), kShortTtl)));
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(id), RecordState::kDone);
+}
+
+TEST_P(DedupeStoreConformance, PinAfterRetireExtendsAgain) {
+  const MessageId id = message_id("m1");
+  ASSERT_TRUE(succeeded(store_->pin(pins_of(id, {"a:18"}))));
+  const std::string token = claim_granted(id, "worker-a", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->mark_done(id, token, kUnsettledRecordTtl)));
+  ASSERT_TRUE(succeeded(store_->retire(pins_of(id, {"a:18"}), kShortTtl)));
+  // A second copy is logged before the shortened mark expired.
+  ASSERT_TRUE(succeeded(store_->pin(pins_of(id, {"b:1"}))));
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(id), RecordState::kDone);
+  EXPECT_EQ(claim_status(*store_, id, "worker-b", kEpoch, kLongTtl), ClaimStatus::kAlreadyDone);
+}
+
+TEST_P(DedupeStoreConformance, PinOnlyRecordIsClaimableAndReadsUnknown) {
+  const MessageId id = message_id("m1");
+  ASSERT_TRUE(succeeded(store_->pin(pins_of(id, {"a:18"}))));
+  EXPECT_EQ(state_of(id), RecordState::kUnknown);
+  // A claim that expires, or is released, leaves the pins.
+  claim_granted(id, "worker-a", kEpoch, kShortTtl);
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(id), RecordState::kUnknown);
+  const std::string released = claim_granted(id, "worker-b", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->release(id, released)));
+  EXPECT_EQ(state_of(id), RecordState::kUnknown);
+  const std::string token = claim_granted(id, "worker-c", kEpoch, kLongTtl);
+  EXPECT_EQ(state_of(id), RecordState::kClaimed);
+  ASSERT_TRUE(succeeded(store_->mark_done(id, token, kUnsettledRecordTtl)));
+  // The pin survived the claims: the retire of another tag does not shorten the mark.
+  ASSERT_TRUE(succeeded(store_->retire(pins_of(id, {"b:1"}), kShortTtl)));
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(id), RecordState::kDone);
+}
+
+TEST_P(DedupeStoreConformance, FullPinSetNeverShortens) {
+  const MessageId id = message_id("m1");
+  std::vector<CopyPin> pins;
+  for (std::size_t i = 0; i <= kPinsMax; ++i) pins.push_back(CopyPin{id, "a:" + std::to_string(i + 1)});
+  ASSERT_TRUE(succeeded(store_->pin(pins)));
+  const std::string token = claim_granted(id, "worker-a", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->mark_done(id, token, kUnsettledRecordTtl)));
+  ASSERT_TRUE(succeeded(store_->retire(pins, kShortTtl)));  // every tag, the overflowing one too
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(id), RecordState::kDone);
+}
+
+TEST_P(DedupeStoreConformance, BadPinTagIsRefused) {
+  const MessageId id = message_id("m1");
+  for (const std::string& tag : {std::string(), std::string("a 1"), std::string("a:\x01"),
+                                 std::string(kMaxPinTagBytes + 1, 'a')}) {
+    EXPECT_TRUE(failed_with(store_->pin(pins_of(id, {tag})), ErrorCode::kInvalidArgument)) << tag;
+    EXPECT_TRUE(failed_with(store_->retire(pins_of(id, {tag}), kShortTtl), ErrorCode::kInvalidArgument)) << tag;
+  }
+  std::vector<CopyPin> too_many(DedupeStore::kMaxLookupBatch + 1, CopyPin{id, "a:1"});
+  EXPECT_TRUE(failed_with(store_->pin(too_many), ErrorCode::kInvalidArgument));
+  ASSERT_TRUE(succeeded(store_->pin(pins_of(id, {std::string(kMaxPinTagBytes, 'a')}))));
+  ASSERT_TRUE(succeeded(store_->pin(std::span<const CopyPin>())));
+  // The refused pins changed nothing: a mark is shortened by the retire of the one good tag.
+  const std::string token = claim_granted(id, "worker-a", kEpoch, kLongTtl);
+  ASSERT_TRUE(succeeded(store_->mark_done(id, token, kUnsettledRecordTtl)));
+  ASSERT_TRUE(succeeded(store_->retire(pins_of(id, {std::string(kMaxPinTagBytes, 'a')}), kShortTtl)));
+  factory_->advance(kPastShortTtl);
+  EXPECT_EQ(state_of(id), RecordState::kUnknown);
 }
 
 TEST_P(DedupeStoreConformance, MarkDeadLetteredMakesClaimAnswerAlreadyDone) {

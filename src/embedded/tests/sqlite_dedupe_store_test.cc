@@ -4,7 +4,8 @@
 //     claim stays live; a lost claim runs no effect; a repeated mark never applies it twice —
 //     the exactly-once building block;
 //   - expired records are deleted in bounded batches by later writes;
-//   - claim tokens are deterministic (the same history gives the same tokens).
+//   - claim tokens are deterministic (the same history gives the same tokens);
+//   - a file written before copy pins opens: the pin table is added, its records have no pins.
 #include "embedded/sqlite_dedupe_store.h"
 
 #include <gtest/gtest.h>
@@ -184,6 +185,38 @@ TEST_F(SqliteDedupeStoreTest, DeadLetterReasonOverLimitIsRejected) {
   EXPECT_TRUE(failed_with(store_->mark_dead_lettered(id, token, std::string(kMaxReasonBytes + 1, 'r'), kLongTtl),
                           ErrorCode::kInvalidArgument));
   EXPECT_EQ(state_of(id), RecordState::kClaimed);
+}
+
+// A dedupe file from before copy pins (no dedupe_pins table) opens: the table is created, and
+// its done records, which have no pins, are shortened by the first retire as before.
+TEST_F(SqliteDedupeStoreTest, FileFromBeforePinsOpensAndItsMarksRetireAsBefore) {
+  const std::string old_path = directory_ + "/before-pins.db";
+  {
+    auto old = SqliteConnection::open(old_path, SqliteOptions{});
+    ASSERT_TRUE(succeeded(old));
+    ASSERT_TRUE(succeeded((*old)->execute(
+        "CREATE TABLE dedupe_records (message_id TEXT PRIMARY KEY NOT NULL, state INTEGER NOT NULL, "
+        "owner TEXT NOT NULL, claim_token TEXT NOT NULL, expires_at_ms INTEGER NOT NULL, reason BLOB NOT NULL) "
+        "WITHOUT ROWID;"
+        "CREATE INDEX dedupe_records_by_expiry ON dedupe_records (expires_at_ms);"
+        "CREATE TABLE dedupe_counters (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;"
+        "INSERT INTO dedupe_records VALUES ('m-old', 2, 'worker-a', 'c1', 4611686018427387904, x'');")));
+  }
+  auto opened = SqliteDedupeStore::open(old_path, clock_);
+  ASSERT_TRUE(succeeded(opened));
+  SqliteDedupeStore& store = **opened;
+  const std::vector<MessageId> old_id{message_id("m-old")};
+  auto states = store.lookup(old_id);
+  ASSERT_TRUE(succeeded(states));
+  EXPECT_EQ(states->front(), RecordState::kDone);
+  const std::vector<CopyPin> retire{{message_id("m-old"), "a:1"}};
+  ASSERT_TRUE(succeeded(store.retire(retire, kShortTtl)));
+  const std::vector<CopyPin> pins{{message_id("m-new"), "a:2"}};
+  ASSERT_TRUE(succeeded(store.pin(pins)));
+  clock_.advance(kPastShortTtl);
+  states = store.lookup(old_id);
+  ASSERT_TRUE(succeeded(states));
+  EXPECT_EQ(states->front(), RecordState::kUnknown);
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 // during the append acks and publishes nothing; a WAL that refuses an older epoch acks nothing;
 // publication recovery after a restart republishes acked records from the checkpoint on,
 // skipping those already done; retention deletes segments below the checkpoint; lost confirms
-// and refused acks end in duplicate deliveries, never in duplicate effects.
+// and refused acks end in duplicate deliveries, never in duplicate effects; every appended
+// record is pinned on the dedupe store under its LSN before the append, and a failed pin
+// appends and acks nothing.
 // Regressions of issue 12 hole 8 (a planned switchover could not drain; both failed before the
 // fix): with intake closed (the watchdog's gate, as the runtime and the simulator wire it) the
 // relay still publishes the records it already appended
@@ -15,6 +17,11 @@
 #include "roles/relay.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "memory/memory_source.h"
 #include "roles/checkpoint.h"
@@ -307,6 +314,39 @@ class OutageInjector final : public FaultInjector {
   bool fire(FaultSite site) override { return down && site == FaultSite::kUnavailable; }
   bool down = false;
 };
+
+// Copy pins (docs/failover.md, "One id in two WAL records"): before the append, each message is
+// pinned as "a:<lsn>" (the record the append creates) and "a:<lsn>:unacked"; once the source
+// confirmed the ack, the unacked tags are retired and the record's tag stays for its settlement.
+TEST(RelayTest, EveryAppendedRecordIsPinnedUnderItsLsn) {
+  RegionHarness harness;
+  harness.put_messages(8);
+  step_relay_until(harness, [&] { return harness.source_server.acked_count() == 8; });
+  std::map<std::string, std::vector<std::string>> pins;
+  for (const DedupeRecordView& record : harness.dedupe_server.records()) pins[record.id.str()] = record.pins;
+  ASSERT_EQ(pins.size(), 8u);
+  std::set<std::string> tags;
+  for (const auto& [id, tags_of_id] : pins) {
+    ASSERT_EQ(tags_of_id.size(), 1u) << id;
+    tags.insert(tags_of_id.front());
+  }
+  EXPECT_EQ(tags, (std::set<std::string>{"a:1", "a:2", "a:3", "a:4", "a:5", "a:6", "a:7", "a:8"}));
+}
+
+// No pin, no append: a dedupe store that cannot be reached leaves the batch in the source.
+TEST(RelayTest, FailedPinAppendsAndAcksNothing) {
+  OutageInjector outage;
+  RegionHarness harness(HarnessOptions{.faults_by_client = {{"relay.dedupe", &outage}}});
+  harness.put_messages(5);
+  outage.down = true;
+  step_relay(harness, 3);
+  EXPECT_EQ(harness.relay().stats().appended, 0u);
+  EXPECT_EQ(harness.source_server.acked_count(), 0u);
+  EXPECT_EQ(harness.wal().durable_lsn(), Lsn{0});
+  outage.down = false;
+  ASSERT_TRUE(harness.drain());
+  expect_exactly_once(harness);
+}
 
 // A relay over the harness's WAL, bus, dedupe and backup whose intake sits behind the watchdog's
 // gate (GatedFence over the lease fence), as the runtime and the simulator wire it. Only this
