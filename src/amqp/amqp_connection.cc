@@ -98,7 +98,10 @@ struct ReceiveCall {
   bool credit_granted = false;
   bool failed = false;
   Status failure;
-  // Container thread only:
+  // Container thread only. The engine empties `receiver` when it lets go of the call: the
+  // caller's thread may drop the last reference to this object, and a Proton handle released
+  // there races the container thread on the link's (non-atomic) reference count; that corrupted
+  // the connection's count and crashed ~Engine under load (ASan: SEGV in pn_class_decref).
   proton::receiver receiver;
   bool finished = false;  // the caller has its messages; later arrivals are released
   std::size_t held = 0;   // delivered and not yet settled
@@ -454,7 +457,7 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
         delivery.reject();
         break;
     }
-    if (close_receiver_if_idle(call)) closed = call->receiver;
+    closed = close_receiver_if_idle(call);
     return ok_status();
   }
 
@@ -541,15 +544,20 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
     for (auto it = held_.begin(); it != held_.end();) {
       it = it->second.call == found->second ? held_.erase(it) : std::next(it);
     }
+    found->second->receiver = proton::receiver();  // released here, on the container thread
     batches_.erase(found);
   }
 
-  // True when this closed the call's link (its detach answer is still to come).
-  bool close_receiver_if_idle(const std::shared_ptr<ReceiveCall>& call) {
-    if (!call->finished || call->held > 0 || shutting_down_) return false;
-    if (batches_.erase(call->receiver) == 0 || !call->receiver.active()) return false;
-    call->receiver.close();
-    return true;
+  // The call's link when this closed it (its detach answer is still to come). The call keeps no
+  // handle once the engine lets go of it (ReceiveCall::receiver).
+  std::optional<proton::receiver> close_receiver_if_idle(const std::shared_ptr<ReceiveCall>& call) {
+    if (!call->finished || call->held > 0 || shutting_down_) return std::nullopt;
+    if (batches_.find(call->receiver) == batches_.end()) return std::nullopt;
+    proton::receiver receiver = std::exchange(call->receiver, proton::receiver());
+    batches_.erase(receiver);
+    if (!receiver.active()) return std::nullopt;
+    receiver.close();
+    return receiver;
   }
 
   bool finish_session_call_on_open(const proton::session& session) {
@@ -602,6 +610,7 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
     senders_.clear();
     sender_addresses_.clear();
     trackers_.clear();
+    for (auto& [receiver, call] : batches_) call->receiver = proton::receiver();
     batches_.clear();
     held_.clear();
     session_calls_.clear();

@@ -31,7 +31,7 @@ constexpr std::size_t kConfigBytesMax = 1 << 20;
 constexpr std::size_t kHandlerArgumentsMax = 256;
 
 // Built by append: g++ 12 warns falsely (-Wrestrict) on "literal" + std::string temporaries.
-std::string quoted(std::string_view text) {
+std::string quote_text(std::string_view text) {
   std::string result(1, '"');
   result.append(text);
   result.push_back('"');
@@ -164,7 +164,7 @@ Status read_region(SectionReader& reader, RegionConfig& config, const std::strin
   HADR_TRY(reader.read_string("name", name));
   if (name.empty()) return config_error("region.name", "is missing", "set it to this region's id, e.g. name = \"a\"");
   auto region = RegionId::parse(name);
-  if (!region.ok()) return config_error("region.name", quoted(name) + " is not a region id", region.error().detail);
+  if (!region.ok()) return config_error("region.name", quote_text(name) + " is not a region id", region.error().detail);
   config.region = *region;
   HADR_TRY(reader.read_string("data_dir", config.data_dir));
   if (config.data_dir.empty()) {
@@ -175,7 +175,7 @@ Status read_region(SectionReader& reader, RegionConfig& config, const std::strin
   HADR_TRY(reader.read_string("peer", peer));
   if (!peer.empty()) {
     auto peer_id = RegionId::parse(peer);
-    if (!peer_id.ok()) return config_error("region.peer", quoted(peer) + " is not a region id", peer_id.error().detail);
+    if (!peer_id.ok()) return config_error("region.peer", quote_text(peer) + " is not a region id", peer_id.error().detail);
     config.peer = *peer_id;
   }
   return ok_status();
@@ -186,7 +186,7 @@ Status read_backends(SectionReader& reader, RegionConfig& config, const std::str
   HADR_TRY(reader.read_string("kind", kind));
   if (kind == "embedded") config.backend = BackendKind::kEmbedded;
   else if (kind == "real") config.backend = BackendKind::kReal;
-  else return invalid_argument("backends.kind: " + quoted(kind) + " is unknown; write \"embedded\" (SQLite files) or \"real\" (Redis, AMQP, Azure Blob)");
+  else return invalid_argument("backends.kind: " + quote_text(kind) + " is unknown; write \"embedded\" (SQLite files) or \"real\" (Redis, AMQP, Azure Blob)");
   HADR_TRY(reader.read_string("dir", config.embedded.dir));
   if (config.embedded.dir.empty()) config.embedded.dir = config.data_dir + "/embedded";
   config.embedded.dir = resolve_path(config.embedded.dir, base_dir);
@@ -216,7 +216,7 @@ Status read_amqp_connection(SectionReader& reader, amqp::AmqpOptions& options, s
   std::string broker(amqp::broker_style_name(options.broker));
   HADR_TRY(reader.read_string("broker", broker));
   auto style = amqp::parse_broker_style(broker);
-  if (!style.ok()) return config_error(reader.key_name("broker"), quoted(broker) + " is unknown", "write \"rabbitmq\" or \"servicebus\"");
+  if (!style.ok()) return config_error(reader.key_name("broker"), quote_text(broker) + " is unknown", "write \"rabbitmq\" or \"servicebus\"");
   options.broker = *style;
   HADR_TRY(reader.read_bool("tls", options.tls));
   HADR_TRY(reader.read_string("queue_prefix", options.queue_prefix));
@@ -228,7 +228,7 @@ Status read_redis_section(SectionReader& reader, redis::RedisOptions& options, c
   std::string address = options.address();
   HADR_TRY(reader.read_string("address", address));
   auto parsed = redis::RedisAddress::parse(address);
-  if (!parsed.ok()) return config_error("redis.address", quoted(address) + " is not HOST:PORT", "write e.g. \"127.0.0.1:6379\"");
+  if (!parsed.ok()) return config_error("redis.address", quote_text(address) + " is not HOST:PORT", "write e.g. \"127.0.0.1:6379\"");
   options.host = parsed->host;
   options.port = parsed->port;
   HADR_TRY(reject_secret_in_file(reader, "password", "password_env"));
@@ -292,7 +292,7 @@ Status read_source(SectionReader& reader, RegionConfig& config, const std::strin
   HADR_TRY(reader.read_string("kind", kind));
   if (kind == "embedded") config.source.kind = SourceKind::kEmbedded;
   else if (kind == "amqp") config.source.kind = SourceKind::kAmqp;
-  else return invalid_argument("source.kind: " + quoted(kind) + " is unknown; write \"embedded\" or \"amqp\"");
+  else return invalid_argument("source.kind: " + quote_text(kind) + " is unknown; write \"embedded\" or \"amqp\"");
   HADR_TRY(reader.read_string("queue", config.source.queue));
   HADR_TRY(reject_secret_in_file(reader, "password", "password_env"));
   if (config.source.kind == SourceKind::kEmbedded) return ok_status();  // the AMQP keys stay unknown
@@ -427,7 +427,7 @@ Status read_failover(const toml::table& root, RegionConfig& config) {
   if (mode == "sync") config.backup_mode = BackupMode::kSync;
   else if (mode == "async") config.backup_mode = BackupMode::kAsync;
   else if (mode == "off") config.backup_mode = BackupMode::kOff;
-  else return config_error("backup.mode", quoted(mode) + " is unknown", "write \"sync\" (RPO 0) or \"async\"");
+  else return config_error("backup.mode", quote_text(mode) + " is unknown", "write \"sync\" (RPO 0) or \"async\"");
   HADR_TRY(backup.read_integer("lag_max", config.backup_lag_max, 1, 10'000'000));
   HADR_TRY(backup.reject_unknown());
 
@@ -551,7 +551,7 @@ std::string_view backend_kind_name(BackendKind kind) {
 }
 
 Result<Milliseconds> parse_duration(std::string_view key, std::string_view text) {
-  const std::string bad = std::string(key) + ": " + quoted(text) + " is not a duration; " + std::string(kDurationFix);
+  const std::string bad = std::string(key) + ": " + quote_text(text) + " is not a duration; " + std::string(kDurationFix);
   // A whole part, an optional fraction ("1.5s"), then the unit.
   std::uint64_t whole = 0;
   const char* const end_of_text = text.data() + text.size();
@@ -579,17 +579,17 @@ Result<Milliseconds> parse_duration(std::string_view key, std::string_view text)
   else if (unit == "h") unit_ms = 3'600'000;
   else if (unit == "d") unit_ms = 86'400'000;
   else if (unit.empty()) {
-    return invalid_argument(std::string(key) + ": " + quoted(text) + " has no unit; " + std::string(kDurationFix));
+    return invalid_argument(std::string(key) + ": " + quote_text(text) + " has no unit; " + std::string(kDurationFix));
   } else {
-    return invalid_argument(std::string(key) + ": " + quoted(text) + " has an unknown unit " + quoted(unit) + "; " +
+    return invalid_argument(std::string(key) + ": " + quote_text(text) + " has an unknown unit " + quote_text(unit) + "; " +
                             std::string(kDurationFix));
   }
   // Ten years is far beyond any TTL or horizon; it keeps the product far from overflow.
   constexpr std::uint64_t kMaxMs = 10ull * 365 * 86'400'000;
-  if (whole > kMaxMs / unit_ms) return config_error(key, quoted(text) + " is longer than 10 years", "write a shorter duration").take_error();
+  if (whole > kMaxMs / unit_ms) return config_error(key, quote_text(text) + " is longer than 10 years", "write a shorter duration").take_error();
   const std::uint64_t fraction_ms_scaled = fraction * unit_ms;  // < 1e9 * 8.64e7: no overflow
   if (fraction_ms_scaled % fraction_scale != 0) {
-    return invalid_argument(std::string(key) + ": " + quoted(text) + " is not a whole number of milliseconds; " +
+    return invalid_argument(std::string(key) + ": " + quote_text(text) + " is not a whole number of milliseconds; " +
                             std::string(kDurationFix));
   }
   return Milliseconds(static_cast<std::int64_t>(whole * unit_ms + fraction_ms_scaled / fraction_scale));

@@ -54,6 +54,19 @@ Result<FaultSelection> FaultSelection::parse(std::string_view text) {
   if (text == "all") return FaultSelection{};
   if (text == "everything") return FaultSelection{.include_awaiting = true};
   if (text == "none") return FaultSelection{.mode = Mode::kNone};
+  if (text.starts_with("all+")) {
+    // The default mix with categories awaiting a fix drawn too: each must be awaiting one.
+    auto listed = parse(text.substr(4));
+    if (!listed.ok()) return std::move(listed).take_error();
+    if (listed->mode != Mode::kForced) return invalid_argument("--faults all+LIST: LIST names categories, e.g. all+bus_loss");
+    for (std::size_t i = 0; i < kSimFaultCount; ++i) {
+      if (listed->listed.test(i) && !awaiting_fix(static_cast<SimFault>(i))) {
+        return invalid_argument("--faults all+LIST: \"" + std::string(kFaultNames[i]) +
+                                "\" is in the default mix already; list only categories awaiting a fix");
+      }
+    }
+    return FaultSelection{.on_trial = listed->listed};
+  }
   FaultSelection selection{.mode = Mode::kForced};
   constexpr std::size_t kEntriesMax = 64;  // more entries than categories is a typo
   std::size_t entries = 0;
@@ -79,7 +92,16 @@ Result<FaultSelection> FaultSelection::parse(std::string_view text) {
 }
 
 std::string FaultSelection::describe() const {
-  if (mode == Mode::kBuggify) return include_awaiting ? "everything" : "all";
+  if (mode == Mode::kBuggify && on_trial.none()) return include_awaiting ? "everything" : "all";
+  if (mode == Mode::kBuggify) {
+    std::string text = include_awaiting ? "everything" : "all+";
+    for (std::size_t i = 0; i < kSimFaultCount && !include_awaiting; ++i) {
+      if (!on_trial.test(i)) continue;
+      if (!text.ends_with('+')) text += ',';
+      text += kFaultNames[i];
+    }
+    return text;
+  }
   if (mode == Mode::kNone) return "none";
   std::string text;
   for (std::size_t i = 0; i < kSimFaultCount; ++i) {

@@ -85,8 +85,12 @@ struct FaultSelection {
   // kBuggify: also the categories of kFaultsAwaitingFix ("everything"); the default mix ("all",
   // what the CI runs) leaves them out.
   bool include_awaiting = false;
+  // kBuggify: the categories of kFaultsAwaitingFix drawn like the mix's own ("all+NAME,..."): a
+  // category whose fix just landed is tried in the default mix before it leaves the list.
+  std::bitset<kSimFaultCount> on_trial;
 
-  // "all" | "everything" | "none" | "crash,partition,..." (names of sim_fault_name).
+  // "all" | "everything" | "none" | "all+NAME,..." | "crash,partition,..." (names of
+  // sim_fault_name).
   // kInvalidArgument names the unknown entry and lists the valid ones.
   static Result<FaultSelection> parse(std::string_view text);
   std::string describe() const;

@@ -49,7 +49,7 @@ struct Simulation::StoresSnapshot {
 
 std::string SimResult::repro(const SimOptions& options) const {
   std::string line = "hadr sim --seed " + std::to_string(seed);
-  if (options.faults.mode != FaultSelection::Mode::kBuggify) line += " --faults " + options.faults.describe();
+  if (options.faults.describe() != "all") line += " --faults " + options.faults.describe();
   if (options.broken != BrokenVariant::kNone) line += " --broken " + std::string(broken_variant_name(options.broken));
   return line + " --trace";
 }
@@ -79,7 +79,7 @@ void Simulation::decide_faults() {
       case FaultSelection::Mode::kBuggify:
         // The categories awaiting a fix draw nothing in the default mix, so its seeds replay
         // exactly as they did before those categories existed.
-        if (awaiting_fix(fault) && !options_.faults.include_awaiting) break;
+        if (awaiting_fix(fault) && !options_.faults.include_awaiting && !options_.faults.on_trial.test(index)) break;
         enabled_[index] = world_->random.chance(kBuggifyEnableProbability);
         break;
     }

@@ -1,5 +1,5 @@
 // hadr sim — the deterministic simulation of both regions (src/sim, docs/simulation.md).
-//   hadr sim --seeds A..B [--faults all|everything|none|LIST] [--broken NAME] [--json]
+//   hadr sim --seeds A..B [--faults all|everything|all+LIST|none|LIST] [--broken NAME] [--json]
 //   hadr sim --seed S [--faults ...] [--trace]
 // Exit 0 when no seed violated an invariant, 1 otherwise (each failure prints its seed, the
 // invariant, the offending ids and the repro line), 2 on bad arguments.
@@ -75,8 +75,9 @@ void add_sim_command(CLI::App& app, CommandContext& context) {
   command->add_option("--seed", arguments->seed, "run one seed (replays it exactly)");
   command->add_option("--seeds", arguments->seeds, "run the seeds A..B (default 1..100)");
   command->add_option("--faults", arguments->faults,
-                      "all (the default mix) | everything (with the categories awaiting a fix) | none | comma list "
-                      "of fault categories (docs/simulation.md)")
+                      "all (the default mix) | everything (with the categories awaiting a fix) | all+LIST (the default "
+                      "mix with the listed awaiting categories on trial) | none | comma list of fault categories "
+                      "(docs/simulation.md)")
       ->capture_default_str();
   command->add_option("--broken", arguments->broken,
                       "wire a deliberately broken variant (checker tests; the report's caught_share is the share of "

@@ -325,6 +325,30 @@ TEST(SimArguments, FaultListNamesTheUnknownCategory) {
   EXPECT_NE(parsed.error().detail.find("earthquake"), std::string::npos);
 }
 
+// "all+LIST" puts categories awaiting a fix on trial in the default mix; a category already in
+// the mix is refused (it would mean nothing), as is a list that is not one.
+TEST(SimArguments, TrialListAddsAwaitingCategoriesToTheDefaultMix) {
+  const std::string_view awaiting = sim_fault_name(kFaultsAwaitingFix.front().fault);
+  const auto trial = FaultSelection::parse("all+" + std::string(awaiting));
+  ASSERT_TRUE(trial.ok()) << trial.error().to_string();
+  EXPECT_EQ(trial->mode, FaultSelection::Mode::kBuggify);
+  EXPECT_FALSE(trial->include_awaiting);
+  EXPECT_EQ(trial->on_trial.count(), 1u);
+  EXPECT_EQ(trial->describe(), "all+" + std::string(awaiting));
+  const auto in_mix = FaultSelection::parse("all+crash");
+  ASSERT_FALSE(in_mix.ok());
+  EXPECT_NE(in_mix.error().detail.find("crash"), std::string::npos);
+  EXPECT_FALSE(FaultSelection::parse("all+").ok());
+  EXPECT_FALSE(FaultSelection::parse("all+everything").ok());
+  bool drawn = false;
+  SimOptions options{.faults = *trial};
+  for (std::uint64_t seed = 1; seed <= 20 && !drawn; ++seed) {
+    options.seed = seed;
+    drawn = run_simulation(options).faults_enabled.find(awaiting) != std::string::npos;
+  }
+  EXPECT_TRUE(drawn) << awaiting << " was never drawn in 20 seeds";
+}
+
 TEST(SimArguments, FaultListForcesTheListedCategories) {
   const auto parsed = FaultSelection::parse("crash,partition");
   ASSERT_TRUE(parsed.ok());
