@@ -717,7 +717,7 @@ Status HttpServerOptions::validate() const {
 }
 
 Result<ListenAddress> parse_listen_address(std::string_view key, std::string_view text) {
-  const std::string shown = std::string(key) + " '" + std::string(text.substr(0, 100)) + "'";
+  const std::string shown = std::string(key) + ": '" + std::string(text.substr(0, 100)) + "'";
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) {
     return invalid_argument(shown + " must be HOST:PORT, e.g. 127.0.0.1:9100");

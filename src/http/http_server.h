@@ -43,6 +43,7 @@
 #include "core/result.h"
 #include "http/http_parser.h"
 #include "http/http_types.h"
+#include "http/listen_address.h"
 
 namespace hadr {
 
@@ -96,14 +97,6 @@ struct HttpServerOptions {
   // kInvalidArgument naming the bound that is broken (callers validate their own flags first).
   Status validate() const;
 };
-
-// A "HOST:PORT" listen address: "127.0.0.1:9100", "[::1]:9100", ":9100" (= 127.0.0.1).
-struct ListenAddress {
-  std::string host;
-  int port = 0;
-};
-// Errors (kInvalidArgument) name `key` (the flag or config key), the text and the fix.
-Result<ListenAddress> parse_listen_address(std::string_view key, std::string_view text);
 
 class HttpServer {
  public:
