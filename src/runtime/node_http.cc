@@ -170,6 +170,8 @@ void render_failover(MetricsText& text, const NodeObservation& node) {
     text.counter("hadr_watchdog_step_downs_total", "Times the watchdog stepped down an unhealthy active region.",
                  node.stats.failover.step_downs);
     text.counter("hadr_watchdog_handovers_total", "Planned switchovers this region handed over.", node.stats.failover.handovers);
+    text.counter("hadr_watchdog_alerts_total", "Alerts the watchdog raised since this process started.",
+                 node.watchdog->alerts);
     text.gauge("hadr_watchdog_region_healthy", "1 when the watchdog finds this region healthy, else 0.",
                node.watchdog->region_healthy ? 1 : 0);
   }

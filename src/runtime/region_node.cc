@@ -579,6 +579,13 @@ NodeObservation RegionNode::observe() const {
   seen.two_regions = config_.two_regions();
   seen.draining = draining();
   seen.stats = stats();
+  // Counters the stats file does not keep (stats_fields): this process's own, from the roles.
+  if (relay_) {
+    const RelayStats relay = relay_->stats();
+    seen.stats.relay.backup_holds = relay.backup_holds;
+    seen.stats.relay.backup_lag_pauses = relay.backup_lag_pauses;
+  }
+  if (checkpointer_) seen.stats.checkpointer.fenced_writes = checkpointer_->stats().fenced_writes;
   seen.roles = health_snapshot();
   seen.worker_count = workers_.size();
   if (lease_) {

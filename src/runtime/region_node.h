@@ -110,7 +110,10 @@ struct NodeObservation {
   std::string process_name;
   bool two_regions = false;
   bool draining = false;           // a stop was requested: no intake, in-flight work finishing
-  NodeStats stats;                 // cumulative across this process's restarts (its stats file)
+  // Cumulative across this process's restarts (its stats file), but for the counters the stats
+  // file does not keep (relay backup_holds and backup_lag_pauses, checkpointer fenced_writes):
+  // those count since this start.
+  NodeStats stats;
   std::vector<NamedHealth> roles;  // every role of this process: progress, errors, lag
   std::size_t worker_count = 0;
   // The fence: alone, always held under the static epoch 1; with a peer, the lease manager's.

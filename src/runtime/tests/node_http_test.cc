@@ -134,6 +134,7 @@ TEST(NodeMetrics, TwoRegionTextAddsLeaseBackupAndReplay) {
   EXPECT_EQ(parsed.types.at("hadr_wal_backup_shipped_bytes_total"), "counter");
   EXPECT_EQ(parsed.types.at("hadr_replayer_replayed_records_total"), "counter");
   EXPECT_EQ(parsed.types.at("hadr_watchdog_region_healthy"), "gauge");
+  EXPECT_EQ(parsed.types.at("hadr_watchdog_alerts_total"), "counter");
 }
 
 TEST(NodeReadiness, ActiveIsReady) {
