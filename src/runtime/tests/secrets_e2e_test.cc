@@ -12,9 +12,9 @@
 //     message, `/usr/bin/env` as the alert command and as the alias hook; a's death makes b take
 //     over (the hook runs). No canary is in a child's environment, any file (data dirs, logs,
 //     the children's output), `hadr status` or /proc/*/cmdline; every file hadr created in the
-//     data and store directories is 0600 or 0640. b serves `--listen` endpoints: after the
-//     takeover its /metrics, /status, /readyz and /healthz hold no canary, and it is ready as
-//     the lease holder.
+//     data and store directories is 0600 or 0640. b serves `--listen` endpoints: ready as a
+//     standby before a dies, ready as the lease holder after its takeover, and then its
+//     /metrics, /status, /readyz and /healthz hold no canary.
 //   - GatewayMetricsCarryNoCanary: `hadr gateway` with the canaries in its environment: GET
 //     /metrics and /healthz hold none.
 // Waits poll with deadlines; each case takes a few seconds.
@@ -283,7 +283,7 @@ TEST_F(SecretsE2eTest, TwoRegionNodesKeepCanariesFromChildrenFilesAndStatus) {
   // a first, so that b is the standby that takes over (and runs its hook) when a dies.
   ASSERT_TRUE(eventually([&] { return read_all(dir_ + "/a/alerts.jsonl").find("initial_completed") != std::string::npos; },
                          std::chrono::seconds(20)));
-  // b serves its operator endpoints (any free port: the log names it), read after the takeover.
+  // b serves its operator endpoints (any free port: the log names it), read before and after the takeover.
   start({"node", "--config", dir_ + "/b.toml", "--listen", "127.0.0.1:0"}, "b.log");
   run({"send", "--config", dir_ + "/a.toml", "--count", "20"}, "send.log");
   const auto effects = [&] {
@@ -292,15 +292,6 @@ TEST_F(SecretsE2eTest, TwoRegionNodesKeepCanariesFromChildrenFilesAndStatus) {
     return count;
   };
   ASSERT_TRUE(eventually([&] { return effects() >= 20; }, std::chrono::seconds(30))) << effects() << " effects";
-  expect_no_canary_in_any_command_line();
-  a.send_signal(SIGKILL);
-  ASSERT_TRUE(eventually([&] { return read_all(dir_ + "/b/hook.log").find("HADR_NEW_ACTIVE_REGION=b") != std::string::npos; },
-                         std::chrono::seconds(30)))
-      << "b did not run its alias hook";
-  ASSERT_TRUE(eventually([&] { return !read_all(dir_ + "/b/alerts.jsonl.command.log").empty(); }, std::chrono::seconds(10)));
-  expect_no_canary_in_any_command_line();
-  const std::string status = run({"status", "--config", dir_ + "/b.toml"}, "status.log");
-  EXPECT_NE(status.find("b"), std::string::npos) << status;
   std::string b_address;
   ASSERT_TRUE(eventually(
       [&] {
@@ -313,6 +304,18 @@ TEST_F(SecretsE2eTest, TwoRegionNodesKeepCanariesFromChildrenFilesAndStatus) {
       },
       std::chrono::seconds(5)))
       << read_all(dir_ + "/b.log");
+  // Before the failover b is a standby whose workers are live: ready, not the holder.
+  EXPECT_EQ(http_get(b_address + "/readyz").rfind("standby: can take the lease", 0), 0u);
+  EXPECT_NE(http_get(b_address + "/metrics").find("\nhadr_lease_holder 0\n"), std::string::npos);
+  expect_no_canary_in_any_command_line();
+  a.send_signal(SIGKILL);
+  ASSERT_TRUE(eventually([&] { return read_all(dir_ + "/b/hook.log").find("HADR_NEW_ACTIVE_REGION=b") != std::string::npos; },
+                         std::chrono::seconds(30)))
+      << "b did not run its alias hook";
+  ASSERT_TRUE(eventually([&] { return !read_all(dir_ + "/b/alerts.jsonl.command.log").empty(); }, std::chrono::seconds(10)));
+  expect_no_canary_in_any_command_line();
+  const std::string status = run({"status", "--config", dir_ + "/b.toml"}, "status.log");
+  EXPECT_NE(status.find("b"), std::string::npos) << status;
   for (const std::string path : {"/metrics", "/status", "/readyz", "/healthz"}) {
     const std::string body = http_get(b_address + path);
     EXPECT_FALSE(body.empty()) << path;
