@@ -298,10 +298,10 @@ HttpServerOptions node_http_options(const ListenAddress& address, std::string li
   return options;
 }
 
-Result<std::optional<ListenAddress>> choose_node_listen_address(const std::string& listen_flag,
+Result<std::optional<ListenAddress>> choose_node_listen_address(const std::optional<std::string>& listen_flag,
                                                                 const RegionConfig& config) {
-  if (!listen_flag.empty()) {
-    HADR_ASSIGN_OR_RETURN(ListenAddress address, parse_listen_address("--listen", listen_flag));
+  if (listen_flag.has_value()) {
+    HADR_ASSIGN_OR_RETURN(ListenAddress address, parse_listen_address("--listen", *listen_flag));
     return std::optional<ListenAddress>(std::move(address));
   }
   return config.http_listen;

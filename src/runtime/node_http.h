@@ -59,9 +59,9 @@ class NodeHttpService final : public HttpService {
 // loopback is served (the endpoints carry no secret); the caller says so on stderr.
 HttpServerOptions node_http_options(const ListenAddress& address, std::string listen_key);
 
-// The address to serve on: the --listen flag when given (it wins), else [http] listen, else none
-// (no listener). Errors (kInvalidArgument) name the flag.
-Result<std::optional<ListenAddress>> choose_node_listen_address(const std::string& listen_flag,
+// The address to serve on: the --listen flag when given (it wins; given empty is an error),
+// else [http] listen, else none (no listener). Errors (kInvalidArgument) name the flag.
+Result<std::optional<ListenAddress>> choose_node_listen_address(const std::optional<std::string>& listen_flag,
                                                                 const RegionConfig& config);
 
 // Serves `node`'s endpoints until stopped or destroyed, which must happen before `node` is

@@ -3,6 +3,7 @@
 // parses flags, maps errors to exit codes (cli_support.h) and prints.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <unistd.h>
@@ -22,9 +23,9 @@ namespace {
 
 // Runs `roles` of the region in `config_path` until SIGTERM/SIGINT (exit 0 after draining) or
 // a failed role (exit 1, the error on stderr).
-// `listen_flag`: `hadr node --listen` ("" when not given; only the node has the flag).
+// `listen_flag`: `hadr node --listen` (none when not given; only the node has the flag).
 int run_roles(const std::string& command, const std::string& config_path, const NodeRoles& roles,
-              const std::string& listen_flag = "") {
+              const std::optional<std::string>& listen_flag = std::nullopt) {
   auto config = load_region_config(config_path);
   if (!config.ok()) return report_error(command, config.error());
   // Checked before anything opens: a bad address changes nothing.
@@ -37,7 +38,7 @@ int run_roles(const std::string& command, const std::string& config_path, const 
   if (!node.ok()) return report_error(command, node.error());
   std::unique_ptr<NodeHttpServer> http;
   if (listen->has_value()) {
-    auto started = NodeHttpServer::start(**node, **listen, listen_flag.empty() ? "http.listen" : "--listen");
+    auto started = NodeHttpServer::start(**node, **listen, listen_flag.has_value() ? "--listen" : "http.listen");
     if (!started.ok()) return report_error(command, started.error());
     http = std::move(*started);
     std::fprintf(stderr, "hadr %s: serving /metrics /healthz /readyz /status on http://%s:%d%s\n", command.c_str(),
@@ -69,16 +70,18 @@ void add_role_command(CLI::App& app, CommandContext& context, const std::string&
         ->capture_default_str();
   }
   auto listen = std::make_shared<std::string>();
+  CLI::Option* listen_option = nullptr;
   if (name == "node") {
-    command->add_option("--listen", *listen,
+    listen_option = command->add_option("--listen", *listen,
                         "HOST:PORT to serve /metrics, /healthz, /readyz and /status on (wins over [http] listen; "
                         "default: that key, else no listener)")
         ->type_name("HOST:PORT");
   }
-  command->callback([config_path, instance, roles, name, listen, &context] {
+  command->callback([config_path, instance, roles, name, listen, listen_option, &context] {
     NodeRoles chosen = roles;
     chosen.process_name = *instance;
-    context.exit_code = run_roles(name, *config_path, chosen, *listen);
+    const bool listen_given = listen_option != nullptr && listen_option->count() > 0;
+    context.exit_code = run_roles(name, *config_path, chosen, listen_given ? std::optional(*listen) : std::nullopt);
   });
 }
 

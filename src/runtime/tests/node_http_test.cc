@@ -222,7 +222,7 @@ TEST(NodeListenAddress, NeitherKeyNorFlagMeansNoListener) {
   auto config = parse_region_config(kConfig, "/");
   ASSERT_TRUE(config.ok()) << config.error().to_string();
   EXPECT_FALSE(config->http_listen.has_value());
-  auto chosen = choose_node_listen_address("", *config);
+  auto chosen = choose_node_listen_address(std::nullopt, *config);
   ASSERT_TRUE(chosen.ok());
   EXPECT_FALSE(chosen->has_value());
 }
@@ -234,7 +234,7 @@ TEST(NodeListenAddress, ConfigKeyIsReadAndTheFlagWins) {
   EXPECT_EQ(config->http_listen->host, "127.0.0.1");
   EXPECT_EQ(config->http_listen->port, 9100);
   EXPECT_NE(describe(*config).find("127.0.0.1:9100"), std::string::npos);
-  auto from_config = choose_node_listen_address("", *config);
+  auto from_config = choose_node_listen_address(std::nullopt, *config);
   ASSERT_TRUE(from_config.ok());
   EXPECT_EQ((*from_config)->port, 9100);
   auto from_flag = choose_node_listen_address("[::1]:9200", *config);
@@ -257,8 +257,8 @@ TEST(NodeListenAddress, BadConfigValuesNameTheKey) {
 TEST(NodeListenAddress, BadFlagValuesNameTheFlag) {
   auto config = parse_region_config(std::string(kConfig) + "[http]\nlisten = \"127.0.0.1:9100\"\n", "/");
   ASSERT_TRUE(config.ok());
-  for (const char* value : {"9100", "127.0.0.1:70000", "127.0.0.1:", "127.0.0.1:abc"}) {
-    auto chosen = choose_node_listen_address(value, *config);
+  for (const char* value : {"", "9100", "127.0.0.1:70000", "127.0.0.1:", "127.0.0.1:abc"}) {
+    auto chosen = choose_node_listen_address(std::string(value), *config);
     ASSERT_FALSE(chosen.ok()) << value;
     EXPECT_EQ(chosen.error().code, ErrorCode::kInvalidArgument);
     EXPECT_NE(chosen.error().detail.find("--listen"), std::string::npos) << chosen.error().detail;
