@@ -359,7 +359,16 @@ Status read_storage(const toml::table& root, RegionConfig& config) {
   HADR_TRY(runtime.read_duration("idle_wait", config.runtime.idle_wait));
   HADR_TRY(runtime.read_duration("drain_timeout", config.runtime.drain_timeout));
   HADR_TRY(runtime.read_duration("stats_interval", config.runtime.stats_interval));
-  return runtime.reject_unknown();
+  HADR_TRY(runtime.reject_unknown());
+
+  SectionReader http(root["http"].as_table(), "http");
+  std::string listen;
+  HADR_TRY(http.read_string("listen", listen));
+  if (http.find("listen") != nullptr) {
+    HADR_ASSIGN_OR_RETURN(ListenAddress address, parse_listen_address("http.listen", listen));
+    config.http_listen = std::move(address);
+  }
+  return http.reject_unknown();
 }
 
 Status read_handler(const toml::table& root, RegionConfig& config) {
@@ -447,7 +456,7 @@ Status read_failover(const toml::table& root, RegionConfig& config) {
 Status reject_unknown_sections(const toml::table& root) {
   static const std::set<std::string> kSections = {"region", "backends", "source",    "relay",  "promoter",
                                                   "workers", "checkpointer", "dedupe", "wal",  "replay",
-                                                  "handler", "runtime", "lease", "watchdog", "heartbeat",
+                                                  "handler", "runtime", "http", "lease", "watchdog", "heartbeat",
                                                   "backup", "alerts", "hook", "redis", "amqp", "azure"};
   for (const auto& [key, node] : root) {
     const std::string name(key.str());
@@ -892,6 +901,9 @@ std::string describe(const RegionConfig& config) {
         << (config.alerts.webhook_url.empty() ? "" : ", alert webhook configured") << "\n";
   } else {
     out << "single region (no [region] peer): always active at epoch 1\n";
+  }
+  if (config.http_listen) {
+    out << "http: hadr node serves /metrics, /healthz, /readyz and /status on " << config.http_listen->to_string() << "\n";
   }
   return out.str();
 }

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,7 @@
 #include "core/result.h"
 #include "redis/redis_options.h"
 #include "handlers/handler_factory.h"
+#include "http/listen_address.h"
 #include "roles/checkpointer.h"
 #include "roles/heartbeat.h"
 #include "roles/lease_manager.h"
@@ -147,6 +149,9 @@ struct RegionConfig {
   Milliseconds replay_horizon{std::chrono::hours(24)};
   HandlerConfig handler;
   RuntimeOptions runtime;
+  // [http] listen: where `hadr node` serves /metrics, /healthz, /readyz and /status
+  // (runtime/node_http.h); none: no listener. `hadr node --listen` wins over it.
+  std::optional<ListenAddress> http_listen;
 
   // Two-region mode (set when [region] peer is given): the lease, the watchdog, heartbeats,
   // the WAL backup and the replayer. Without a peer the region is alone and always active

@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "core/result.h"
-#include "gateway/http_types.h"
+#include "http/http_types.h"
 
 namespace hadr {
 

@@ -42,7 +42,8 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "gateway/gateway_options.h"
-#include "gateway/http_types.h"
+#include "http/http_server.h"
+#include "http/http_types.h"
 #include "gateway/idempotency_store.h"
 #include "gateway/throttle.h"
 
@@ -77,7 +78,7 @@ struct GatewayMetrics {
   std::string to_prometheus() const;
 };
 
-class Gateway {
+class Gateway final : public HttpService {
  public:
   // Waits between put attempts. The adapter passes a real sleep; tests move a ManualClock.
   using Sleeper = std::function<void(Milliseconds)>;
@@ -90,16 +91,16 @@ class Gateway {
 
   Gateway(Source& source, IdempotencyStore& store, const Clock& clock, Sleeper sleeper, const GatewayOptions& options);
 
-  HttpResponse handle(const HttpRequest& request);
+  HttpResponse handle(const HttpRequest& request) override;
   GatewayMetrics metrics() const;
 
   // The adapter's questions and reports, so that every refusal shows in /metrics:
   // the refusal for a request whose headers are in but whose body is not read yet (401 for a
   // POST without a valid token), counted like a response of handle(); nullopt to read on.
-  std::optional<HttpResponse> refuse_before_body(const HttpRequest& head);
+  std::optional<HttpResponse> refuse_before_body(const HttpRequest& head) override;
   // A response the adapter made itself (status) for `reason` (a fixed name; 0 = no response).
-  void record_rejection(int status, std::string_view reason);
-  void record_connections(std::size_t open, std::uint64_t accepted_total);
+  void record_rejection(int status, std::string_view reason) override;
+  void record_connections(std::size_t open, std::uint64_t accepted_total) override;
 
   // The key in an Idempotency-Key header value (quotes removed), or an error saying the form.
   static Result<std::string> parse_idempotency_key(const std::string* header_value);

@@ -1,7 +1,8 @@
 #include "gateway/gateway_options.h"
 
-#include <charconv>
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace hadr {
 namespace {
@@ -78,21 +79,35 @@ Status GatewayOptions::validate() const {
 }
 
 Status parse_listen_address(std::string_view text, GatewayOptions& options) {
-  const std::size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) {
-    return invalid_argument("--listen '" + std::string(text) + "' must be HOST:PORT, e.g. 127.0.0.1:8080");
-  }
-  std::string_view host = text.substr(0, colon);
-  const std::string_view port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = -1;
-  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (error != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535) {
-    return invalid_argument("--listen '" + std::string(text) + "': the port must be a number 0..65535");
-  }
-  options.listen_host = host.empty() ? "127.0.0.1" : std::string(host);
-  options.listen_port = port;
+  HADR_ASSIGN_OR_RETURN(ListenAddress address, parse_listen_address("--listen", text));
+  options.listen_host = std::move(address.host);
+  options.listen_port = address.port;
   return ok_status();
+}
+
+HttpServerOptions GatewayOptions::server_options() const {
+  HttpServerOptions server;
+  server.name = "gateway";
+  server.listen_key = "--listen";
+  server.listen_host = listen_host;
+  server.listen_port = listen_port;
+  server.allow_insecure_listener = allow_insecure_listener;
+  server.insecure_listener_fix =
+      "listen on 127.0.0.1 behind a TLS-terminating proxy, or pass --insecure to accept plaintext on the network "
+      "(then also require tokens with --token-env/--token-file)";
+  server.threads = server_threads;
+  server.header_timeout = header_timeout;
+  server.body_timeout = body_timeout;
+  server.idle_timeout = idle_timeout;
+  server.write_timeout = write_timeout;
+  server.connections_max = connections_max;
+  server.connections_per_address_max = connections_per_address_max;
+  server.limits.header_bytes_max = header_bytes_max;
+  server.limits.request_line_bytes_max = std::min(server.limits.request_line_bytes_max, header_bytes_max);
+  server.limits.header_count_max = header_count_max;
+  server.limits.body_bytes_max = body_bytes_max;
+  server.body_buffer_bytes_max = body_buffer_bytes_max;
+  return server;
 }
 
 }  // namespace hadr

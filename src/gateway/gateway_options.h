@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "gateway/bearer_tokens.h"
+#include "http/http_server.h"
 
 namespace hadr {
 
@@ -67,6 +68,8 @@ struct GatewayOptions {
   Milliseconds put_retry_total_max{5'000};  // no new attempt once this much time went by
 
   Status validate() const;
+  // The adapter's part, for the HttpServer under GatewayServer.
+  HttpServerOptions server_options() const;
 };
 
 // Parses "HOST:PORT" ("127.0.0.1:8080", "[::1]:8080", ":8080" = 127.0.0.1) into the options.

@@ -1,49 +1,35 @@
 // GatewayServer: the HTTP/1.1 adapter in front of the Gateway core (docs/gateway.md, "The
-// server"). One event-loop thread owns the listening socket and every connection (non-blocking
-// sockets under poll()); a fixed pool of options.server_threads workers runs Gateway::handle.
-// The loop never blocks and never waits for a worker, so a connection that sends slowly costs a
-// poll entry and a bounded buffer, never a thread: /healthz answers while hundreds of clients
-// drip bytes.
-//
-// What it adds to the core, per connection:
-//   - framing by the strict parser (http_parser.h): every framing error, limit or unsupported
-//     feature is answered with the documented JSON error and the connection is closed;
-//   - whole-request deadlines: the header section within header_timeout of the moment the
-//     connection became ready for a request, the body within body_timeout of the end of the
-//     headers (408, then close); an idle keep-alive connection is closed after idle_timeout; a
-//     response not read within write_timeout is dropped;
-//   - 413 from the declared Content-Length and 401 for a POST without a valid bearer token, both
-//     before any body byte is read (and before `100 Continue` is sent);
-//   - caps: connections_max open connections in all (503) and connections_per_address_max per
-//     client IP (429); body_buffer_bytes_max bytes of bodies in memory at once (503);
-//   - one access-log line per answered request (peer, method, path, status, reason, sizes, time;
-//     never a header value, so never a token);
-//   - a non-loopback listener only with allow_insecure_listener (hadr serves no TLS).
-// Refusals are counted with Gateway::record_rejection, so they show in /metrics.
+// server"): an HttpServer (http/http_server.h: one poll() loop thread, a fixed pool of
+// options.server_threads workers, strict framing, whole-request deadlines, connection and body
+// caps, one access-log line per request) with the Gateway as its service and the gateway's
+// limits from GatewayOptions. The Gateway adds to it:
+//   - 401 for a POST without a valid bearer token before any body byte is read (and before
+//     `100 Continue` is sent; refuse_before_body);
+//   - every refusal of the server counted (record_rejection), so it shows in /metrics;
+//   - a non-loopback listener only with allow_insecure_listener (`--insecure`; hadr serves no TLS).
 // stop() drains: it closes the listener and the connections that have no request in a worker,
 // lets the requests in workers finish and their answers be written (bounded by write_timeout),
 // then joins.
 //
-// Ownership: borrows the Gateway (must outlive the server); owns the sockets and threads.
-// Thread-safety: start/stop/port from one controlling thread; the access log is called from the
-// loop thread only.
+// Ownership: borrows the Gateway (must outlive the server); owns the HttpServer.
+// Thread-safety: start/stop/port from one controlling thread.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string_view>
 
 #include "gateway/gateway.h"
 #include "gateway/gateway_options.h"
+#include "http/http_server.h"
 
 namespace hadr {
 
 class GatewayServer {
  public:
-  using AccessLog = std::function<void(std::string_view line)>;
+  using AccessLog = HttpServer::AccessLog;
 
   // Writes each line to stderr (one write per line).
-  static AccessLog stderr_access_log();
+  static AccessLog stderr_access_log() { return HttpServer::stderr_access_log(); }
 
   // Binds and starts serving; returns once the server accepts connections. Refuses a listen
   // address that is not loopback unless options.allow_insecure_listener.
@@ -53,16 +39,15 @@ class GatewayServer {
   GatewayServer& operator=(const GatewayServer&) = delete;
   ~GatewayServer();
 
-  int port() const;  // the bound port (useful when options asked for 0)
-  bool on_loopback() const;
+  int port() const { return server_->port(); }  // the bound port (useful when options asked for 0)
+  bool on_loopback() const { return server_->on_loopback(); }
   // Stops accepting, finishes the requests in progress and joins. Idempotent.
-  void stop();
+  void stop() { server_->stop(); }
 
  private:
-  class Loop;
-  explicit GatewayServer(std::unique_ptr<Loop> loop);
+  explicit GatewayServer(std::unique_ptr<HttpServer> server);
 
-  std::unique_ptr<Loop> loop_;
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace hadr

@@ -572,6 +572,39 @@ NodeStats RegionNode::stats() const {
   return total;
 }
 
+NodeObservation RegionNode::observe() const {
+  NodeObservation seen;
+  seen.region = config_.region;
+  seen.process_name = roles_.process_name;
+  seen.two_regions = config_.two_regions();
+  seen.draining = draining();
+  seen.stats = stats();
+  // Counters the stats file does not keep (stats_fields): this process's own, from the roles.
+  if (relay_) {
+    const RelayStats relay = relay_->stats();
+    seen.stats.relay.backup_holds = relay.backup_holds;
+    seen.stats.relay.backup_lag_pauses = relay.backup_lag_pauses;
+  }
+  if (checkpointer_) seen.stats.checkpointer.fenced_writes = checkpointer_->stats().fenced_writes;
+  seen.roles = health_snapshot();
+  seen.worker_count = workers_.size();
+  if (lease_) {
+    const LeaseStats lease = lease_->stats();
+    seen.lease_holding = lease.epoch != 0;
+    seen.lease_epoch = lease.epoch;
+    seen.lease_time_to_deadline = lease_->time_to_deadline();
+    seen.lease = lease;
+  } else {
+    seen.lease_holding = true;  // alone: always active under the static fence
+    seen.lease_epoch = static_fence_.writable_epoch().value_or(Epoch{0}).value;
+  }
+  if (watchdog_) seen.watchdog = watchdog_->status();
+  if (shipper_) seen.backup = shipper_->stats();
+  if (backup_) seen.backup_lag_records = backup_->health().lag;
+  if (replayer_) seen.replay = replayer_->stats();
+  return seen;
+}
+
 void RegionNode::log_progress(bool always) {
   const NodeStats s = stats();
   ProgressSample sample{.appended = s.relay.appended,

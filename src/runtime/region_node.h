@@ -103,6 +103,30 @@ struct NodeStats {
   WorkerStats workers;  // summed over the workers
 };
 
+// What the node's operator endpoints show (runtime/node_http.h): one consistent-enough read of
+// the thread-safe accessors every role has (atomics or a role's own mutex), from any thread.
+struct NodeObservation {
+  RegionId region;
+  std::string process_name;
+  bool two_regions = false;
+  bool draining = false;           // a stop was requested: no intake, in-flight work finishing
+  // Cumulative across this process's restarts (its stats file), but for the counters the stats
+  // file does not keep (relay backup_holds and backup_lag_pauses, checkpointer fenced_writes):
+  // those count since this start.
+  NodeStats stats;
+  std::vector<NamedHealth> roles;  // every role of this process: progress, errors, lag
+  std::size_t worker_count = 0;
+  // The fence: alone, always held under the static epoch 1; with a peer, the lease manager's.
+  bool lease_holding = false;
+  std::uint64_t lease_epoch = 0;
+  Milliseconds lease_time_to_deadline{0};  // two regions only: 0 when not holding
+  std::optional<LeaseStats> lease;         // two regions only
+  std::optional<WatchdogStatus> watchdog;  // two regions only
+  std::optional<WalShipperStats> backup;   // a backup is configured
+  std::optional<std::int64_t> backup_lag_records;  // async backup: durable WAL records not yet shipped
+  std::optional<ReplayerStats> replay;     // two regions only
+};
+
 class RegionNode {
  public:
   static Result<std::unique_ptr<RegionNode>> open(const RegionConfig& config, const NodeRoles& roles,
@@ -116,6 +140,9 @@ class RegionNode {
   // Asks run() to drain and return, as SIGTERM does (for in-process drivers: tests, bench).
   void request_stop() { stop_requested_here_ = true; }
   NodeStats stats() const;
+  // From any thread, while run() runs (the operator endpoints).
+  NodeObservation observe() const;
+  const RegionConfig& config() const { return config_; }
   std::string stats_path() const;
   // Two-region mode only (nullptr otherwise).
   const LeaseManager* lease() const { return lease_.get(); }

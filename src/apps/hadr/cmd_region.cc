@@ -3,6 +3,7 @@
 // parses flags, maps errors to exit codes (cli_support.h) and prints.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "apps/hadr/cli_support.h"
 #include "apps/hadr/commands.h"
 #include "config/region_config.h"
+#include "runtime/node_http.h"
 #include "runtime/process_crash_points.h"
 #include "runtime/region_node.h"
 #include "runtime/send_verify.h"
@@ -21,17 +23,32 @@ namespace {
 
 // Runs `roles` of the region in `config_path` until SIGTERM/SIGINT (exit 0 after draining) or
 // a failed role (exit 1, the error on stderr).
-int run_roles(const std::string& command, const std::string& config_path, const NodeRoles& roles) {
+// `listen_flag`: `hadr node --listen` (none when not given; only the node has the flag).
+int run_roles(const std::string& command, const std::string& config_path, const NodeRoles& roles,
+              const std::optional<std::string>& listen_flag = std::nullopt) {
   auto config = load_region_config(config_path);
   if (!config.ok()) return report_error(command, config.error());
+  // Checked before anything opens: a bad address changes nothing.
+  auto listen = choose_node_listen_address(listen_flag, *config);
+  if (!listen.ok()) return report_error(command, listen.error());
   auto crash_points = ProcessCrashPoints::from_environment();
   if (!crash_points.ok()) return report_error(command, crash_points.error());
   install_stop_signal_handlers();
   auto node = RegionNode::open(*config, roles, **crash_points);
   if (!node.ok()) return report_error(command, node.error());
+  std::unique_ptr<NodeHttpServer> http;
+  if (listen->has_value()) {
+    auto started = NodeHttpServer::start(**node, **listen, listen_flag.has_value() ? "--listen" : "http.listen");
+    if (!started.ok()) return report_error(command, started.error());
+    http = std::move(*started);
+    std::fprintf(stderr, "hadr %s: serving /metrics /healthz /readyz /status on http://%s:%d%s\n", command.c_str(),
+                 (*listen)->host.c_str(), http->port(),
+                 http->on_loopback() ? "" : " (not loopback: plain HTTP, anyone who reaches it can read it)");
+  }
   std::fprintf(stderr, "hadr %s: region %s running (pid %d); SIGTERM drains and stops\n", command.c_str(),
                config->region.str().c_str(), static_cast<int>(getpid()));
   const Status status = (*node)->run();
+  if (http) http->stop();  // before the node it reads goes away
   if (!status.ok()) {
     (void)report_error(command, status.error());
     return kExitCheckFailed;
@@ -52,10 +69,19 @@ void add_role_command(CLI::App& app, CommandContext& context, const std::string&
                         "incarnation per start, so two processes never share one)")
         ->capture_default_str();
   }
-  command->callback([config_path, instance, roles, name, &context] {
+  auto listen = std::make_shared<std::string>();
+  CLI::Option* listen_option = nullptr;
+  if (name == "node") {
+    listen_option = command->add_option("--listen", *listen,
+                        "HOST:PORT to serve /metrics, /healthz, /readyz and /status on (wins over [http] listen; "
+                        "default: that key, else no listener)")
+        ->type_name("HOST:PORT");
+  }
+  command->callback([config_path, instance, roles, name, listen, listen_option, &context] {
     NodeRoles chosen = roles;
     chosen.process_name = *instance;
-    context.exit_code = run_roles(name, *config_path, chosen);
+    const bool listen_given = listen_option != nullptr && listen_option->count() > 0;
+    context.exit_code = run_roles(name, *config_path, chosen, listen_given ? std::optional(*listen) : std::nullopt);
   });
 }
 

@@ -14,7 +14,7 @@
 
 #include "core/assert.h"
 #include "gateway/declared_content.h"
-#include "gateway/http_parser.h"
+#include "http/http_parser.h"
 
 namespace {
 

@@ -12,7 +12,9 @@
 //     message, `/usr/bin/env` as the alert command and as the alias hook; a's death makes b take
 //     over (the hook runs). No canary is in a child's environment, any file (data dirs, logs,
 //     the children's output), `hadr status` or /proc/*/cmdline; every file hadr created in the
-//     data and store directories is 0600 or 0640.
+//     data and store directories is 0600 or 0640. b serves `--listen` endpoints: ready as a
+//     standby before a dies, ready as the lease holder after its takeover, and then its
+//     /metrics, /status, /readyz and /healthz hold no canary.
 //   - GatewayMetricsCarryNoCanary: `hadr gateway` with the canaries in its environment: GET
 //     /metrics and /healthz hold none.
 // Waits poll with deadlines; each case takes a few seconds.
@@ -94,6 +96,25 @@ std::vector<Canary> make_canaries() {
           {"HADR_CANARY_AZURE_KEY", "Y2FuYXJ5" + token() + "Zm9v"},
           {"HADR_CANARY_AZURE_SAS", "sv=2021-08-06&sig=canary" + token()},
           {"HADR_CANARY_MQ_PASSWORD", "canary-mq-" + token()}};
+}
+
+size_t append_body(char* data, size_t size, size_t count, void* body) {
+  static_cast<std::string*>(body)->append(data, size * count);
+  return size * count;
+}
+
+std::string http_get(const std::string& url) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return body;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5'000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  (void)curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  return body;
 }
 
 class SecretsE2eTest : public ::testing::Test {
@@ -262,7 +283,8 @@ TEST_F(SecretsE2eTest, TwoRegionNodesKeepCanariesFromChildrenFilesAndStatus) {
   // a first, so that b is the standby that takes over (and runs its hook) when a dies.
   ASSERT_TRUE(eventually([&] { return read_all(dir_ + "/a/alerts.jsonl").find("initial_completed") != std::string::npos; },
                          std::chrono::seconds(20)));
-  start({"node", "--config", dir_ + "/b.toml"}, "b.log");
+  // b serves its operator endpoints (any free port: the log names it), read before and after the takeover.
+  start({"node", "--config", dir_ + "/b.toml", "--listen", "127.0.0.1:0"}, "b.log");
   run({"send", "--config", dir_ + "/a.toml", "--count", "20"}, "send.log");
   const auto effects = [&] {
     std::size_t count = 0;
@@ -270,6 +292,21 @@ TEST_F(SecretsE2eTest, TwoRegionNodesKeepCanariesFromChildrenFilesAndStatus) {
     return count;
   };
   ASSERT_TRUE(eventually([&] { return effects() >= 20; }, std::chrono::seconds(30))) << effects() << " effects";
+  std::string b_address;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string log = read_all(dir_ + "/b.log");
+        const std::size_t at = log.find("/status on http://");
+        if (at == std::string::npos) return false;
+        const std::size_t begin = at + std::string_view("/status on ").size();
+        b_address = log.substr(begin, log.find_first_of(" \n", begin) - begin);
+        return true;
+      },
+      std::chrono::seconds(5)))
+      << read_all(dir_ + "/b.log");
+  // Before the failover b is a standby whose workers are live: ready, not the holder.
+  EXPECT_EQ(http_get(b_address + "/readyz").rfind("standby: can take the lease", 0), 0u);
+  EXPECT_NE(http_get(b_address + "/metrics").find("\nhadr_lease_holder 0\n"), std::string::npos);
   expect_no_canary_in_any_command_line();
   a.send_signal(SIGKILL);
   ASSERT_TRUE(eventually([&] { return read_all(dir_ + "/b/hook.log").find("HADR_NEW_ACTIVE_REGION=b") != std::string::npos; },
@@ -279,6 +316,13 @@ TEST_F(SecretsE2eTest, TwoRegionNodesKeepCanariesFromChildrenFilesAndStatus) {
   expect_no_canary_in_any_command_line();
   const std::string status = run({"status", "--config", dir_ + "/b.toml"}, "status.log");
   EXPECT_NE(status.find("b"), std::string::npos) << status;
+  for (const std::string path : {"/metrics", "/status", "/readyz", "/healthz"}) {
+    const std::string body = http_get(b_address + path);
+    EXPECT_FALSE(body.empty()) << path;
+    expect_no_canary(body, "b's " + path);
+  }
+  EXPECT_NE(http_get(b_address + "/metrics").find("\nhadr_lease_holder 1\n"), std::string::npos);
+  EXPECT_EQ(http_get(b_address + "/readyz").rfind("active: holds the lease at epoch ", 0), 0u);
   // A child sees what its config names, and the canaries not even by name.
   const std::string hook = read_all(dir_ + "/b/hook.log");
   EXPECT_EQ(hook.find("HADR_CANARY_"), std::string::npos) << hook;
@@ -292,25 +336,6 @@ TEST_F(SecretsE2eTest, TwoRegionNodesKeepCanariesFromChildrenFilesAndStatus) {
   }
   expect_no_canary_in_any_file();
   for (const std::string subdirectory : {"a", "b", "shared"}) expect_private_files(subdirectory);
-}
-
-size_t append_body(char* data, size_t size, size_t count, void* body) {
-  static_cast<std::string*>(body)->append(data, size * count);
-  return size * count;
-}
-
-std::string http_get(const std::string& url) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return body;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5'000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  (void)curl_easy_perform(curl);
-  curl_easy_cleanup(curl);
-  return body;
 }
 
 TEST_F(SecretsE2eTest, GatewayMetricsCarryNoCanary) {

@@ -8,11 +8,11 @@
 // paths (a line split across reads, a CR at the end of a read) are covered too. The limits are
 // checked as bytes arrive: an oversized header section fails before its end, a too-large declared
 // body fails at the end of the headers without a single body byte.
-#include "gateway/http_parser.h"
+#include "http/http_parser.h"
 
 #include <gtest/gtest.h>
 
-namespace hadr::gateway_test {
+namespace hadr::http_test {
 namespace {
 
 struct Outcome {
@@ -346,4 +346,4 @@ TEST(HttpParser, SizesOnlyCountWhatArrived) {
 }
 
 }  // namespace
-}  // namespace hadr::gateway_test
+}  // namespace hadr::http_test

@@ -1,6 +1,6 @@
 // HttpRequestParser: a strict, incremental HTTP/1.1 request parser (RFC 9112) — a pure state
 // machine over bytes, with no sockets, clocks or threads, so that it is unit-tested case by case
-// and fuzzed (src/gateway/fuzz/http_parser_fuzz.cc). GatewayServer feeds it what it reads.
+// and fuzzed (src/gateway/fuzz/http_parser_fuzz.cc). HttpServer (http_server.h) feeds it what it reads.
 //
 // Strict means: every framing ambiguity that lets two HTTP implementations disagree about where a
 // request ends (request smuggling) is refused, never guessed:
@@ -35,7 +35,7 @@
 #include <string>
 #include <string_view>
 
-#include "gateway/http_types.h"
+#include "http/http_types.h"
 
 namespace hadr {
 

@@ -1,4 +1,4 @@
-#include "gateway/http_types.h"
+#include "http/http_types.h"
 
 #include <algorithm>
 #include <cctype>

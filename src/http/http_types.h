@@ -1,5 +1,5 @@
 // HttpRequest and HttpResponse: the plain values the gateway core (Gateway::handle) works on,
-// so that its logic is tested without sockets; GatewayServer builds requests with its strict
+// so that its logic is tested without sockets; HttpServer builds requests with its strict
 // parser (http_parser.h) and writes responses with serialize_response().
 //
 // Header names compare case-insensitively (RFC 9110). Ownership: plain values.
