@@ -319,6 +319,17 @@ TEST(SimFaultsAwaitingFix, DISABLED_Hole05And10SyncedCorruption) {
   expect_seeds_pass("synced_corruption", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
 }
 
+// Found by the trial of async_backup and bus_loss in the default mix (`--faults
+// all+async_backup,bus_loss`, seeds 1..1000: only this one fails, and neither trial category is
+// drawn in it: its faults are store, crash, drift, flapping, pause, handler, long_outage,
+// coord_cut, epoch_regress). Region a's checkpointer put LSN 33 (m-00065) into the settled set
+// of checkpoint/a at 10.77 s, and m-00065 never took effect (I6, I1, I8). A loss inside the
+// default categories that the default seeds 1..1000 do not reach; the two trial categories stay
+// awaiting until it is fixed, since moving them into the mix makes this the mix's seed 30.
+TEST(SimFaultsAwaitingFix, DISABLED_TrialSeed30SettledWithoutEffect) {
+  expect_seeds_pass("all+async_backup,bus_loss", {30});
+}
+
 TEST(SimArguments, FaultListNamesTheUnknownCategory) {
   const auto parsed = FaultSelection::parse("crash,earthquake");
   ASSERT_FALSE(parsed.ok());
