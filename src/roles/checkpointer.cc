@@ -18,6 +18,12 @@ namespace {
 constexpr std::string_view kAfterCheckpointBeforeRetention = "checkpointer.after_checkpoint_before_retention";
 
 bool is_settled(RecordState state) { return state == RecordState::kDone || state == RecordState::kDeadLettered; }
+// A dead-lettered record keeps its mark (its copy pin is not retired, so it lives
+// kUnsettledRecordTtl): the worker marks before it moves the message to the dead-letter queue,
+// so when the move failed the record is the only proof of the dead letter, and a redelivered
+// copy past the settled floor is moved there by what the record says (Worker::complete_if_settled).
+// Dead letters are rare; their records cost nothing that matters.
+bool keeps_its_record(RecordState state) { return state == RecordState::kDeadLettered; }
 
 }  // namespace
 
@@ -233,10 +239,12 @@ Result<bool> Checkpointer::settle_window() {
   std::deque<WindowEntry> pending;
   std::size_t next_state = 0;
   for (WindowEntry& entry : window_) {
-    const bool settled = !entry.id || is_settled(states[next_state++]);
+    const RecordState state = entry.id ? states[next_state++] : RecordState::kDone;
+    const bool settled = is_settled(state);
     // add() refuses only when the ranges are full: the record then waits in the window.
     if (settled && settled_.add(entry.lsn)) {
-      if (entry.id && to_retire_.size() < kRetireBacklogMax) {
+      // A dead-lettered record is never retired (keeps_its_record): it is the dead letter's proof.
+      if (entry.id && !keeps_its_record(state) && to_retire_.size() < kRetireBacklogMax) {
         // This record's copy of the id (the relay pinned it under this tag before the append).
         to_retire_.push_back(CopyPin{.id = std::move(*entry.id),
                                      .tag = copy_pin_tag(options_.region.str(), entry.lsn.value)});

@@ -15,6 +15,8 @@ namespace {
 constexpr std::string_view kAfterPublishBeforeProgress = "replayer.after_publish_before_progress";
 
 bool is_settled(RecordState state) { return state == RecordState::kDone || state == RecordState::kDeadLettered; }
+// As in the checkpointer: a dead-lettered record keeps its mark (the dead letter's proof).
+bool keeps_its_record(RecordState state) { return state == RecordState::kDeadLettered; }
 
 std::optional<std::uint64_t> parse_decimal(std::string_view text) {
   std::uint64_t value = 0;
@@ -348,10 +350,12 @@ Result<bool> Replayer::publish(Epoch epoch, std::vector<WalRecord>& batch) {
       settled_ids.emplace_back();
       continue;
     }
-    const bool settled = is_settled(states[next_state++]) || settled_.contains(record.lsn);
+    const RecordState state = states[next_state++];
+    const bool settled = is_settled(state) || settled_.contains(record.lsn);
     entries.push_back(SettleEntry{.lsn = record.lsn,
                                   .id = settled ? std::nullopt : std::optional<MessageId>(record.message_id)});
-    settled_ids.push_back(settled ? std::optional<MessageId>(record.message_id) : std::nullopt);
+    settled_ids.push_back(settled && !keeps_its_record(state) ? std::optional<MessageId>(record.message_id)
+                                                              : std::nullopt);
     if (settled || record.lsn <= republished_through_) continue;
     messages.push_back(to_bus_message(std::move(record), from_region_, epoch));
   }
@@ -414,15 +418,17 @@ Result<StepOutcome> Replayer::settle(Epoch epoch) {
   std::deque<SettleEntry> pending;
   for (SettleEntry& entry : settle_window_) {
     bool settled = !entry.id;
+    bool keep_record = false;
     if (entry.id) {
       if (next_state >= states.size()) {
         pending.push_back(std::move(entry));  // beyond this pass's lookup
         continue;
       }
+      keep_record = keeps_its_record(states[next_state]);
       settled = is_settled(states[next_state++]);
     }
     if (settled && settled_.add(entry.lsn)) {
-      if (entry.id && to_retire_.size() < kRetireBacklogMax) {
+      if (entry.id && !keep_record && to_retire_.size() < kRetireBacklogMax) {
         // The failed region's record: its relay pinned the id under this tag before the append.
         to_retire_.push_back(CopyPin{.id = std::move(*entry.id),
                                      .tag = copy_pin_tag(from_region_.str(), entry.lsn.value)});

@@ -180,9 +180,28 @@ Result<std::optional<bool>> Worker::complete_if_settled(const ReceivedMessage& m
     return std::optional<bool>();
   }
   if (!*settled) return std::optional<bool>(false);
-  // Settled for good: its effect was applied (or it was dead-lettered) whatever the dedupe store
-  // still remembers. Completing it can never lose anything.
+  // Settled for good: its effect was applied, or it was dead-lettered. A dead-lettered record is
+  // settled once its dedupe record says so, which is before the bus moved the message to the
+  // dead-letter queue (Worker::dead_letter marks first): when that move failed, this redelivered
+  // copy is the only one left, and completing it would drop it with no effect and no
+  // dead-letter entry (I1; sim seed 30 of `--faults all+async_backup,bus_loss`). So the record
+  // decides: dead-lettered moves it there, anything else (done, or a record that expired after
+  // the floor passed it) completes it.
   counters_.suppressed_settled.fetch_add(1);
+  const MessageId ids[] = {m.id};
+  Result<std::vector<RecordState>> states = deps_.dedupe.lookup(ids);
+  if (!states.ok()) {
+    HADR_TRY(absorb_failure("worker lookup", states.error(), backoff_, health_));
+    return std::optional<bool>();
+  }
+  HADR_ASSERT(states->size() == 1);
+  if (states->front() == RecordState::kDeadLettered) {
+    const Status moved = deps_.bus.dead_letter(options_.main_queue, message.lock_token, kRedeliveredDeadLetterReason);
+    HADR_TRY(note_settle_failure("worker dead_letter", moved));
+    if (moved.ok()) counters_.dead_lettered.fetch_add(1);
+    health_.add_progress(1);
+    return std::optional<bool>(true);
+  }
   const Status completed = deps_.bus.complete(options_.main_queue, message.lock_token);
   HADR_TRY(note_settle_failure("worker complete", completed));
   if (completed.ok()) counters_.completed.fetch_add(1);

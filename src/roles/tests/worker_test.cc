@@ -9,7 +9,9 @@
 // worker receives nothing; competing workers apply each message once; a message at or below
 // its region's settled floor is completed without its handler even when its done mark has
 // expired (issue 12 hole 1: LeftoverAtOrBelowTheSettledFloorIsNeverAppliedAgain), and inside a
-// settled range above the floor (LeftoverInASettledRangeAboveTheFloorIsNeverAppliedAgain).
+// settled range above the floor (LeftoverInASettledRangeAboveTheFloorIsNeverAppliedAgain); a
+// settled copy whose record says dead-lettered goes to the dead-letter queue, never completed
+// (SettledCopyOfADeadLetteredMessageGoesToTheDeadLetterQueue).
 #include "roles/worker.h"
 
 #include <gtest/gtest.h>
@@ -74,6 +76,30 @@ TEST(WorkerTest, LeftoverAtOrBelowTheSettledFloorIsNeverAppliedAgain) {
   EXPECT_EQ(harness.ledger.effects.count("w-5"), 1u);
   EXPECT_EQ(harness.worker(0).stats().suppressed_settled, 4u);
   EXPECT_EQ(harness.counts(kMain).completed, 5u);
+}
+
+TEST(WorkerTest, SettledCopyOfADeadLetteredMessageGoesToTheDeadLetterQueue) {
+  // w-2 was dead-lettered: its record says so, but the bus move failed, so this redelivered copy
+  // is the only one left, and the floor (2) has passed it. Completing it would drop it with no
+  // effect and no dead-letter entry; it is dead-lettered. w-1 (done) is completed.
+  RegionHarness harness;
+  ASSERT_TRUE(harness.coord_server.put(CoordPut{.key = "checkpoint/a", .value = "2", .epoch = Epoch{2}}).ok());
+  harness.mark_done_elsewhere("w-1", /*dead_lettered=*/false);
+  harness.mark_done_elsewhere("w-2", /*dead_lettered=*/true);
+  std::vector<BusMessage> batch;
+  for (std::size_t i = 1; i <= 2; ++i) {
+    batch.push_back(BusMessage{.id = message_id("w-" + std::to_string(i)), .epoch = Epoch{1},
+                               .source_region = RegionId::parse("a").value(), .lsn = Lsn{i}, .body = "body"});
+  }
+  ASSERT_TRUE(harness.bus_server.send(kMain, batch).ok());
+  for (int i = 0; i < 5 && step_worker(harness) == StepOutcome::kProgress; ++i) {
+  }
+  EXPECT_TRUE(harness.ledger.effects.empty());
+  EXPECT_EQ(harness.worker(0).stats().suppressed_settled, 2u);
+  const std::vector<DeadLetterEvent> moved = dead_letters(harness);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].message.id.str(), "w-2");
+  EXPECT_EQ(harness.counts(kMain).completed, 1u);
 }
 
 TEST(WorkerTest, LeftoverInASettledRangeAboveTheFloorIsNeverAppliedAgain) {

@@ -320,13 +320,14 @@ TEST(SimFaultsAwaitingFix, DISABLED_Hole05And10SyncedCorruption) {
 }
 
 // Found by the trial of async_backup and bus_loss in the default mix (`--faults
-// all+async_backup,bus_loss`, seeds 1..1000: only this one fails, and neither trial category is
-// drawn in it: its faults are store, crash, drift, flapping, pause, handler, long_outage,
-// coord_cut, epoch_regress). Region a's checkpointer put LSN 33 (m-00065) into the settled set
-// of checkpoint/a at 10.77 s, and m-00065 never took effect (I6, I1, I8). A loss inside the
-// default categories that the default seeds 1..1000 do not reach; the two trial categories stay
-// awaiting until it is fixed, since moving them into the mix makes this the mix's seed 30.
-TEST(SimFaultsAwaitingFix, DISABLED_TrialSeed30SettledWithoutEffect) {
+// all+async_backup,bus_loss`, seeds 1..1000: only this one failed, and it drew neither trial
+// category: store, crash, drift, flapping, pause, handler, long_outage, coord_cut,
+// epoch_regress). m-00065 was marked dead-lettered but its move to the dead-letter queue failed;
+// the checkpointer settled its LSN and retired the mark, which expired (long_outage's short
+// TTL); the redelivered copy, below the floor, was completed: no effect, no dead-letter entry,
+// no record (I1, I6, I8). Dead-lettered records now keep their marks, and a settled copy whose
+// record says dead-lettered is moved to the dead-letter queue (docs/failover.md).
+TEST(SimFaultsFixed, TrialSeed30DeadLetterRecordOutlivesTheFloor) {
   expect_seeds_pass("all+async_backup,bus_loss", {30});
 }
 
