@@ -239,7 +239,8 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
 
   std::vector<ReceivedDelivery> finish_receive(const std::shared_ptr<ReceiveCall>& call) {
     call->finished = true;
-    if (call->receiver.active()) withdraw_credit(call->receiver);
+    // Empty when the engine let go of the call already (the connection or the link was lost).
+    if (!call->receiver.uninitialized() && call->receiver.active()) withdraw_credit(call->receiver);
     std::vector<ReceivedDelivery> arrived;
     {
       std::lock_guard lock(call->mutex);
