@@ -239,8 +239,11 @@ class AmqpConnection::Engine final : public proton::messaging_handler {
 
   std::vector<ReceivedDelivery> finish_receive(const std::shared_ptr<ReceiveCall>& call) {
     call->finished = true;
-    // Empty when the engine let go of the call already (the connection or the link was lost).
-    if (!call->receiver.uninitialized() && call->receiver.active()) withdraw_credit(call->receiver);
+    // No link when the call failed before one was opened (start_receive on a lost connection)
+    // or the engine let go of it (the connection or the link was lost). Proton's
+    // `uninitialized()` is an endpoint state and dereferences the link: the raw pointer is the
+    // test (a lost broker then crashed the node with SIGSEGV on SIGTERM, in finish_receive).
+    if (ReceiverAccess::raw(call->receiver) != nullptr && call->receiver.active()) withdraw_credit(call->receiver);
     std::vector<ReceivedDelivery> arrived;
     {
       std::lock_guard lock(call->mutex);
