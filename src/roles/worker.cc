@@ -188,24 +188,7 @@ Result<std::optional<bool>> Worker::complete_if_settled(const ReceivedMessage& m
   // decides: dead-lettered moves it there, anything else (done, or a record that expired after
   // the floor passed it) completes it.
   counters_.suppressed_settled.fetch_add(1);
-  const MessageId ids[] = {m.id};
-  Result<std::vector<RecordState>> states = deps_.dedupe.lookup(ids);
-  if (!states.ok()) {
-    HADR_TRY(absorb_failure("worker lookup", states.error(), backoff_, health_));
-    return std::optional<bool>();
-  }
-  HADR_ASSERT(states->size() == 1);
-  if (states->front() == RecordState::kDeadLettered) {
-    const Status moved = deps_.bus.dead_letter(options_.main_queue, message.lock_token, kRedeliveredDeadLetterReason);
-    HADR_TRY(note_settle_failure("worker dead_letter", moved));
-    if (moved.ok()) counters_.dead_lettered.fetch_add(1);
-    health_.add_progress(1);
-    return std::optional<bool>(true);
-  }
-  const Status completed = deps_.bus.complete(options_.main_queue, message.lock_token);
-  HADR_TRY(note_settle_failure("worker complete", completed));
-  if (completed.ok()) counters_.completed.fetch_add(1);
-  health_.add_progress(1);
+  HADR_TRY(settle_by_record(message));
   return std::optional<bool>(true);
 }
 
@@ -314,6 +297,10 @@ Result<Worker::BatchFlow> Worker::dead_letter(const ReceivedMessage& message, co
 
 Status Worker::settle_already_done(const ReceivedMessage& message) {
   counters_.suppressed_duplicates.fetch_add(1);
+  return settle_by_record(message);
+}
+
+Status Worker::settle_by_record(const ReceivedMessage& message) {
   const MessageId ids[] = {message.message.id};
   Result<std::vector<RecordState>> states = deps_.dedupe.lookup(ids);
   if (!states.ok()) {

@@ -138,6 +138,10 @@ class Worker final : public Role {
   Result<BatchFlow> dead_letter(const ReceivedMessage& message, const std::string& claim_token,
                                 const std::string& reason);
   Status settle_already_done(const ReceivedMessage& message);
+  // Settles a copy of a message whose record is done or dead-lettered (or expired past the
+  // settled floor): dead-lettered moves it to the dead-letter queue, anything else completes it.
+  // A failed lookup leaves it locked for the redelivery.
+  Status settle_by_record(const ReceivedMessage& message);
   // true: settled (marked and completed, or handed over); false: retry later (backoff armed).
   Result<bool> settle_effect(UnmarkedEffect& effect);
   Result<bool> reclaim_for_mark(UnmarkedEffect& effect);
