@@ -320,7 +320,9 @@ Status RegionNode::open_control_roles() {
   // The backup is where the WAL's acknowledged floor is checked and lost records come back from.
   std::optional<BlobWalBackupSource> backup_source;
   if (own_backup) backup_source.emplace(*blobs_, config_.region);
-  Result<std::unique_ptr<Wal>> opened = Wal::open(posix_env(), config_.wal_dir(), config_.wal, &report,
+  WalOptions wal_options = config_.wal;
+  wal_options.backup_holds_every_ack = own_backup && config_.backup_mode == BackupMode::kSync;
+  Result<std::unique_ptr<Wal>> opened = Wal::open(posix_env(), config_.wal_dir(), wal_options, &report,
                                                   backup_source ? &*backup_source : nullptr);
   log_wal_recovery(config_.wal_dir(), report);
   if (!opened.ok()) return std::move(opened).take_error();

@@ -57,13 +57,12 @@ struct AwaitingFix {
   SimFault fault;
   int hole;  // issue 12's numbering
 };
-inline constexpr std::array<AwaitingFix, 5> kFaultsAwaitingFix = {{
+inline constexpr std::array<AwaitingFix, 4> kFaultsAwaitingFix = {{
     // Was in the mix; the real-time I5 check finds that a restored lease store forgets the
     // holder's last renewals and grants the next epoch while the holder, inside its renew
     // deadline, still writes (seeds 27, 52, 84 of the old mix).
     {SimFault::kLeaseRestore, 3},
     {SimFault::kStoreRollback, 3},     // replay data_loss, duplicate effects, two writers (holes 2, 3, 12)
-    {SimFault::kSyncedCorruption, 5},  // a damaged synced frame is cut as a torn tail (and hole 10)
     {SimFault::kBlobLoss, 13},         // a backup gap stops the replay on data_loss (step_error)
     // hole 0: a finding outside issue 12's list — bus sends (promote, publish) and checkpoint
     // puts delayed past the next grant land under the superseded epoch (real-time I5): the bus
