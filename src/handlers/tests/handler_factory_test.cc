@@ -21,7 +21,7 @@ std::string validation_error(const HandlerConfig& config) {
 
 TEST(HandlerFactoryTest, UnknownKindNamesTheChoices) {
   EXPECT_EQ(validation_error(HandlerConfig{.kind = "lambda"}),
-            "handler.kind: 'lambda' is unknown; use ledger, exec or http");
+            "handler.kind: 'lambda' is unknown; use ledger, sql, exec or http");
 }
 
 TEST(HandlerFactoryTest, DefaultLedgerConfigIsValid) { EXPECT_TRUE(HandlerConfig{}.validate().ok()); }
