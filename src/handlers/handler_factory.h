@@ -55,7 +55,7 @@ struct HandlerConfig {
   std::string sql_password_file;
   std::string sql_sslmode;  // libpq sslmode; empty: libpq's default (prefer)
   std::vector<SqlStatementConfig> sql_statements;
-  Milliseconds sql_statement_timeout{5'000};  // SET LOCAL statement_timeout per transaction
+  Milliseconds sql_statement_timeout{2'000};  // SET LOCAL statement_timeout per transaction
   std::uint32_t sql_attempts_max = 3;         // per delivery, on connection loss / 40001 / 40P01
   std::string sql_isolation = "read committed";
 

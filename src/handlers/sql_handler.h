@@ -76,7 +76,7 @@ Status validate_sql_statements(const std::vector<SqlStatementConfig>& statements
 struct SqlOptions {
   postgres::PgConnectionOptions connection;  // the password already resolved
   std::vector<SqlStatementConfig> statements;
-  Milliseconds statement_timeout{5'000};
+  Milliseconds statement_timeout{2'000};
   std::uint32_t attempts_max = 3;
   std::string isolation = "read committed";  // "read committed" | "repeatable read" | "serializable"
 };
