@@ -1,6 +1,9 @@
 #include "postgres/testing/postgres_test_environment.h"
 
+#include <unistd.h>
+
 #include <cctype>
+#include <cstdlib>
 #include <iostream>
 
 namespace hadr::postgres::testing {
@@ -22,6 +25,11 @@ PostgresServer* PostgresTestEnvironment::server() {
   if (server_ == nullptr && !start_failed_) {
     PostgresServerOptions options;
     options.password = Secret(std::string(kTestPassword));
+    // Every test case is its own process (gtest_discover_tests): copy one initdb result instead
+    // of running initdb each time. Per user: a root-made cache is not writable by others.
+    const char* base = std::getenv("TMPDIR");
+    options.template_cache = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                             "/hadr-postgres-templates-" + std::to_string(::geteuid());
     auto started = PostgresServer::start(std::move(options));
     if (!started.ok()) {
       start_failed_ = true;  // one attempt per process: every later test fails fast
@@ -29,7 +37,7 @@ PostgresServer* PostgresTestEnvironment::server() {
       return nullptr;
     }
     server_ = std::move(started).value();
-    std::cerr << "[postgres] initdb " << server_->initdb_time().count() << " ms, start "
+    std::cerr << "[postgres] initdb or template copy " << server_->initdb_time().count() << " ms, start "
               << server_->start_time().count() << " ms, port " << server_->port()
               << (server_->run_as().name.empty() ? std::string() : ", as " + server_->run_as().name) << "\n";
   }

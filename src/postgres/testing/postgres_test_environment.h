@@ -3,7 +3,9 @@
 // so that the tests log in the way a deployment does — and stops it at the end of the run, also
 // when tests failed (PR_SET_PDEATHSIG kills it if the test process dies). Each caller gets a
 // fresh database, so tests sharing the server never see each other's tables (hadr_inbox has a
-// fixed name). The server's start-up times are printed once to stderr.
+// fixed name). Since ctest runs every test case as its own process, the data directory is
+// copied from a cached initdb result ($TMPDIR/hadr-postgres-templates-<uid>) instead of running
+// initdb each time. The server's start-up times are printed once to stderr.
 // Ownership: GoogleTest owns the registered instance. Thread-safety: main test thread only.
 #pragma once
 
