@@ -658,7 +658,7 @@ static Status validate_handler_keep_alive(const RegionConfig& config) {
   // the lock duration.
   if (config.handler.kind == "sql") {
     const auto statements = static_cast<std::int64_t>(config.handler.sql_statements.size());
-    gap = (SqlOptions{}.connection.connect_timeout + config.handler.sql_statement_timeout * (statements + 3)) / 2;
+    gap = (kSqlConnectTimeout + config.handler.sql_statement_timeout * (statements + 3)) / 2;
   }
   if (gap == Milliseconds(0)) return ok_status();  // the ledger handler is one short transaction
   const Milliseconds least = gap * 4;

@@ -11,6 +11,7 @@
 #include "handlers/exec_handler.h"
 #include "handlers/http_handler.h"
 #include "handlers/ledger_handler.h"
+#include "handlers/sql_handler.h"
 
 namespace hadr {
 namespace {
@@ -101,9 +102,9 @@ Status validate_sql(const HandlerConfig& config) {
 
 // The password of the sql handler: from the environment or a file (one trailing newline
 // dropped). Errors name the variable or the file, never the contents.
-Result<Secret> sql_password(const HandlerConfig& config, const HandlerContext& context) {
+Result<Secret> sql_password(const HandlerConfig& config, const EnvironmentLookup& environment) {
   if (!config.sql_password_env.empty()) {
-    const EnvironmentLookup lookup = context.environment ? context.environment : process_environment();
+    const EnvironmentLookup lookup = environment ? environment : process_environment();
     const std::optional<std::string> value = lookup(config.sql_password_env);
     if (!value || value->empty()) {
       return failed_precondition("handler.sql_password_env: the environment variable " + config.sql_password_env +
@@ -140,6 +141,17 @@ Status HandlerConfig::validate() const {
   return invalid_argument("handler.kind: '" + kind + "' is unknown; use ledger, sql, exec or http");
 }
 
+Result<postgres::PgConnectionOptions> sql_connection_options(const HandlerConfig& config,
+                                                             const EnvironmentLookup& environment) {
+  HADR_ASSERT(config.kind == "sql");
+  postgres::PgConnectionOptions options;
+  options.url = config.sql_url;
+  options.sslmode = config.sql_sslmode;
+  options.connect_timeout = kSqlConnectTimeout;
+  HADR_ASSIGN_OR_RETURN(options.password, sql_password(config, environment));
+  return options;
+}
+
 Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const HandlerContext& context) {
   HADR_TRY(config.validate());
   if (context.region.empty()) return invalid_argument("handler context: the region is empty; pass the region's id");
@@ -159,10 +171,8 @@ Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const
   }
   if (config.kind == "sql") {
     SqlOptions options;
-    options.connection.url = config.sql_url;
-    options.connection.sslmode = config.sql_sslmode;
+    HADR_ASSIGN_OR_RETURN(options.connection, sql_connection_options(config, context.environment));
     options.connection.application_name = "hadr-" + context.region.str();
-    HADR_ASSIGN_OR_RETURN(options.connection.password, sql_password(config, context));
     options.statements = config.sql_statements;
     options.statement_timeout = config.sql_statement_timeout;
     options.attempts_max = config.sql_attempts_max;

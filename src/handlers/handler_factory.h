@@ -16,7 +16,8 @@
 #include "core/ids.h"
 #include "core/result.h"
 #include "core/secret.h"
-#include "handlers/sql_handler.h"
+#include "handlers/sql_statement.h"
+#include "postgres/pg_connection.h"
 #include "roles/handler.h"
 
 namespace hadr {
@@ -82,5 +83,11 @@ struct HandlerContext {
 };
 
 Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const HandlerContext& context);
+
+// The sql handler's connection (kind "sql"): URL, sslmode and the password read from
+// sql_password_env (through `environment`; null: the process environment) or sql_password_file.
+// Also for readers of hadr_inbox (`hadr verify`). Errors name the variable or file, never the value.
+Result<postgres::PgConnectionOptions> sql_connection_options(const HandlerConfig& config,
+                                                             const EnvironmentLookup& environment);
 
 }  // namespace hadr

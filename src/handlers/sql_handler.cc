@@ -102,9 +102,9 @@ Result<SqlParameterSource> parse_sql_parameter(std::string_view text) {
 }
 
 Status validate_sql_statements(const std::vector<SqlStatementConfig>& statements) {
-  if (statements.empty() || statements.size() > kSqlStatementsMax) {
+  if (statements.size() > kSqlStatementsMax) {
     return invalid_argument("handler.sql_statements: " + std::to_string(statements.size()) +
-                            " statements; write 1 to " + std::to_string(kSqlStatementsMax) +
+                            " statements; write at most " + std::to_string(kSqlStatementsMax) +
                             " [[handler.sql_statements]] tables with sql and parameters");
   }
   for (std::size_t index = 0; index < statements.size(); ++index) {
@@ -130,6 +130,15 @@ Result<std::unique_ptr<SqlHandler>> SqlHandler::create(SqlOptions options, Regio
       options.isolation != "serializable") {
     return invalid_argument("handler.sql_isolation: '" + options.isolation +
                             "' is unknown; use \"read committed\", \"repeatable read\" or \"serializable\"");
+  }
+  if (!options.body && options.statements.empty()) {
+    return invalid_argument(
+        "handler.sql_statements: none; list at least one [[handler.sql_statements]] table (only a program using the "
+        "C++ handler API, include/hadr/handler.h, runs without: its function is the transaction's body)");
+  }
+  if (options.body && !options.statements.empty()) {
+    return invalid_argument("handler.sql_statements: set, but this program's handler function is the transaction's "
+                            "body; remove the statements from the config");
   }
   if (options.attempts_max == 0) return invalid_argument("handler.sql_attempts_max: must be at least 1");
   if (options.statement_timeout <= Milliseconds(0)) return invalid_argument("handler.sql_statement_timeout: must be positive");
@@ -230,8 +239,8 @@ Error SqlHandler::rolled_back(Error error) {
   return error;
 }
 
-Result<SqlHandler::Applied> SqlHandler::apply_once(const HandlerInput& input,
-                                                   const std::vector<std::vector<PgParameter>>& bound) {
+Result<HandlerResult> SqlHandler::apply_once(const HandlerInput& input,
+                                             const std::vector<std::vector<PgParameter>>& bound) {
   HADR_ASSERT(connection_ != nullptr);
   HADR_ASSERT(bound.size() == statements_.size());
   const std::string begin = "BEGIN ISOLATION LEVEL " + isolation_sql(options_.isolation) +
@@ -247,7 +256,7 @@ Result<SqlHandler::Applied> SqlHandler::apply_once(const HandlerInput& input,
   if (!inserted.ok()) return rolled_back(Error{inserted.error().code, "hadr_inbox insert: " + inserted.error().detail});
   if (inserted.value().affected_rows() == 0) {
     (void)rolled_back(internal_error("already applied"));
-    return Applied::kAlreadyDone;
+    return verdict(HandlerVerdict::kDone, "already applied: " + message.id.str() + " is in hadr_inbox");
   }
   for (std::size_t index = 0; index < statements_.size(); ++index) {
     auto executed = connection_->execute_prepared(statements_[index].name, bound[index]);
@@ -255,11 +264,19 @@ Result<SqlHandler::Applied> SqlHandler::apply_once(const HandlerInput& input,
       return rolled_back(Error{executed.error().code, statement_key(index) + ": " + executed.error().detail});
     }
   }
+  if (options_.body) {
+    Result<HandlerResult> declared = options_.body(input, *connection_);
+    if (!declared.ok()) return rolled_back(Error{declared.error().code, "handler function: " + declared.error().detail});
+    if (declared.value().verdict != HandlerVerdict::kDone) {
+      (void)rolled_back(internal_error("declined"));
+      return std::move(declared).value();
+    }
+  }
   if (auto committed = connection_->execute("COMMIT"); !committed.ok()) {
     // A COMMIT without an answer may have committed: the next attempt's inbox insert tells.
     return rolled_back(Error{committed.error().code, "COMMIT: " + committed.error().detail});
   }
-  return Applied::kCommitted;
+  return verdict(HandlerVerdict::kDone, "");
 }
 
 HandlerResult SqlHandler::handle(const HandlerInput& input) {
@@ -276,12 +293,7 @@ HandlerResult SqlHandler::handle(const HandlerInput& input) {
       }
     }
     auto applied = apply_once(input, bound.value());
-    if (applied.ok()) {
-      if (applied.value() == Applied::kAlreadyDone) {
-        return verdict(HandlerVerdict::kDone, "already applied: " + input.message.id.str() + " is in hadr_inbox");
-      }
-      return verdict(HandlerVerdict::kDone, "");
-    }
+    if (applied.ok()) return std::move(applied).value();
     const Error& error = applied.error();
     last_reason = error.to_string();
     switch (error.code) {

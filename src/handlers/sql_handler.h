@@ -39,6 +39,7 @@
 // Ownership: owns its connection. Thread-safety: one instance per worker thread (handler.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,35 +48,22 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/result.h"
+#include "handlers/sql_statement.h"
 #include "postgres/pg_connection.h"
 #include "roles/handler.h"
 
 namespace hadr {
 
-struct SqlStatementConfig {
-  std::string sql;                       // positional $1..$n, as PostgreSQL's PREPARE takes them
-  std::vector<std::string> parameters;   // what $1..$n bind to ("$message_id", "$body.amount", ...)
-};
-
-// One resolved parameter reference (the list above).
-struct SqlParameterSource {
-  enum class Kind { kMessageId, kRegion, kSourceRegion, kEpoch, kLsn, kBodyText, kBodyBytea, kBodyJsonb, kBodyField, kProperty };
-  Kind kind = Kind::kMessageId;
-  std::vector<std::string> path;  // kBodyField: the keys; kProperty: the one name
-};
-
-inline constexpr std::size_t kSqlStatementsMax = 16;
-inline constexpr std::size_t kSqlStatementBytesMax = 64 * 1024;
-inline constexpr std::size_t kSqlParametersMax = 32;
-
-// kInvalidArgument naming the reference and the accepted forms.
-Result<SqlParameterSource> parse_sql_parameter(std::string_view text);
-// Checks counts, sizes and every parameter reference; errors name "handler.sql_statements[i]".
-Status validate_sql_statements(const std::vector<SqlStatementConfig>& statements);
+// The transaction's body in place of configured statements (the C++ handler API, src/api): runs
+// on the open transaction right after the inbox insert. A result with kDone commits; kRetryLater,
+// kFailed or kReject roll back with that verdict; an Error (a failed statement's) rolls back and
+// is classified as a statement's error is.
+using SqlTransactionBody = std::function<Result<HandlerResult>(const HandlerInput&, postgres::PgConnection&)>;
 
 struct SqlOptions {
   postgres::PgConnectionOptions connection;  // the password already resolved
-  std::vector<SqlStatementConfig> statements;
+  std::vector<SqlStatementConfig> statements;  // empty only with a body
+  SqlTransactionBody body;                     // set: runs instead of statements
   Milliseconds statement_timeout{2'000};
   std::uint32_t attempts_max = 3;
   std::string isolation = "read committed";  // "read committed" | "repeatable read" | "serializable"
@@ -96,13 +84,12 @@ class SqlHandler final : public Handler {
     std::vector<SqlParameterSource> sources;
     std::vector<unsigned> types;
   };
-  enum class Applied { kCommitted, kAlreadyDone };
 
   SqlHandler(SqlOptions options, RegionId region, std::vector<Statement> statements);
 
   Status connect();
   Result<std::vector<std::vector<postgres::PgParameter>>> bind(const HandlerInput& input) const;
-  Result<Applied> apply_once(const HandlerInput& input, const std::vector<std::vector<postgres::PgParameter>>& bound);
+  Result<HandlerResult> apply_once(const HandlerInput& input, const std::vector<std::vector<postgres::PgParameter>>& bound);
   Error rolled_back(Error error);
 
   const SqlOptions options_;

@@ -119,10 +119,16 @@ TEST(HandlerFactoryTest, SqlUnknownParameterNamesItsStatement) {
       << error;
 }
 
-TEST(HandlerFactoryTest, SqlWithoutStatementsIsRefused) {
+// Valid as a config (a program using the C++ handler API brings its own body), refused when
+// the handler is built from the config alone — before connecting.
+TEST(HandlerFactoryTest, SqlWithoutStatementsIsRefusedByMakeHandler) {
   HandlerConfig config = valid_sql_config();
   config.sql_statements.clear();
-  EXPECT_NE(validation_error(config).find("handler.sql_statements: 0 statements"), std::string::npos);
+  EXPECT_TRUE(config.validate().ok());
+  auto handler = make_handler(config, HandlerContext{.region = test_region("a")});
+  ASSERT_FALSE(handler.ok());
+  EXPECT_EQ(handler.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(handler.error().detail.find("handler.sql_statements: none"), std::string::npos) << handler.error().detail;
 }
 
 TEST(HandlerFactoryTest, SqlUnknownIsolationOrSslModeIsRefused) {
