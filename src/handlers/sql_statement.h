@@ -36,7 +36,8 @@ Result<SqlParameterSource> parse_sql_parameter(std::string_view text);
 // brings its own transaction body; SqlHandler::create refuses none without one.
 Status validate_sql_statements(const std::vector<SqlStatementConfig>& statements);
 
-// The sql handler's connect timeout (the config's keep-alive check counts it in an attempt).
-inline constexpr Milliseconds kSqlConnectTimeout{5'000};
+// The sql handler's connect timeout (the config's keep-alive check counts it in an attempt);
+// libpq's smallest.
+inline constexpr Milliseconds kSqlConnectTimeout{2'000};
 
 }  // namespace hadr

@@ -194,7 +194,8 @@ PgConnectionOptions PostgresServer::connection_options(std::string_view database
 Result<std::unique_ptr<PostgresServer>> PostgresServer::start(PostgresServerOptions options) {
   HADR_ASSIGN_OR_RETURN(std::string bin_directory, find_postgres_bin_directory());
   HADR_ASSIGN_OR_RETURN(RunAs run_as, postgres_run_as());
-  std::string directory = options.directory;
+  // Absolute: the children run in it, and initdb and postgres resolve -D against it.
+  std::string directory = options.directory.empty() ? std::string() : std::filesystem::absolute(options.directory).string();
   const bool owns_directory = directory.empty();
   if (owns_directory) {
     HADR_ASSIGN_OR_RETURN(directory, make_temporary_directory("hadr-postgres"));
