@@ -4,17 +4,26 @@
 // non-idempotent payment exactly once per id — also when the first ids are sent again — with
 // the inbox row committed with it; a failed statement dead-letters the message even though the
 // function answered done(), leaving nothing behind; a PlainHandler sees every message; a
-// TransactionalHandler on a config whose handler is not `sql` refuses to start.
+// TransactionalHandler on a config whose handler is not `sql` refuses to start; and the example
+// program examples/payment, run as its own process on its own schema (schema.sql), applies
+// every payment once (one of them sent twice, an unreadable body beside them) and exits 0 on
+// SIGTERM.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <iterator>
 #include <set>
+#include <thread>
+
+#include <signal.h>
 
 #include "hadr/handler.h"
 #include "postgres/testing/postgres_test_environment.h"
+#include "runtime/child_process.h"
+#include "runtime/region_backends.h"
 #include "runtime/send_verify.h"
 
 namespace hadr {
@@ -156,6 +165,62 @@ TEST_F(HandlerApiTest, TransactionalHandlerWithoutSqlConfigRefusesToStart) {
   api::RunOptions options{.config_path = config};
   options.should_stop = [] { return true; };
   EXPECT_EQ(api::run_worker(options, api::TransactionalHandler(pay)), 1);
+}
+
+TEST_F(HandlerApiTest, PaymentExampleProgramAppliesEachPaymentOnce) {
+  const postgres::PgConnectionOptions payments = PostgresTestEnvironment::instance().fresh_database("payment_example");
+  ASSERT_FALSE(payments.url.empty());
+  auto admin = PgConnection::open(payments);
+  ASSERT_TRUE(admin.ok());
+  std::ifstream schema_file(std::string(HADR_SOURCE_DIR) + "/examples/payment/schema.sql");
+  const std::string schema((std::istreambuf_iterator<char>(schema_file)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(admin.value()->execute(schema).ok());
+  const std::string config_path = dir_ + "/payment.toml";
+  std::ofstream(config_path) << "[region]\nname = \"a\"\ndata_dir = \"data\"\n[backends]\ndir = \"shared\"\n"
+                             << "[handler]\nkind = \"sql\"\nsql_url = \"" << payments.url << "\"\n"
+                             << "sql_sslmode = \"disable\"\nsql_password_file = \"" << dir_ << "/pg-password\"\n";
+  auto config = load_region_config(config_path);
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  {
+    auto backends = RegionBackends::resolve(*config, process_environment());
+    ASSERT_TRUE(backends.ok());
+    auto source = backends->open_source("test");
+    ASSERT_TRUE(source.ok()) << source.error().to_string();
+    std::vector<SourceMessage> batch;
+    for (int number = 1; number <= 20; ++number) {
+      SourceMessage message;
+      message.id = MessageId::parse("pay-" + std::to_string(number)).value();
+      message.body = R"({"account": "acct-)" + std::to_string(1 + number % 2) + R"(", "amount_cents": )" +
+                     std::to_string(number) + "}";
+      batch.push_back(std::move(message));
+    }
+    SourceMessage unreadable;
+    unreadable.id = MessageId::parse("pay-bad").value();
+    unreadable.body = "not a payment";
+    batch.push_back(std::move(unreadable));
+    ASSERT_TRUE((*source)->put(batch).ok());
+    ASSERT_TRUE((*source)->put(std::span<const SourceMessage>(batch.data(), 1)).ok());  // pay-1 again
+  }
+  auto program = ChildProcess::start(HADR_PAYMENT_EXAMPLE, {config_path}, dir_ + "/payment.log");
+  ASSERT_TRUE(program.ok()) << program.error().to_string();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  auto count = [&](const std::string& sql) {
+    auto rows = admin.value()->execute(sql);
+    return rows.ok() ? rows.value().value(0, 0) : std::string("<error>");
+  };
+  while (std::chrono::steady_clock::now() < deadline && count("SELECT count(*) FROM payments") != "20") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  program->send_signal(SIGTERM);
+  auto exited = program->wait_for(std::chrono::seconds(20));
+  ASSERT_TRUE(exited.has_value());
+  EXPECT_TRUE(exited->exited);
+  EXPECT_EQ(exited->code, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM payments"), "20");
+  // acct-1 gets the even numbers (2 + 4 + ... + 20), acct-2 the odd ones (1 + 3 + ... + 19).
+  EXPECT_EQ(count("SELECT balance_cents FROM accounts WHERE id = 'acct-1'"), "110");
+  EXPECT_EQ(count("SELECT balance_cents FROM accounts WHERE id = 'acct-2'"), "100");
+  EXPECT_EQ(count("SELECT count(*) FROM hadr_inbox"), "20");
 }
 
 }  // namespace
