@@ -387,7 +387,8 @@ Status RegionNode::open_workers() {
     handler_context.ledger = slot->dedupe.ledger;
     handler_context.clock = &clock;
     handler_context.record_ttl = kUnsettledRecordTtl;
-    HADR_ASSIGN_OR_RETURN(slot->handler, make_handler(config_.handler, handler_context));
+    HADR_ASSIGN_OR_RETURN(slot->handler, roles_.handler_factory ? roles_.handler_factory(handler_context)
+                                                                : make_handler(config_.handler, handler_context));
     WorkerOptions options = config_.worker;
     options.owner = config_.region.str() + "/" + roles_.process_name + "-" + std::to_string(index) + "#" + incarnation_;
     HADR_ASSIGN_OR_RETURN(slot->worker,
