@@ -213,8 +213,12 @@ Status RegionNode::open_failover() {
 Status RegionNode::open_failover_control_roles() {
   if (!config_.two_regions()) return ok_status();
   const Clock& clock = real_clock();
-  if (config_.backup_mode == BackupMode::kAsync) {
-    HADR_ASSIGN_OR_RETURN(backup_, WalBackup::create(WalBackupDependencies{*shipper_, *wal_, clock}));
+  // In both modes: async ships with it; sync (the relay ships) keeps it to repair the backup
+  // when objects vanish from it (issue 12, hole 13).
+  if (shipper_) {
+    HADR_ASSIGN_OR_RETURN(backup_, WalBackup::create(WalBackupDependencies{
+                                       *shipper_, *wal_, clock, config_.backup_mode == BackupMode::kAsync,
+                                       &posix_env()}));
   }
   ReplayerOptions replay_options;
   replay_options.region = config_.region;
