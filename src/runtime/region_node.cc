@@ -604,7 +604,8 @@ NodeObservation RegionNode::observe() const {
   }
   if (watchdog_) seen.watchdog = watchdog_->status();
   if (shipper_) seen.backup = shipper_->stats();
-  if (backup_) seen.backup_lag_records = backup_->health().lag;
+  // Async only: in sync mode the role only repairs, and the relay ships before it acks.
+  if (backup_ && config_.backup_mode == BackupMode::kAsync) seen.backup_lag_records = backup_->health().lag;
   if (replayer_) seen.replay = replayer_->stats();
   return seen;
 }
