@@ -371,6 +371,31 @@ Status read_storage(const toml::table& root, RegionConfig& config) {
   return http.reject_unknown();
 }
 
+// [[handler.sql_statements]] tables: sql = "...", parameters = ["$message_id", ...].
+Status read_sql_statements(SectionReader& handler, std::vector<SqlStatementConfig>& out) {
+  const toml::node* node = handler.find("sql_statements");
+  if (node == nullptr) return ok_status();
+  const std::string fix = "write [[handler.sql_statements]] tables, each with sql = \"...\" and parameters = [\"$message_id\", ...]";
+  const toml::array* array = node->as_array();
+  if (array == nullptr) return config_error("handler.sql_statements", "is not an array of tables", fix);
+  if (array->size() > kSqlStatementsMax) {
+    return config_error("handler.sql_statements", "has " + std::to_string(array->size()) + " statements",
+                        "list at most " + std::to_string(kSqlStatementsMax));
+  }
+  out.clear();
+  for (std::size_t index = 0; index < array->size(); ++index) {
+    const toml::table* table = array->get(index)->as_table();
+    const std::string name = "handler.sql_statements[" + std::to_string(index) + "]";
+    if (table == nullptr) return config_error(name, "is not a table", fix);
+    SectionReader statement(table, name);
+    SqlStatementConfig& parsed = out.emplace_back();
+    HADR_TRY(statement.read_string("sql", parsed.sql));
+    HADR_TRY(statement.read_string_array("parameters", parsed.parameters));
+    HADR_TRY(statement.reject_unknown());
+  }
+  return ok_status();
+}
+
 Status read_handler(const toml::table& root, RegionConfig& config) {
   SectionReader handler(root["handler"].as_table(), "handler");
   HandlerConfig& out = config.handler;
@@ -383,6 +408,14 @@ Status read_handler(const toml::table& root, RegionConfig& config) {
   HADR_TRY(handler.read_duration("http_timeout", out.http_timeout));
   HADR_TRY(handler.read_integer("http_attempts_max", out.http_attempts_max, 1, 100));
   HADR_TRY(handler.read_duration("http_backoff_initial", out.http_backoff_initial));
+  HADR_TRY(handler.read_string("sql_url", out.sql_url));
+  HADR_TRY(handler.read_string("sql_password_env", out.sql_password_env));
+  HADR_TRY(handler.read_string("sql_password_file", out.sql_password_file));
+  HADR_TRY(handler.read_string("sql_sslmode", out.sql_sslmode));
+  HADR_TRY(handler.read_duration("sql_statement_timeout", out.sql_statement_timeout));
+  HADR_TRY(handler.read_integer("sql_attempts_max", out.sql_attempts_max, 1, 10));
+  HADR_TRY(handler.read_string("sql_isolation", out.sql_isolation));
+  HADR_TRY(read_sql_statements(handler, out.sql_statements));
   return handler.reject_unknown();
 }
 
@@ -620,6 +653,13 @@ static Status validate_handler_keep_alive(const RegionConfig& config) {
   Milliseconds gap{0};
   if (config.handler.kind == "http") gap = Milliseconds(1'000);
   if (config.handler.kind == "exec") gap = Milliseconds(50);
+  // sql keeps alive only between attempts: one attempt (connect, then BEGIN, the inbox insert,
+  // the statements and COMMIT, each cut by statement_timeout) must fit in two gaps, i.e. in half
+  // the lock duration.
+  if (config.handler.kind == "sql") {
+    const auto statements = static_cast<std::int64_t>(config.handler.sql_statements.size());
+    gap = (kSqlConnectTimeout + config.handler.sql_statement_timeout * (statements + 3)) / 2;
+  }
   if (gap == Milliseconds(0)) return ok_status();  // the ledger handler is one short transaction
   const Milliseconds least = gap * 4;
   const auto too_short = [&](std::string_view key, Milliseconds value) -> Status {

@@ -1,4 +1,4 @@
-// Building the configured Handler (the plan's "Function"): `ledger`, `exec` or `http`.
+// Building the configured Handler (the plan's "Function"): `ledger`, `sql`, `exec` or `http`.
 // The [handler] table of a region's TOML config parses into HandlerConfig (src/config); the
 // runtime calls make_handler() once per worker. Guarantees and tables: docs/handlers.md.
 // Ownership: make_handler() returns an owned handler that borrows context.ledger (or
@@ -15,6 +15,9 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/result.h"
+#include "core/secret.h"
+#include "handlers/sql_statement.h"
+#include "postgres/pg_connection.h"
 #include "roles/handler.h"
 
 namespace hadr {
@@ -22,7 +25,7 @@ namespace hadr {
 class SqliteDedupeStore;
 
 struct HandlerConfig {
-  std::string kind = "ledger";  // "ledger" | "exec" | "http"
+  std::string kind = "ledger";  // "ledger" | "sql" | "exec" | "http"
 
   // exec: argv of the command run per message (no shell); payload on stdin; HADR_MESSAGE_ID,
   // HADR_EPOCH, HADR_REGION, HADR_SOURCE_REGION, HADR_LSN, HADR_DELIVERY_COUNT in the environment.
@@ -44,6 +47,19 @@ struct HandlerConfig {
   // backoff or from a server's Retry-After.
   Milliseconds http_backoff_max{5'000};
 
+  // sql (handlers/sql_handler.h): the statements and the hadr_inbox insert in one transaction
+  // of the user's PostgreSQL. The URL is libpq's (a password in it is discouraged); the
+  // password comes from the environment variable sql_password_env or the file
+  // sql_password_file (at most one of them), is never logged and never in an error.
+  std::string sql_url;
+  std::string sql_password_env;
+  std::string sql_password_file;
+  std::string sql_sslmode;  // libpq sslmode; empty: libpq's default (prefer)
+  std::vector<SqlStatementConfig> sql_statements;
+  Milliseconds sql_statement_timeout{2'000};  // SET LOCAL statement_timeout per transaction
+  std::uint32_t sql_attempts_max = 3;         // per delivery, on connection loss / 40001 / 40P01
+  std::string sql_isolation = "read committed";
+
   // Fails with kInvalidArgument naming the key ("handler.exec_command is empty; ...").
   Status validate() const;
 };
@@ -62,8 +78,16 @@ struct HandlerContext {
   // The dedupe store's EffectLedger (contracts/effect_ledger.h): a redis::RedisDedupeStore, or a
   // SqliteEffectLedger. Borrowed; must outlive the handler.
   EffectLedger* ledger = nullptr;
+  // Added by the sql handler: where sql_password_env is looked up; null = the process environment.
+  EnvironmentLookup environment;
 };
 
 Result<std::unique_ptr<Handler>> make_handler(const HandlerConfig& config, const HandlerContext& context);
+
+// The sql handler's connection (kind "sql"): URL, sslmode and the password read from
+// sql_password_env (through `environment`; null: the process environment) or sql_password_file.
+// Also for readers of hadr_inbox (`hadr verify`). Errors name the variable or file, never the value.
+Result<postgres::PgConnectionOptions> sql_connection_options(const HandlerConfig& config,
+                                                             const EnvironmentLookup& environment);
 
 }  // namespace hadr

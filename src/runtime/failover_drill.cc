@@ -1,17 +1,24 @@
 #include "runtime/failover_drill.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "config/region_config.h"
+#include "core/secret.h"
+#include "postgres/pg_connection.h"
+#include "postgres/postgres_server.h"
 #include "roles/heartbeat.h"
 #include "roles/watchdog.h"
 #include "runtime/child_process.h"
@@ -41,7 +48,10 @@ std::string duration_text(Milliseconds duration) { return std::to_string(duratio
 // seconds; a lease TTL of the user's choosing; the watchdog checks every TTL/10. With
 // `services` (backend real) the stores are those servers; otherwise SQLite files in shared/.
 std::string region_config_text(std::string_view name, std::string_view peer, std::string_view bus_namespace,
-                               Milliseconds lease_ttl, const LocalServices* services) {
+                               Milliseconds lease_ttl, const LocalServices* services, const std::string& extra) {
+  // The sql handler keeps a message's lock and claim alive only between attempts, so one
+  // attempt must fit in half of each (region_config's keep-alive check): 10 s and 20 s.
+  const bool sql = extra.find("kind = \"sql\"") != std::string::npos;
   const Milliseconds check = std::max(Milliseconds(20), lease_ttl / 10);
   std::ostringstream out;
   out << "[region]\nname = \"" << name << "\"\npeer = \"" << peer << "\"\ndata_dir = \"" << name << "\"\n";
@@ -52,7 +62,8 @@ std::string region_config_text(std::string_view name, std::string_view peer, std
   }
   out << "visibility_timeout = \"3s\"\n"
       << "[promoter]\nlock_duration = \"5s\"\n"
-      << "[workers]\ncount = 2\nlock_duration = \"5s\"\nclaim_ttl = \"10s\"\nmax_delivery_count = 100\n"
+      << "[workers]\ncount = 2\nlock_duration = \"" << (sql ? "10s" : "5s") << "\"\nclaim_ttl = \""
+      << (sql ? "20s" : "10s") << "\"\nmax_delivery_count = 100\n"
       << "[checkpointer]\ninterval = \"500ms\"\n"
       << "[lease]\nttl = \"" << duration_text(lease_ttl) << "\"\n"
       << "[watchdog]\ncheck_interval = \"" << duration_text(check) << "\"\nmin_failover_interval = \"30s\"\n"
@@ -60,11 +71,42 @@ std::string region_config_text(std::string_view name, std::string_view peer, std
       << "[heartbeat]\ninterval = \"" << duration_text(std::max(Milliseconds(50), lease_ttl / 8)) << "\"\n"
       << "[backup]\nmode = \"sync\"\n"
       << "[replay]\nquiet_period = \"" << duration_text(lease_ttl * 2) << "\"\n"
-      << "[runtime]\nstats_interval = \"1s\"\ndrain_timeout = \"10s\"\n";
+      << "[runtime]\nstats_interval = \"1s\"\ndrain_timeout = \"10s\"\n" << extra;
   return out.str();
 }
 
-Result<std::string> prepare_dir(const DemoOptions& options, const LocalServices* services) {
+// The --effects postgres handler: the amount of "msg-N" is N.
+std::string postgres_handler_text(const postgres::PostgresServer& server, const std::string& password_file) {
+  return "[handler]\nkind = \"sql\"\nsql_url = \"" + server.url("demo") +
+         "\"\nsql_sslmode = \"disable\"\nsql_password_file = \"" + password_file +
+         "\"\nsql_statement_timeout = \"500ms\"\n"
+         "[[handler.sql_statements]]\n"
+         "sql = \"INSERT INTO payments (message_id, amount) VALUES ($1::text, substring($1::text from '[0-9]+$')::bigint)\"\n"
+         "parameters = [\"$message_id\"]\n"
+         "[[handler.sql_statements]]\n"
+         "sql = \"UPDATE accounts SET balance = balance + substring($1::text from '[0-9]+$')::bigint WHERE id = 'demo'\"\n"
+         "parameters = [\"$message_id\"]\n";
+}
+
+// The sum of the numbers of the distinct ids in sent.log ("msg-N" counts N), and their count.
+Result<std::pair<std::int64_t, std::uint64_t>> expected_payments(const std::string& sent_log) {
+  std::ifstream file(sent_log);
+  if (!file) return failed_precondition("cannot read " + sent_log);
+  std::set<std::string> ids;
+  std::string line;
+  while (std::getline(file, line)) {
+    if (!line.empty()) ids.insert(line);
+  }
+  std::int64_t sum = 0;
+  for (const std::string& id : ids) {
+    const std::size_t dash = id.rfind('-');
+    if (dash == std::string::npos) return data_loss("sent.log holds an id without a number: " + id);
+    sum += std::stoll(id.substr(dash + 1));
+  }
+  return std::pair{sum, static_cast<std::uint64_t>(ids.size())};
+}
+
+Result<std::string> prepare_dir(const DemoOptions& options) {
   std::string dir = options.keep_dir;
   if (dir.empty()) {
     char pattern[] = "/tmp/hadr-demo-XXXXXX";
@@ -73,7 +115,6 @@ Result<std::string> prepare_dir(const DemoOptions& options, const LocalServices*
   } else {
     HADR_TRY(posix_env().create_dirs(dir));
   }
-  HADR_TRY(write_demo_configs(dir, options.lease_ttl, services));
   return dir;
 }
 
@@ -98,9 +139,28 @@ class Probe {
     HADR_ASSIGN_OR_RETURN(LeaseState state, lease());
     return state.held && state.holder == region;
   }
-  Result<std::uint64_t> effects() { return ledger_->effect_rows(); }
+  // --effects postgres: effects are hadr_inbox rows in the user's database, not ledger rows.
+  Status use_inbox(const postgres::PgConnectionOptions& options) {
+    HADR_ASSIGN_OR_RETURN(inbox_, postgres::PgConnection::open(options));
+    return ok_status();
+  }
+  Result<std::uint64_t> effects() {
+    if (inbox_ == nullptr) return ledger_->effect_rows();
+    auto rows = inbox_->execute("SELECT count(*) FROM hadr_inbox");
+    // Before the first worker starts, the table does not exist yet: no effect.
+    if (!rows.ok() && rows.error().detail.find("SQLSTATE 42P01") != std::string::npos) return std::uint64_t{0};
+    if (!rows.ok()) return std::move(rows).take_error();
+    return static_cast<std::uint64_t>(std::stoull(rows.value().value(0, 0)));
+  }
   Result<std::optional<std::int64_t>> first_effect(const RegionId& region, std::int64_t since_ms) {
-    return ledger_->first_effect_at_ms(region, since_ms);
+    if (inbox_ == nullptr) return ledger_->first_effect_at_ms(region, since_ms);
+    const postgres::PgParameter parameters[] = {{region.str(), false}, {std::to_string(since_ms), false}};
+    HADR_ASSIGN_OR_RETURN(auto rows, inbox_->execute("SELECT (extract(epoch FROM min(applied_at)) * 1000)::bigint"
+                                                     " FROM hadr_inbox WHERE region = $1"
+                                                     " AND applied_at >= to_timestamp($2::bigint / 1000.0)",
+                                                     parameters));
+    if (rows.is_null(0, 0)) return std::optional<std::int64_t>();
+    return std::optional<std::int64_t>(std::stoll(rows.value(0, 0)));
   }
   Result<bool> has_heartbeat(const RegionId& region) {
     HADR_ASSIGN_OR_RETURN(std::vector<Heartbeat> beats, read_heartbeats(*coord_, region));
@@ -126,6 +186,7 @@ class Probe {
   std::unique_ptr<LeaseStore> lease_;
   std::unique_ptr<Coord> coord_;
   std::unique_ptr<EffectLedgerReader> ledger_;
+  std::unique_ptr<postgres::PgConnection> inbox_;  // set: effects are read from hadr_inbox
 };
 
 std::int64_t now_ms() { return unix_millis(RealClock::instance().now_wall()); }
@@ -175,6 +236,10 @@ class Drill {
   Status record_takeover(const RegionId& to, std::int64_t since_ms);
   Status finish();
   Status stop_nodes();
+  // --effects postgres: starts the server in DIR/postgres, creates the user's tables, and
+  // returns the [handler] section of both configs.
+  Result<std::string> start_postgres();
+  Status measure_postgres_effects();
   void line(const std::string& text) {
     char prefix[32];
     std::snprintf(prefix, sizeof prefix, "[%6.1fs] ",
@@ -189,6 +254,8 @@ class Drill {
   bool passed_ = false;
   RegionConfig config_a_, config_b_;
   std::optional<Probe> probe_;
+  // Before the processes: destroyed after them, so no worker sees its database go first.
+  std::unique_ptr<postgres::PostgresServer> postgres_;
   NodeProcess a_{"a", "", {}}, b_{"b", "", {}};
   std::optional<ChildProcess> sender_;
   // Declared last so that it is destroyed first: the servers outlive no process of the drill
@@ -202,7 +269,12 @@ Status Drill::start_cluster() {
     HADR_ASSIGN_OR_RETURN(services_, LocalServices::start([&](const std::string& text) { line(text); }));
     LocalServices::export_secrets();
   }
-  HADR_ASSIGN_OR_RETURN(report_.dir, prepare_dir(options_, services_.get()));
+  HADR_ASSIGN_OR_RETURN(report_.dir, prepare_dir(options_));
+  std::string handler_section;
+  if (options_.effects == "postgres") {
+    HADR_ASSIGN_OR_RETURN(handler_section, start_postgres());
+  }
+  HADR_TRY(write_demo_configs(report_.dir, options_.lease_ttl, services_.get(), handler_section));
   a_.config_path = report_.dir + "/a.toml";
   b_.config_path = report_.dir + "/b.toml";
   HADR_ASSIGN_OR_RETURN(config_a_, load_region_config(a_.config_path));
@@ -210,6 +282,7 @@ Status Drill::start_cluster() {
   line("dir " + report_.dir + " (a.toml, b.toml; logs a.log, b.log, send.log; alerts in a/ and b/alerts.jsonl)");
   HADR_TRY(start(a_));
   HADR_ASSIGN_OR_RETURN(Probe probe, Probe::open(config_a_));
+  if (postgres_ != nullptr) HADR_TRY(probe.use_inbox(postgres_->connection_options("demo")));
   probe_.emplace(std::move(probe));
   HADR_TRY(wait_until([&] { return probe_->holder_is("a"); }, kStartTimeout, "region a to acquire the lease"));
   line("region a is active (epoch " + std::to_string(probe_->epochs.back()) + "); starting region b as the standby");
@@ -217,6 +290,52 @@ Status Drill::start_cluster() {
   HADR_TRY(wait_until([&] { return probe_->has_heartbeat(config_b_.region); }, kStartTimeout,
                       "region b's first heartbeat"));
   return ok_status();
+}
+
+Result<std::string> Drill::start_postgres() {
+  // As root the server runs as an unprivileged account, which must reach DIR/postgres: the demo
+  // dir becomes traversable (not listable) by others.
+  if (::geteuid() == 0 && ::chmod(report_.dir.c_str(), 0711) != 0) return unavailable("chmod " + report_.dir);
+  line("starting PostgreSQL in " + report_.dir + "/postgres (initdb: a few seconds)");
+  const std::string password = "demo-" + std::to_string(::getpid()) + "-" +
+                               std::to_string(SteadyClock::now().time_since_epoch().count());
+  const std::string password_file = report_.dir + "/postgres-password";
+  {
+    const int fd = ::open(password_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return unavailable("cannot write " + password_file);
+    const bool written = ::write(fd, password.data(), password.size()) == static_cast<ssize_t>(password.size());
+    ::close(fd);
+    if (!written) return unavailable("cannot write " + password_file);
+  }
+  postgres::PostgresServerOptions server_options;
+  server_options.password = Secret(password);
+  server_options.directory = report_.dir + "/postgres";
+  HADR_ASSIGN_OR_RETURN(postgres_, postgres::PostgresServer::start(std::move(server_options)));
+  HADR_ASSIGN_OR_RETURN(auto admin, postgres::PgConnection::open(postgres_->connection_options()));
+  HADR_TRY(admin->execute("CREATE DATABASE demo"));
+  HADR_ASSIGN_OR_RETURN(auto demo, postgres::PgConnection::open(postgres_->connection_options("demo")));
+  // payments has no key on message_id on purpose: a duplicate effect must show, not fail.
+  HADR_TRY(demo->execute("CREATE TABLE payments (message_id text NOT NULL, amount bigint NOT NULL);"
+                         "CREATE TABLE accounts (id text PRIMARY KEY, balance bigint NOT NULL);"
+                         "INSERT INTO accounts VALUES ('demo', 0)"));
+  line("PostgreSQL on 127.0.0.1:" + std::to_string(postgres_->port()) + " (database demo; psql \"" +
+       postgres_->url("demo") + "\", password in " + password_file + ")");
+  return postgres_handler_text(*postgres_, password_file);
+}
+
+Status Drill::measure_postgres_effects() {
+  HADR_ASSIGN_OR_RETURN(auto demo, postgres::PgConnection::open(postgres_->connection_options("demo")));
+  HADR_ASSIGN_OR_RETURN(auto rows, demo->execute("SELECT count(*), count(DISTINCT message_id),"
+                                                 " (SELECT balance FROM accounts WHERE id = 'demo') FROM payments"));
+  PostgresEffects effects;
+  effects.effect_rows = std::stoull(rows.value(0, 0));
+  effects.distinct_effect_ids = std::stoull(rows.value(0, 1));
+  effects.balance = std::stoll(rows.value(0, 2));
+  HADR_ASSIGN_OR_RETURN(const auto expected, expected_payments(config_a_.sent_log_path()));
+  effects.expected_balance = expected.first;
+  effects.sent = expected.second;
+  report_.postgres = effects;
+  return postgres_->stop();  // before the demo dir may be removed; --keep DIR keeps its data
 }
 
 Status Drill::send_part(std::size_t part) {
@@ -371,12 +490,14 @@ Status Drill::finish() {
   HADR_ASSIGN_OR_RETURN(NodeStats a_stats, read_stats_file(config_a_.data_dir + "/stats-node.json"));
   report_.verify.duplicate_deliveries += b_stats.workers.suppressed_duplicates;
   report_.replayed = a_stats.failover.replayed + b_stats.failover.replayed;
+  if (postgres_ != nullptr) HADR_TRY(measure_postgres_effects());
   return ok_status();
 }
 
 Result<DemoReport> Drill::run() {
   report_.scenario = options_.scenario;
   report_.backend = options_.backend;
+  report_.effects = options_.effects;
   report_.failover_bound = options_.failover_bound();
   HADR_TRY(start_cluster());
   const std::uint64_t part_size = options_.messages / options_.parts();
@@ -418,11 +539,12 @@ std::string ms_text(std::int64_t ms) {
 
 }  // namespace
 
-Status write_demo_configs(const std::string& dir, Milliseconds lease_ttl, const LocalServices* services) {
+Status write_demo_configs(const std::string& dir, Milliseconds lease_ttl, const LocalServices* services,
+                          const std::string& extra) {
   for (const auto& [name, peer, bus_namespace] :
        {std::tuple{"a", "b", "primary"}, std::tuple{"b", "a", "secondary"}}) {
     std::ofstream config(dir + "/" + name + ".toml", std::ios::trunc);
-    config << region_config_text(name, peer, bus_namespace, lease_ttl, services);
+    config << region_config_text(name, peer, bus_namespace, lease_ttl, services, extra);
     if (!config.flush()) return unavailable("cannot write " + dir + "/" + name + ".toml; is the directory writable?");
   }
   return ok_status();
@@ -437,6 +559,9 @@ Status DemoOptions::validate() const {
   }
   if (scenario == "broker-kill" && backend != "real") {
     return invalid_argument("--scenario broker-kill kills a RabbitMQ node: it needs --backend real");
+  }
+  if (effects != "ledger" && effects != "postgres") {
+    return invalid_argument("--effects " + effects + " is unknown; use ledger (hadr's own store) or postgres (the sql handler)");
   }
   if (messages < 100 || messages > 10'000'000) return invalid_argument("--messages must be 100 .. 10,000,000");
   if (kill_at >= messages / parts()) {
@@ -456,6 +581,7 @@ bool DemoReport::passed() const {
   if (!verify.passed()) return false;
   if (!failover_within_bound()) return false;
   if (scenario == "switchover" && verify.duplicate_deliveries != 0) return false;
+  if (effects == "postgres" && (!postgres || !postgres->consistent())) return false;
   return true;
 }
 
@@ -473,6 +599,13 @@ std::string DemoReport::to_json() const {
   json["replayed"] = replayed;
   json["epochs"] = epochs;
   json["elapsed_seconds"] = elapsed_seconds;
+  json["effects"] = effects;
+  if (postgres) {
+    json["postgres"] = {{"effect_rows", postgres->effect_rows},
+                        {"distinct_effect_ids", postgres->distinct_effect_ids},
+                        {"balance", postgres->balance},
+                        {"expected_balance", postgres->expected_balance}};
+  }
   json["passed"] = passed();
   return json.dump();
 }
@@ -496,6 +629,11 @@ std::string DemoReport::to_text() const {
   out << "\n\n  sent " << verify.sent << ", effects " << verify.effects << ", lost " << verify.lost
       << ", duplicate effects " << verify.duplicate_effects << ", dead-lettered " << verify.dead_lettered
       << ", duplicate deliveries " << verify.duplicate_deliveries << "\n";
+  if (postgres) {
+    out << "  postgres: effect_rows " << postgres->effect_rows << ", distinct_effect_ids "
+        << postgres->distinct_effect_ids << ", balance " << postgres->balance << ", expected_balance "
+        << postgres->expected_balance << " " << (postgres->consistent() ? "ok" : "MISMATCH") << "\n";
+  }
   char elapsed[64];
   std::snprintf(elapsed, sizeof elapsed, "%.1f s", elapsed_seconds);
   out << "\n  " << (passed() ? "PASSED" : "FAILED") << " in " << elapsed;
@@ -504,6 +642,7 @@ std::string DemoReport::to_text() const {
     if (verify.duplicate_effects > 0) out << " — duplicate effects";
     if (!failover_within_bound()) out << " — failover slower than the bound";
     if (scenario == "switchover" && verify.duplicate_deliveries > 0) out << " — a switchover must not deliver twice";
+    if (postgres && !postgres->consistent()) out << " — the payments in PostgreSQL do not match what was sent";
   }
   out << "\n";
   return out.str();

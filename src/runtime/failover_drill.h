@@ -18,6 +18,12 @@
 // for a switchover 0 duplicate deliveries. failover_ms is kill -> first effect in the new
 // region; for a switchover it is lease released by the drained old region -> first effect in
 // the new one (effects never stop during the drain).
+// --effects postgres: the handler is `sql` on a PostgreSQL the demo starts in DIR/postgres (a
+// data directory that --keep DIR keeps, for psql): per message it inserts payments(message_id,
+// amount = the id's number) and adds the amount to accounts.balance — not idempotent, so a
+// duplicate shows as a wrong balance. The report adds effect_rows, distinct_effect_ids, balance
+// and expected_balance (the sum of the sent ids' numbers); passing needs all four to agree.
+// The drill's SIGKILL of region a kills its workers mid-transaction.
 // A progress line goes to the callback every second.
 //
 // Ownership: owns its child processes (killed and reaped on every path). Thread-safety: one
@@ -26,6 +32,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +48,7 @@ struct DemoOptions {
   // embedded: SQLite files in DIR/shared. real: Redis, three RabbitMQ nodes (the two bus
   // namespaces and the source MQ) and Azurite, started by the demo (runtime/local_services.h).
   std::string backend = "embedded";
+  std::string effects = "ledger";     // ledger (hadr's own store) | postgres (the sql handler)
   std::uint64_t messages = 20'000;    // 100 .. 10,000,000
   std::uint64_t kill_at = 0;          // effects before the kill/switchover; 0 = 2/3 of the first part
   Milliseconds lease_ttl{2'000};      // 300 ms .. 1 min
@@ -70,9 +78,23 @@ struct DemoTimeline {
   std::int64_t first_effect_ms = -1;  // its first effect (= failover_ms)
 };
 
+// What --effects postgres found in the user's tables after the drill.
+struct PostgresEffects {
+  std::uint64_t effect_rows = 0;          // rows of payments
+  std::uint64_t distinct_effect_ids = 0;  // distinct message ids in payments
+  std::int64_t balance = 0;               // accounts.balance
+  std::int64_t expected_balance = 0;      // the sum of the sent ids' numbers
+  std::uint64_t sent = 0;
+  bool consistent() const {
+    return effect_rows == sent && distinct_effect_ids == sent && balance == expected_balance;
+  }
+};
+
 struct DemoReport {
   std::string scenario;
   std::string backend;
+  std::string effects = "ledger";
+  std::optional<PostgresEffects> postgres;  // set with --effects postgres
   VerifyReport verify;  // duplicate_deliveries summed over both regions
   std::int64_t failover_ms = -1;
   DemoTimeline timeline;
@@ -92,6 +114,8 @@ Result<DemoReport> run_demo(const DemoOptions& options, const std::function<void
 // Writes DIR/a.toml and DIR/b.toml, the two regions of the drill (also used by the e2e tests
 // of the fault rows): stores in DIR/shared, data dirs DIR/a and DIR/b.
 // With `services`, the regions use those servers (backends.kind = "real") instead of SQLite.
-Status write_demo_configs(const std::string& dir, Milliseconds lease_ttl, const LocalServices* services = nullptr);
+// `extra` is appended to both (the demo's [handler] section for --effects postgres).
+Status write_demo_configs(const std::string& dir, Milliseconds lease_ttl, const LocalServices* services = nullptr,
+                          const std::string& extra = "");
 
 }  // namespace hadr

@@ -324,7 +324,9 @@ Status RegionNode::open_control_roles() {
   // The backup is where the WAL's acknowledged floor is checked and lost records come back from.
   std::optional<BlobWalBackupSource> backup_source;
   if (own_backup) backup_source.emplace(*blobs_, config_.region);
-  Result<std::unique_ptr<Wal>> opened = Wal::open(posix_env(), config_.wal_dir(), config_.wal, &report,
+  WalOptions wal_options = config_.wal;
+  wal_options.backup_holds_every_ack = own_backup && config_.backup_mode == BackupMode::kSync;
+  Result<std::unique_ptr<Wal>> opened = Wal::open(posix_env(), config_.wal_dir(), wal_options, &report,
                                                   backup_source ? &*backup_source : nullptr);
   log_wal_recovery(config_.wal_dir(), report);
   if (!opened.ok()) return std::move(opened).take_error();
@@ -389,7 +391,8 @@ Status RegionNode::open_workers() {
     handler_context.ledger = slot->dedupe.ledger;
     handler_context.clock = &clock;
     handler_context.record_ttl = kUnsettledRecordTtl;
-    HADR_ASSIGN_OR_RETURN(slot->handler, make_handler(config_.handler, handler_context));
+    HADR_ASSIGN_OR_RETURN(slot->handler, roles_.handler_factory ? roles_.handler_factory(handler_context)
+                                                                : make_handler(config_.handler, handler_context));
     WorkerOptions options = config_.worker;
     options.owner = config_.region.str() + "/" + roles_.process_name + "-" + std::to_string(index) + "#" + incarnation_;
     HADR_ASSIGN_OR_RETURN(slot->worker,

@@ -36,6 +36,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,6 +50,7 @@
 #include "contracts/source.h"
 #include "contracts/blob_store.h"
 #include "contracts/lease_store.h"
+#include "handlers/handler_factory.h"
 #include "roles/checkpointer.h"
 #include "roles/heartbeat.h"
 #include "roles/lease_manager.h"
@@ -80,6 +82,10 @@ struct NodeRoles {
   // name, or this one restarted, never takes over a live claim whose handler may still run
   // (issue 12, hole 7); it waits until that claim expires. At most 64 characters, no '/'.
   std::string process_name = "node";
+  // Set: builds each worker's handler in place of make_handler(config.handler, context) — a
+  // program using the C++ handler API (include/hadr/handler.h, src/api). Called once per
+  // worker, on the thread that opens the node.
+  std::function<Result<std::unique_ptr<Handler>>(const HandlerContext&)> handler_factory;
 };
 
 // Two-region counters of one process.

@@ -9,6 +9,8 @@
 #include "contracts/bus.h"
 #include "contracts/source.h"
 #include "core/env.h"
+#include "handlers/handler_factory.h"
+#include "postgres/pg_connection.h"
 #include "runtime/region_backends.h"
 #include "runtime/region_node.h"
 
@@ -87,6 +89,42 @@ Status classify_without_effect(const RegionConfig& config, const std::unordered_
   return ok_status();
 }
 
+// The sql handler's effects: one hadr_inbox row per applied id in the user's database, read
+// in pages of kInboxPageRows (keyset on the primary key). The primary key makes a duplicate row
+// impossible, so duplicate_effects stays 0 here: a duplicate in the user's own tables could only
+// come from effects outside hadr. A missing table means no worker has applied anything yet.
+constexpr int kInboxPageRows = 10'000;
+
+Status count_inbox_effects(const RegionConfig& config, std::unordered_set<std::string>& remaining,
+                           VerifyReport& report) {
+  HADR_ASSIGN_OR_RETURN(postgres::PgConnectionOptions options,
+                        sql_connection_options(config.handler, process_environment()));
+  options.application_name = "hadr-verify";
+  HADR_ASSIGN_OR_RETURN(auto connection, postgres::PgConnection::open(options));
+  report.effects_source = "hadr_inbox";
+  std::string after;
+  for (std::uint64_t page = 0; page <= kSentIdsMax / kInboxPageRows; ++page) {
+    const postgres::PgParameter parameters[] = {{after, false}};
+    auto rows = connection->execute(
+        "SELECT message_id FROM hadr_inbox WHERE message_id > $1 ORDER BY message_id LIMIT " +
+            std::to_string(kInboxPageRows),
+        parameters);
+    if (!rows.ok() && rows.error().detail.find("SQLSTATE 42P01") != std::string::npos) {
+      report.missing_ledger = "hadr_inbox (in handler.sql_url's database)";
+      return ok_status();
+    }
+    if (!rows.ok()) return Error{rows.error().code, "reading hadr_inbox: " + rows.error().detail};
+    for (int row = 0; row < rows.value().rows(); ++row) {
+      std::string id = rows.value().value(row, 0);
+      ++report.effects;
+      if (remaining.erase(id) == 0) ++report.effects_without_sent;
+      after = std::move(id);
+    }
+    if (rows.value().rows() < kInboxPageRows) return ok_status();
+  }
+  return resource_exhausted("hadr_inbox has more than " + std::to_string(kSentIdsMax) + " rows; verify reads at most that");
+}
+
 }  // namespace
 
 Status SendOptions::validate() const {
@@ -146,6 +184,16 @@ Result<VerifyReport> verify_region(const RegionConfig& config) {
   report.sent_log_found = posix_env().file_exists(config.sent_log_path());
   HADR_ASSIGN_OR_RETURN(auto remaining, read_sent_ids(config.sent_log_path()));
   report.sent = remaining.size();
+  if (config.handler.kind == "sql") {
+    HADR_TRY(count_inbox_effects(config, remaining, report));
+    if (config.backend == BackendKind::kEmbedded && !posix_env().file_exists(config.embedded.dedupe_path())) {
+      report.lost = remaining.size();  // no dedupe store: no dead letters either
+    } else {
+      HADR_TRY(classify_without_effect(config, remaining, report));
+    }
+    HADR_ASSIGN_OR_RETURN(report.duplicate_deliveries, count_suppressed_duplicates(config.data_dir));
+    return report;
+  }
   if (config.backend == BackendKind::kEmbedded && !posix_env().file_exists(config.embedded.dedupe_path())) {
     // No worker has run on these stores (or backends.dir is mistyped): no effect, every sent id
     // lost; the store is not created by looking.
@@ -185,7 +233,13 @@ std::string VerifyReport::to_text() const {
 
 std::string VerifyReport::notes() const {
   std::string text;
-  if (!missing_ledger.empty()) {
+  if (effects_source == "hadr_inbox") {
+    text += "note: effects are the rows of hadr_inbox in the sql handler's database (one per applied id; its "
+            "primary key makes a duplicate row impossible)\n";
+  }
+  if (!missing_ledger.empty() && effects_source == "hadr_inbox") {
+    text += "note: " + missing_ledger + " does not exist: no sql handler has started on that database\n";
+  } else if (!missing_ledger.empty()) {
     text += "note: the ledger " + missing_ledger + " does not exist: no worker has run on these stores, or "
             "backends.dir is mistyped (nothing was created)\n";
   }

@@ -21,6 +21,9 @@
 //   effects_without_sent effects (included in `effects`) whose id is not in sent.log: messages
 //                        put by another producer (the gateway, `hadr post`, an AMQP source), so
 //                        verify cannot check them for loss; the text says so
+// With handler.kind = "sql" the effects are the rows of hadr_inbox in the handler's database
+// (read in pages; duplicates there are impossible by its primary key), and the dedupe store
+// still tells dead letters from losses.
 // verify reads only: a data_dir that does not exist is an error naming it (kFailedPrecondition);
 // an embedded ledger database that does not exist is not created: no effects, a note names it.
 // While messages are still flowing `lost` counts those not applied yet: poll until it is 0.
@@ -78,6 +81,7 @@ struct VerifyReport {
   std::uint64_t effects_without_sent = 0;
   bool sent_log_found = false;
   std::string missing_ledger;  // embedded: the ledger database when it does not exist (all sent ids lost)
+  std::string effects_source;  // "hadr_inbox" when the region's handler is `sql`; empty: hadr's ledger
 
   bool passed() const { return lost == 0 && duplicate_effects == 0; }
   std::string to_json() const;

@@ -18,6 +18,7 @@ std::string_view write_kind_name(WriteEvent::Kind kind) {
 
 void RarePathCounts::add(const RarePathCounts& other) {
   torn_tail += other.torn_tail;
+  wal_repair += other.wal_repair;
   stale_epoch_rejection += other.stale_epoch_rejection;
   lease_steal += other.lease_steal;
   replay += other.replay;

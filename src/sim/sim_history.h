@@ -73,6 +73,7 @@ struct Violation {
 // Rare paths the CI seed set must reach (the report counts them).
 struct RarePathCounts {
   std::uint64_t torn_tail = 0;
+  std::uint64_t wal_repair = 0;   // WAL opens that mended damaged synced frames or dropped a settled head
   std::uint64_t stale_epoch_rejection = 0;
   std::uint64_t lease_steal = 0;  // unplanned takeovers (watchdog "failover_completed")
   std::uint64_t replay = 0;       // records republished by a replayer

@@ -57,13 +57,12 @@ struct AwaitingFix {
   SimFault fault;
   int hole;  // issue 12's numbering
 };
-inline constexpr std::array<AwaitingFix, 5> kFaultsAwaitingFix = {{
+inline constexpr std::array<AwaitingFix, 4> kFaultsAwaitingFix = {{
     // Was in the mix; the real-time I5 check finds that a restored lease store forgets the
     // holder's last renewals and grants the next epoch while the holder, inside its renew
     // deadline, still writes (seeds 27, 52, 84 of the old mix).
     {SimFault::kLeaseRestore, 3},
     {SimFault::kStoreRollback, 3},     // replay data_loss, duplicate effects, two writers (holes 2, 3, 12)
-    {SimFault::kSyncedCorruption, 5},  // a damaged synced frame is cut as a torn tail (and hole 10)
     // Alone it passes since the backup repair and the replay that waits at a hole (hole 13:
     // 92 of seeds 1..300 failed before, 0 after). In the mix (all+blob_loss) 5 of 1..1000 fail
     // (8 before a passive checkpointer put its lost blob copy back) on two faults together: with

@@ -111,6 +111,10 @@ class SimRegion {
   MemEnv env;
   bool paused = false;
   bool halted_for_good = false;  // the Wal could not be reopened
+  // Set when start() failed for a reason that passes (an injected EIO, a backup that did not
+  // answer): the simulation starts the region again at this time, as a process supervisor would.
+  std::optional<std::int64_t> supervisor_restart_at_ms;
+  static constexpr std::int64_t kSupervisorRestartDelayMs = 1'000;
   double drift = 0;              // the clock runs (1 + drift) times as fast as sim time
 
  private:
@@ -118,7 +122,10 @@ class SimRegion {
   struct WalPrefix {
     std::uint64_t first = 0;
     std::uint64_t durable = 0;
-    std::uint64_t digest = 0;
+    std::vector<std::uint64_t> digests;  // of each record first, first + 1, … (at most kPrefixRecordsMax)
+    std::uint64_t settled = 0;   // the CHECKPOINT file's LSN: every record at or below it is done
+    std::uint64_t shipped = 0;   // the backup's shipped LSN (sync backup: every acked record is at or below)
+    bool synced_damage = false;  // synced bytes were damaged after the crash (synced_corruption)
   };
 
   void open_lease_side(Process& process);
@@ -126,11 +133,12 @@ class SimRegion {
   void open_workers(Process& process);
   void open_watchdog(Process& process);
   void open_worker(Process& process, std::size_t index);
-  // Digest of (lsn, id) of the records first..durable (I7 compares it across a crash).
+  // Digests of (lsn, id, epoch) of the records first..durable (I7 compares them across a crash).
   Result<WalPrefix> read_prefix(const Wal& wal, std::uint64_t first, std::uint64_t durable) const;
   void check_recovery(const WalPrefix& before, const RecoveryReport& report, const Wal& wal);
   void drop_process(bool power_loss);
-  void damage_synced_wal_bytes();
+  // Damages synced WAL bytes; with async backup only records at or below `shipped` (see .cc).
+  void damage_synced_wal_bytes(std::uint64_t shipped);
   // Records the WAL's newly durable message records as fenced writes (the real-time I5 check).
   void record_wal_appends();
 

@@ -89,6 +89,7 @@ std::string report_json(const SimReport& report, const SimOptions& options) {
       {"seeds_per_second", report.seeds_per_second()},
       {"caught_share", report.caught_share()},
       {"torn_tail", report.rare.torn_tail},
+      {"wal_repair", report.rare.wal_repair},
       {"stale_epoch_rejection", report.rare.stale_epoch_rejection},
       {"lease_steal", report.rare.lease_steal},
       {"replay", report.rare.replay},

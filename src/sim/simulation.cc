@@ -159,6 +159,7 @@ bool Simulation::run_until(const std::function<bool()>& done, std::int64_t deadl
   while (world_->now_ms() < deadline_ms) {
     if (done()) return true;
     if (!world_->fault_phase) operator_restarts_halted_regions();
+    supervisor_restarts_failed_starts();
     run_due_actions();
     deliver_late_writes();
     if (world_->fault_phase) {
@@ -515,6 +516,13 @@ void Simulation::heal_everything() {
     if (!region->running() && !region->halted_for_good) (void)region->start();
   }
   operator_restarts_halted_regions();
+}
+
+void Simulation::supervisor_restarts_failed_starts() {
+  for (auto& region : regions_) {
+    if (region->running() || region->halted_for_good || !region->supervisor_restart_at_ms) continue;
+    if (world_->now_ms() >= *region->supervisor_restart_at_ms) (void)region->start();
+  }
 }
 
 void Simulation::operator_restarts_halted_regions() {

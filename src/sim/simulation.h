@@ -105,6 +105,8 @@ class Simulation {
   void report_no_active_region();
   void raise_lease_epoch_floor();
   void operator_restarts_halted_regions();
+  // Starts again a region whose start() failed for a passing reason (SimRegion::supervisor_restart_at_ms).
+  void supervisor_restarts_failed_starts();
   std::optional<std::size_t> active_region() const;
   void failover_drill(std::size_t active);
   bool everything_acked_took_effect(std::vector<std::string>* missing) const;

@@ -116,6 +116,7 @@ Status read_acknowledged_marks(Env& env, const std::string& dir, Lsn backup_lsn,
                              incarnation_text(report.meta->incarnation) + ": ignored");
     } else {
       raise_floor(report, checkpoint->lsn, "CHECKPOINT file");
+      report.settled_lsn = checkpoint->lsn;
     }
   } else if (checkpoint.code() == ErrorCode::kDataLoss) {
     report.notes.push_back("ignored: " + checkpoint.error().detail);

@@ -54,6 +54,9 @@ struct RecoveryReport {
   std::optional<WalMeta> meta;           // absent for a new log or one written before META existed
   Lsn acknowledged_lsn;                  // the highest of the marks; 0 when there are none
   std::string acknowledged_by;           // which mark: "META high-water", "CHECKPOINT file", "backup"
+  // The CHECKPOINT file's LSN when it belongs to this log: every record at or below it is done
+  // (settled), so a repair may drop such records when no copy of them is left (segment_repair.h).
+  Lsn settled_lsn;
   // For kAcknowledgedLost: how the segment bytes themselves ended (clean_end, torn_tail,
   // torn_segment_header) and the bytes after the last good frame that a repair replaces.
   RecoveryCase tail_case = RecoveryCase::kCleanEnd;
@@ -61,6 +64,11 @@ struct RecoveryReport {
   std::vector<std::string> notes;        // findings that change nothing (a damaged CHECKPOINT file, …)
   // Set by Wal::open when it restored acknowledged records from the backup.
   std::uint64_t restored_records = 0;
+  // Set by Wal::open when it mended damaged synced frames from the backup (a note each).
+  std::uint64_t repaired_records = 0;
+  // Set by Wal::open when it dropped settled records that no copy held any more: LSNs up to here
+  // are gone from the log (all done), as retention would have removed them.
+  Lsn dropped_through;
   Lsn restored_first_lsn, restored_last_lsn;
 
   bool fatal() const { return recovery_case_is_fatal(recovery_case); }

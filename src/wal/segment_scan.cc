@@ -108,12 +108,14 @@ void classify_damaged_frame(std::string_view bytes, const FrameDecode& decoded, 
     scan.problem = std::string(frame_error_name(decoded.error)) + " in a write that never completed";
     return;
   }
-  scan.outcome = decoded.error == FrameError::kTooLarge ? RecoveryCase::kRecordTooLarge : RecoveryCase::kCorruption;
+  // A length field beyond the limit whose frame does not verify even under the hard maximum (the
+  // kRecordTooLarge case above) is damage, like any other bad frame: a flipped bit in the length.
+  scan.outcome = RecoveryCase::kCorruption;
   scan.problem = std::string(frame_error_name(decoded.error)) + " at the record expected to be LSN " +
                  std::to_string(expected.value);
   if (decoded.error == FrameError::kTooLarge) {
-    scan.problem += " (" + std::to_string(decoded.frame.frame_bytes - kFrameHeaderBytes) +
-                    " bytes; raise record_bytes_max if this log was written with a larger one)";
+    scan.problem += " (its length field says " + std::to_string(decoded.frame.frame_bytes - kFrameHeaderBytes) +
+                    " bytes and the frame does not verify)";
   }
   if (later.any) scan.problem += "; valid records follow at offset " + std::to_string(later.first_offset);
   else if (!is_last) scan.problem += " in a segment that is not the last one";
@@ -153,6 +155,16 @@ RecoveryAction recovery_action(RecoveryCase recovery_case) {
     case RecoveryCase::kAcknowledgedLost: return RecoveryAction::kStop;
   }
   HADR_UNREACHABLE();
+}
+
+std::optional<FrameView> find_frame_after_damage(std::string_view bytes, std::uint64_t damage_offset, Lsn expected,
+                                                 std::uint32_t record_bytes_max) {
+  if (damage_offset >= bytes.size()) return std::nullopt;
+  const LaterFrames later = find_later_frames(bytes, damage_offset, expected, record_bytes_max);
+  if (!later.any) return std::nullopt;
+  const FrameDecode decoded = decode_frame(bytes, later.first_offset, record_bytes_max);
+  HADR_ASSERT(decoded.error == FrameError::kNone);
+  return decoded.frame;
 }
 
 SegmentScan scan_segment(std::string_view bytes, std::uint64_t sequence_from_name, bool is_last,

@@ -85,4 +85,10 @@ using FrameVisitor = std::function<void(const FrameView&)>;
 SegmentScan scan_segment(std::string_view bytes, std::uint64_t sequence_from_name, bool is_last,
                          std::uint32_t record_bytes_max, const FrameVisitor& visit = {});
 
+// The first frame after damage at `damage_offset` that decodes and has an LSN at or above
+// `expected` (the record the damaged frame should have held): where the segment's good frames
+// resume, as the torn-tail rule above finds it. nullopt when no frame after the damage decodes.
+std::optional<FrameView> find_frame_after_damage(std::string_view bytes, std::uint64_t damage_offset, Lsn expected,
+                                                 std::uint32_t record_bytes_max);
+
 }  // namespace hadr

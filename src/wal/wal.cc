@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "wal/segment_repair.h"
+
 namespace hadr {
 namespace {
 
@@ -45,14 +47,16 @@ Wal::~Wal() {
 
 namespace {
 
-// The backup's extent, or {0, 0} with a note when it cannot be read: the floor then comes from
-// META and CHECKPOINT alone, and the shipper's start() still refuses a backup past the log.
-std::pair<Lsn, Lsn> backup_extent(WalBackupSource* backup, std::vector<std::string>& notes) {
+// The backup's extent, or {0, 0} with a note when it cannot be read (`unreadable` says why): the
+// floor then comes from META and CHECKPOINT alone, and open() cuts nothing (see there).
+std::pair<Lsn, Lsn> backup_extent(WalBackupSource* backup, std::vector<std::string>& notes,
+                                  std::optional<Error>& unreadable) {
   if (backup == nullptr) return {};
   Result<std::pair<Lsn, Lsn>> extent = backup->extent();
   if (extent.ok()) return *extent;
   notes.push_back(backup->describe() + " could not be read, the log was not checked against it: " +
                   extent.error().to_string());
+  unreadable = extent.error();
   return {};
 }
 
@@ -75,6 +79,16 @@ Status check_backup_continues_log(Env& env, const WalOptions& options, RecoveryR
                           ": the restore could not be checked against the log's last good record");
     return ok_status();
   }
+  // The log may no longer hold its own last LSN: retention removed the segment that had it and
+  // the segment after it lost every frame (a cut right after its header).
+  const bool held = std::any_of(found.segments.begin(), found.segments.end(), [&](const WalSegmentInfo& segment) {
+    return segment.records > 0 && segment.first_lsn <= found.last_lsn && found.last_lsn <= segment.last_lsn;
+  });
+  if (!held) {
+    found.notes.push_back("the log holds none of its records any more: the restore from " + backup.describe() +
+                          " could not be checked against the log's last good record");
+    return ok_status();
+  }
   WalReader reader = WalReader::over_segments(env, found.segments, options, found.last_lsn, found.last_lsn);
   HADR_ASSIGN_OR_RETURN(const std::optional<WalRecord> ours, reader.next());
   HADR_ASSERT(ours.has_value() && ours->lsn == found.last_lsn);
@@ -90,6 +104,90 @@ Status check_backup_continues_log(Env& env, const WalOptions& options, RecoveryR
   return ok_status();
 }
 
+// With sync backup every acknowledged record is in the backup, so damage in the last segment
+// above the acknowledged floor (which includes the backup's extent) holds only records the source
+// was never acked for: cut there, as a torn tail is. Only when the backup was read.
+bool cuts_unacknowledged_damage(Env& env, const std::string& dir, const WalOptions& options,
+                                const RecoveryReport& found, const std::optional<Error>& backup_unreadable) {
+  if (!options.backup_holds_every_ack || backup_unreadable || found.recovery_case != RecoveryCase::kCorruption) {
+    return false;
+  }
+  Result<std::vector<std::pair<std::uint64_t, std::string>>> files = list_segment_files(env, dir);
+  const bool in_last_segment = files.ok() && !files->empty() && join_path(dir, files->back().second) == found.file;
+  return in_last_segment && found.last_lsn.next() > found.acknowledged_lsn &&
+         (found.meta ? found.last_lsn.next() > found.meta->high_water_lsn : true);
+}
+
+// How open() makes a log that ends below its acknowledged floor whole again.
+struct RestorePlan {
+  Lsn from;                    // the first LSN the backup's copies fill (restored_first_lsn)
+  std::optional<Lsn> through;  // restore from..through from the backup (none: nothing to copy)
+  bool drop_segments = false;  // the log's records and the hole's bottom are all settled: drop them
+};
+
+// Restore the missing records from the backup when it holds them all. When it does not (its
+// retention removed them) but the hole starts at or below the settled LSN (the CHECKPOINT
+// file: done, never read again), the records up to it are not needed: the log continues after
+// the settled LSN, restoring from the backup what lies above it through the floor.
+Result<RestorePlan> plan_restore(Env& env, const WalOptions& options, RecoveryReport& found, WalBackupSource* backup,
+                                 Lsn backup_first) {
+  const Lsn from = restore_start(found, backup_first);
+  Lsn covered{from.value - 1};
+  if (backup != nullptr) {
+    HADR_ASSIGN_OR_RETURN(covered, backup->contiguous_through(from));
+  }
+  if (backup != nullptr && covered >= found.acknowledged_lsn && covered >= from) {
+    HADR_TRY(check_backup_continues_log(env, options, found, *backup));
+    return RestorePlan{from, covered, false};
+  }
+  std::string holds = backup == nullptr ? std::string("no backup was given")
+                                        : backup->describe() + " holds LSNs from " + std::to_string(from.value) +
+                                              (covered < from ? " none" : " only through " + std::to_string(covered.value));
+  // Only with a backup: without one nothing bounds what a cut log held above its marks, and the
+  // operator may still find it on the disk (a bounded hole inside the log is dropped by the
+  // repair loop above, backup or not).
+  if (backup != nullptr && found.meta && found.settled_lsn >= from) {
+    const Lsn after_settled = found.settled_lsn.next();
+    Lsn settled_covered = found.settled_lsn;
+    if (backup != nullptr) {
+      HADR_ASSIGN_OR_RETURN(settled_covered, backup->contiguous_through(after_settled));
+    }
+    if (settled_covered >= found.acknowledged_lsn) {
+      RestorePlan plan{after_settled, std::nullopt, true};
+      if (settled_covered >= after_settled) plan.through = settled_covered;
+      return plan;
+    }
+    holds += "; LSNs " + std::to_string(from.value) + ".." + std::to_string(found.settled_lsn.value) +
+             " are done (CHECKPOINT file) but " + std::to_string(after_settled.value) + ".." +
+             std::to_string(found.acknowledged_lsn.value) + " are not, and no copy holds them all";
+  }
+  Error error = found.to_error();
+  error.detail += "; " + holds;
+  return error;
+}
+
+// Removes every segment file, oldest first, each removal synced (a crash leaves a prefix
+// removed: the next open plans the same), when all of the log's records are settled.
+Status drop_all_segments(Env& env, const std::string& dir, RecoveryReport& found) {
+  for (const WalSegmentInfo& segment : found.segments) {
+    HADR_TRY(env.remove_file(segment.path));
+    HADR_TRY(env.sync_dir(dir));
+  }
+  // A torn segment creation or torn bytes after the good segments: gone with the files.
+  HADR_ASSIGN_OR_RETURN(const auto left, list_segment_files(env, dir));
+  for (const auto& [sequence, name] : left) {
+    HADR_TRY(env.remove_file(join_path(dir, name)));
+    HADR_TRY(env.sync_dir(dir));
+  }
+  found.notes.push_back("DROPPED the settled head of the log through LSN " + std::to_string(found.settled_lsn.value) +
+                        " (" + std::to_string(found.segments.size()) +
+                        " segment(s)): its lost records are all done (CHECKPOINT file) and no copy holds them any more");
+  found.dropped_through = std::max(found.dropped_through, found.settled_lsn);
+  found.segments.clear();
+  found.tail_case = RecoveryCase::kCleanEnd;
+  return ok_status();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Wal>> Wal::open(Env& env, const std::string& dir, const WalOptions& options,
@@ -101,38 +199,87 @@ Result<std::unique_ptr<Wal>> Wal::open(Env& env, const std::string& dir, const W
   }
   HADR_ASSIGN_OR_RETURN(auto lock, env.lock_file(join_path(dir, "LOCK")));
   std::vector<std::string> notes;
-  const auto [backup_first, backup_last] = backup_extent(backup, notes);
+  std::optional<Error> backup_unreadable;
+  const auto [backup_first, backup_last] = backup_extent(backup, notes, backup_unreadable);
   HADR_ASSIGN_OR_RETURN(RecoveryReport found, inspect_wal(env, dir, options, backup_last));
-  found.notes.insert(found.notes.begin(), notes.begin(), notes.end());
-  if (report != nullptr) *report = found;
-  std::optional<Lsn> restore_through;
-  if (found.recovery_case == RecoveryCase::kAcknowledgedLost && backup != nullptr) {
-    // Checked before anything on disk changes: a backup that cannot fill the hole leaves the
-    // damaged log exactly as it was for the operator.
-    const Lsn from = restore_start(found, backup_first);
-    HADR_ASSIGN_OR_RETURN(const Lsn covered, backup->contiguous_through(from));
-    if (covered < found.acknowledged_lsn || covered < from) {
+  // A log that would lose bytes (a torn tail cut, a torn segment creation removed) while its
+  // backup cannot be read is left as it is: without the backup nothing proves those bytes were
+  // never acknowledged (damage to synced frames ends exactly like a torn write, and with sync
+  // backup the backup's extent is the floor of what was acked). The caller retries later.
+  const bool would_cut = found.recovery_case == RecoveryCase::kTornTail ||
+                         found.recovery_case == RecoveryCase::kTornSegmentHeader;
+  if (backup_unreadable && would_cut) {
+    if (report != nullptr) *report = found;
+    return unavailable("wal " + dir + ": " + std::string(recovery_case_name(found.recovery_case)) + " at " +
+                       found.file + " offset " + std::to_string(found.offset) + ", and " + backup->describe() +
+                       " could not be read to prove the bytes after it were never acknowledged: nothing was cut; "
+                       "start again when the backup answers (" + backup_unreadable->to_string() + ")");
+  }
+  // Damage to synced frames is mended from the backup's copies (or, when every damaged record
+  // is settled and no copy is left, dropped with the log's head), one damaged place per pass,
+  // then the log is inspected again (segment_repair.h); what cannot be mended stops below.
+  std::uint64_t repaired_records = 0;
+  Lsn dropped_through;
+  for (int pass = 0; segment_damage_is_repairable(found); ++pass) {
+    if (pass == kRepairsPerOpenMax) {
+      notes.push_back("more than " + std::to_string(kRepairsPerOpenMax) + " damaged places: repair stopped");
+      break;
+    }
+    Result<SegmentRepair> repaired = repair_segment_from_backup(env, dir, options, found, backup);
+    if (!repaired.ok() && repaired.code() == ErrorCode::kDataLoss && cuts_unacknowledged_damage(env, dir, options, found, backup_unreadable)) {
+      HADR_TRY(env.truncate_file(found.file, found.offset));
+      notes.push_back("CUT " + found.file + " at offset " + std::to_string(found.offset) + ": synced damage at LSN " +
+                      std::to_string(found.last_lsn.value + 1) + ", above every acknowledged mark (" +
+                      std::to_string(found.acknowledged_lsn.value) + " by " +
+                      (found.acknowledged_by.empty() ? std::string("none") : found.acknowledged_by) +
+                      "; sync backup holds every acknowledged record), and no copy of it: " + repaired.error().detail);
+      HADR_ASSIGN_OR_RETURN(found, inspect_wal(env, dir, options, backup_last));
+      continue;
+    }
+    if (!repaired.ok()) {
+      found.notes.insert(found.notes.begin(), notes.begin(), notes.end());
+      if (report != nullptr) *report = found;
       Error error = found.to_error();
-      error.detail += "; " + backup->describe() + " holds LSNs from " + std::to_string(from.value) +
-                      (covered < from ? " none" : " only through " + std::to_string(covered.value));
+      error.detail += "; " + repaired.error().detail;
+      if (repaired.error().code != ErrorCode::kDataLoss) error.code = repaired.error().code;
       return error;
     }
-    HADR_TRY(check_backup_continues_log(env, options, found, *backup));
-    restore_through = covered;
-    found.restored_first_lsn = from;
+    notes.push_back(repaired->description);
+    repaired_records += repaired->records;
+    dropped_through = std::max(dropped_through, repaired->dropped_through);
+    HADR_ASSIGN_OR_RETURN(found, inspect_wal(env, dir, options, backup_last));
+  }
+  found.notes.insert(found.notes.begin(), notes.begin(), notes.end());
+  found.repaired_records = repaired_records;
+  found.dropped_through = dropped_through;
+  if (report != nullptr) *report = found;
+  std::optional<Lsn> restore_through;
+  bool head_dropped = false;
+  if (found.recovery_case == RecoveryCase::kAcknowledgedLost) {
+    // Checked before anything on disk changes: a backup that cannot fill the hole leaves the
+    // damaged log exactly as it was for the operator.
+    HADR_ASSIGN_OR_RETURN(const RestorePlan plan, plan_restore(env, options, found, backup, backup_first));
+    if (plan.drop_segments) {
+      HADR_TRY(drop_all_segments(env, dir, found));
+      head_dropped = true;
+      if (report != nullptr) *report = found;
+    }
+    restore_through = plan.through;
+    found.restored_first_lsn = plan.from;
   } else if (found.fatal()) {
     return found.to_error();
   }
   std::unique_ptr<Wal> wal(new Wal(env, dir, options, std::move(lock)));
   HADR_TRY(wal->recover(found));
   if (restore_through) {
+    HADR_ASSERT(backup != nullptr);
     const Status restored = wal->restore_from(*backup, *restore_through, found);
     if (report != nullptr) *report = found;
     HADR_TRY(restored);
   }
   // META is written at open only when it is missing (a new log, or one from before META) or a
   // restore moved the log: an ordinary open adds no fsync (a failed one would stop the region).
-  if (!found.meta || restore_through) HADR_TRY(wal->write_meta());
+  if (!found.meta || restore_through || head_dropped) HADR_TRY(wal->write_meta());
   return wal;
 }
 

@@ -18,7 +18,9 @@
 //   - Fencing: an append whose epoch is below the highest epoch in the log, or at or below a
 //     sealed epoch, fails with kAborted and writes nothing.
 //   - open() recovers with the table of segment_scan.h: a torn tail is truncated (it was never
-//     acknowledged), anything else damaged stops with kDataLoss naming file and offset.
+//     acknowledged); a damaged synced frame (kCorruption) is mended from the backup's copies of
+//     its records when one is given and holds them (segment_repair.h, logged in the report);
+//     anything else damaged stops with kDataLoss naming file and offset.
 //   - The log never ends below what it acknowledged, and an LSN is never issued twice: open()
 //     checks the scan against the acknowledged floor (recovery.h: META, CHECKPOINT, backup). A
 //     log cut below it is repaired from the backup when one is given and holds the missing
@@ -57,6 +59,8 @@ class Wal {
                                            RecoveryReport* report = nullptr, WalBackupSource* backup = nullptr);
   // Records one open() restores from the backup at most; more is kDataLoss (restore by hand).
   static constexpr std::uint64_t kRestoreRecordsMax = 10'000'000;
+  // Damaged places one open() mends from the backup (segment_repair.h); more stops it.
+  static constexpr int kRepairsPerOpenMax = 64;
   ~Wal();
   Wal(const Wal&) = delete;
   Wal& operator=(const Wal&) = delete;

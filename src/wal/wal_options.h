@@ -21,6 +21,13 @@ struct WalOptions {
   // (the incarnation is part of every checkpoint value).
   std::uint64_t new_incarnation = 0;
 
+  // The region acks its source only once the blob backup holds the record (backup.mode = "sync"):
+  // the backup's extent is then the floor of everything acknowledged, and synced damage in the
+  // last segment above every mark of the acknowledged floor holds only unacknowledged records,
+  // which open() cuts like a torn tail when the backup cannot repair them (wal.h). Set by the
+  // region from its backup mode, never from config by hand.
+  bool backup_holds_every_ack = false;
+
   // Fails with kInvalidArgument naming the option and the fix.
   Status validate() const;
 };

@@ -103,6 +103,9 @@ void add_demo_command(CLI::App& app, CommandContext& context) {
   demo->add_option("--backend", options->backend,
                    "embedded (SQLite files) | real (starts Redis, three RabbitMQ nodes and Azurite here)")
       ->capture_default_str();
+  demo->add_option("--effects", options->effects,
+                   "ledger (hadr's own store) | postgres (the sql handler on a PostgreSQL started in DIR/postgres)")
+      ->capture_default_str();
   demo->add_option("--messages", options->messages, "messages sent during the drill")->capture_default_str();
   demo->add_option("--kill-at", options->kill_at, "effects before the kill or switchover (default: a third)");
   add_duration_option(*demo, "--lease-ttl", *lease_ttl, "the lease TTL")->capture_default_str();

@@ -53,11 +53,12 @@ int run(const SimArguments& arguments) {
     std::printf("%s\n", sim::report_json(report, options).c_str());
   } else {
     std::printf("seeds %llu\nviolations %llu\nfailing_seeds %zu\ncaught_share %.3f\nseeds_per_second %.1f\n"
-                "torn_tail %llu\nstale_epoch_rejection %llu\nlease_steal %llu\nreplay %llu\ndead_letter %llu\n"
+                "torn_tail %llu\nwal_repair %llu\nstale_epoch_rejection %llu\nlease_steal %llu\nreplay %llu\ndead_letter %llu\n"
                 "switchover %llu\n",
                 static_cast<unsigned long long>(report.seeds), static_cast<unsigned long long>(report.violations),
                 report.failing_seeds.size(), report.caught_share(), report.seeds_per_second(),
                 static_cast<unsigned long long>(report.rare.torn_tail),
+                static_cast<unsigned long long>(report.rare.wal_repair),
                 static_cast<unsigned long long>(report.rare.stale_epoch_rejection),
                 static_cast<unsigned long long>(report.rare.lease_steal),
                 static_cast<unsigned long long>(report.rare.replay),

@@ -112,6 +112,50 @@ exec_timeout = "3s"
   ASSERT_EQ(config->handler.exec_command.size(), 1u);
 }
 
+TEST(RegionConfig, SqlHandlerWithStatementsParses) {
+  auto config = parse_region_config(std::string(kMinimal) +
+                                        "[handler]\nkind = \"sql\"\nsql_url = \"postgresql://app@db.example/payments\"\n"
+                                        "sql_password_env = \"PG_APP_PASSWORD\"\nsql_sslmode = \"verify-full\"\n"
+                                        "sql_statement_timeout = \"1s\"\nsql_attempts_max = 5\n"
+                                        "sql_isolation = \"serializable\"\n"
+                                        "[[handler.sql_statements]]\nsql = \"INSERT INTO payments VALUES ($1, $2)\"\n"
+                                        "parameters = [\"$message_id\", \"$body.amount\"]\n"
+                                        "[[handler.sql_statements]]\nsql = \"UPDATE accounts SET balance = balance + $1\"\n"
+                                        "parameters = [\"$body.amount\"]\n",
+                                    "/");
+  ASSERT_TRUE(config.ok()) << config.error().to_string();
+  EXPECT_EQ(config->handler.kind, "sql");
+  EXPECT_EQ(config->handler.sql_password_env, "PG_APP_PASSWORD");
+  EXPECT_EQ(config->handler.sql_sslmode, "verify-full");
+  EXPECT_EQ(config->handler.sql_statement_timeout, Milliseconds(1'000));
+  EXPECT_EQ(config->handler.sql_attempts_max, 5u);
+  EXPECT_EQ(config->handler.sql_isolation, "serializable");
+  ASSERT_EQ(config->handler.sql_statements.size(), 2u);
+  EXPECT_EQ(config->handler.sql_statements[1].sql, "UPDATE accounts SET balance = balance + $1");
+  EXPECT_EQ(config->handler.sql_statements[0].parameters,
+            (std::vector<std::string>{"$message_id", "$body.amount"}));
+}
+
+TEST(RegionConfig, SqlStatementsThatCannotFinishInsideTheLockAreRefused) {
+  std::string statements;
+  for (int index = 0; index < 4; ++index) statements += "[[handler.sql_statements]]\nsql = \"SELECT 1\"\n";
+  auto config = parse_region_config(std::string(kMinimal) + "[handler]\nkind = \"sql\"\nsql_url = \"postgresql://db/x\"\n" +
+                                        "sql_statement_timeout = \"10s\"\n" + statements,
+                                    "/");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().detail.find("workers.lock_duration"), std::string::npos) << config.error().detail;
+}
+
+// Outside the BadConfig table: the key of an array element carries its index, which the
+// table's "section.key: ..." format check does not allow.
+TEST(RegionConfig, SqlStatementUnknownKeyIsRefusedWithItsIndex) {
+  auto config = parse_region_config(std::string(kMinimal) + "[handler]\nkind = \"sql\"\nsql_url = \"postgresql://db/x\"\n" +
+                                        "[[handler.sql_statements]]\nsq = \"SELECT 1\"\n",
+                                    "/");
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().detail.rfind("handler.sql_statements[0].sq: is not a known key", 0), 0u) << config.error().detail;
+}
+
 TEST(RegionConfig, PeerTurnsOnTwoRegionModeWithItsDefaults) {
   auto alone = parse_region_config(kMinimal, "/");
   ASSERT_TRUE(alone.ok());

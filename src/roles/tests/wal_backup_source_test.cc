@@ -7,8 +7,10 @@
 //     good. After: the record is restored from the backup, the shipper starts, LSNs continue.
 //   - MidSegmentCutIsRestoredAcrossObjects (hole 10): a segment cut in the middle, below the
 //     CHECKPOINT file, is refilled from several backup objects, byte for byte.
-//   - BackupWithAGapStopsAndChangesNothing: a hole in the backup below the acknowledged floor
-//     is kDataLoss naming the missing LSNs; the damaged log is left as it was.
+//   - BackupWithAGapStopsAndChangesNothing: a hole in the backup below the acknowledged floor,
+//     above the CHECKPOINT file, is kDataLoss naming the missing LSNs; the log is left as it was.
+//   - BackupWithAGapBelowTheCheckpointContinuesAfterIt: the same hole with every record settled
+//     drops the settled head (done records no copy holds) and continues after the checkpoint.
 #include "roles/wal_backup_source.h"
 
 #include <gtest/gtest.h>
@@ -142,7 +144,7 @@ TEST_F(WalBackupSourceTest, MidSegmentCutIsRestoredAcrossObjects) {
 
 TEST_F(WalBackupSourceTest, BackupWithAGapStopsAndChangesNothing) {
   append_and_ship(40);
-  ASSERT_TRUE(write_checkpoint_file(env_, checkpoint_file_path(kDir), {Lsn{40}, Epoch{1}, wal_->incarnation()}).ok());
+  ASSERT_TRUE(write_checkpoint_file(env_, checkpoint_file_path(kDir), {Lsn{5}, Epoch{1}, wal_->incarnation()}).ok());
   const std::string path = last_segment();
   const std::uint64_t cut_at = offset_of(Lsn{10}) + 30;
   shipper_.reset();
@@ -158,6 +160,26 @@ TEST_F(WalBackupSourceTest, BackupWithAGapStopsAndChangesNothing) {
   EXPECT_NE(wal.error().detail.find("LSNs 10..40"), std::string::npos) << wal.error().detail;
   EXPECT_NE(wal.error().detail.find("only through 16"), std::string::npos) << wal.error().detail;
   EXPECT_EQ(*env_.contents(path), damaged);
+}
+
+// The same cut and gap with every record settled (CHECKPOINT at 40): the lost records are done
+// and no copy holds them all, so the log continues after the checkpoint (wal/segment_repair.h);
+// no LSN is issued twice.
+TEST_F(WalBackupSourceTest, BackupWithAGapBelowTheCheckpointContinuesAfterIt) {
+  append_and_ship(40);
+  ASSERT_TRUE(write_checkpoint_file(env_, checkpoint_file_path(kDir), {Lsn{40}, Epoch{1}, wal_->incarnation()}).ok());
+  const std::string path = last_segment();
+  const std::uint64_t cut_at = offset_of(Lsn{10}) + 30;
+  shipper_.reset();
+  wal_.reset();
+  ASSERT_TRUE(env_.truncate_file(path, cut_at).ok());
+  ASSERT_TRUE(blob_server_.remove(backup_object_key(region_, {Lsn{17}, Lsn{17}})).ok());
+  BlobWalBackupSource backup(blobs_, region_);
+  auto wal = Wal::open(env_, std::string(kDir), wal_options_, &report_, &backup);
+  ASSERT_TRUE(wal.ok()) << wal.error().to_string();
+  EXPECT_EQ((*wal)->durable_lsn(), Lsn{40});
+  EXPECT_EQ((*wal)->first_lsn(), Lsn{41});
+  EXPECT_EQ(report_.dropped_through, Lsn{40});
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 //   - Demo/<scenario>: `hadr demo`'s drill (run_demo) passes for failover, switchover and
 //     failback: 0 lost, 0 duplicate effects, failover within TTL + 1.5 s, and the switchover
 //     with 0 duplicate deliveries;
+//   - DemoPostgres/<scenario>: the same drill with --effects postgres (issue 16): every payment
+//     once in PostgreSQL and the non-idempotent balance equal to the expected one;
 //   - F11 PausedActiveRegionIsReplacedAndStepsDownWhenItWakes: SIGSTOP the active region past
 //     its TTL; b takes the next epoch; after SIGCONT a's renewal is refused and it stands by;
 //   - F13 RegionCutOffFromTheLeaseStoreIsReplaced: the fault switch cuts a off from the lease
@@ -104,6 +106,29 @@ TEST_P(DemoScenario, PassesWithNothingLostAndNothingAppliedTwice) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Demo, DemoScenario, ::testing::Values("failover", "switchover", "failback"));
+
+// `hadr demo --effects postgres` (issue 16): the sql handler's effects in a real PostgreSQL the
+// drill starts, a non-idempotent balance, through a failover (region a's workers SIGKILLed
+// mid-transaction) and a switchover: every payment once, the balance the expected one.
+class DemoPostgres : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DemoPostgres, EveryPaymentOnceAndTheBalanceAddsUp) {
+  DemoOptions options = demo_options(GetParam());
+  options.effects = "postgres";
+  if (GetParam() == "failover") options.rate = 0;
+  auto report = run_demo(options, print_progress);
+  ASSERT_TRUE(report.ok()) << report.error().to_string();
+  std::fprintf(stderr, "%s", report->to_text().c_str());
+  ASSERT_TRUE(report->postgres.has_value());
+  EXPECT_EQ(report->postgres->effect_rows, 1'500u);
+  EXPECT_EQ(report->postgres->distinct_effect_ids, 1'500u);
+  EXPECT_EQ(report->postgres->balance, 1'500 * 1'501 / 2);
+  EXPECT_EQ(report->postgres->expected_balance, 1'500 * 1'501 / 2);
+  EXPECT_EQ(report->verify.lost, 0u);
+  EXPECT_TRUE(report->passed());
+}
+
+INSTANTIATE_TEST_SUITE_P(Demo, DemoPostgres, ::testing::Values("failover", "switchover"));
 
 // Two `hadr node` processes and the probes the fault tests need.
 class TwoRegions : public ::testing::Test {

@@ -3,7 +3,8 @@
 //   1. to scan_segment() as the last and as a middle segment, materializing every good frame;
 //   2. as the only segment file of a WAL directory on a MemEnv, to inspect_wal(), a WalReader
 //      and Wal::open() — which must either refuse with an error or recover into a log that
-//      takes one more append and reads back consistently;
+//      takes one more append and reads back consistently — without and with a CHECKPOINT file
+//      (the second drives the repair that drops a settled head);
 //   3. to decode_checkpoint().
 // Build: scripts/build fuzz (clang, -DHADR_FUZZ=ON); run: scripts/fuzz SECONDS.
 #include <cstddef>
@@ -43,9 +44,16 @@ void read_everything(hadr::Env& env) {
   }
 }
 
-void recover_as_directory(std::string_view bytes) {
+void recover_as_directory(std::string_view bytes, std::uint64_t settled_lsn) {
   hadr::MemEnv env;
   HADR_ASSERT(env.create_dirs("/wal").ok());
+  if (settled_lsn > 0) {
+    // A CHECKPOINT file (of the incarnation a log without META takes on: any): damage at or
+    // below it is dropped as settled (wal/segment_repair.h).
+    HADR_ASSERT(hadr::write_checkpoint_file(env, "/wal/" + std::string(hadr::kWalCheckpointFileName),
+                                            {hadr::Lsn{settled_lsn}, hadr::Epoch{1}, 1})
+                    .ok());
+  }
   {
     auto file = env.new_writable_file("/wal/" + hadr::segment_file_name(1));
     HADR_ASSERT(file.ok());
@@ -81,7 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
   scan_as_segment(bytes, true);
   scan_as_segment(bytes, false);
-  recover_as_directory(bytes);
+  recover_as_directory(bytes, 0);
+  recover_as_directory(bytes, 1 + size % 97);
   (void)hadr::decode_checkpoint(bytes, "fuzz");
   return 0;
 }
