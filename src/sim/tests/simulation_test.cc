@@ -344,9 +344,12 @@ TEST(SimFaultsFixed, Hole13BlobLossBackupGapsAreRepairedAndWaitedFor) {
 // long_outage, a settled set lost from coord and from the blob store (I2: seeds 321 572 984 999;
 // 145 777 945 957 pass since a passive checkpointer puts its lost blob copy back); with the
 // region-loss drill, a backup object lost while its region never comes back to re-ship it (I1,
-// seed 34). blob_loss stays out of the default mix until these close.
+// seed 34). blob_loss stays out of the default mix until these close. Since synced_corruption
+// joined the mix (merge of main), all+blob_loss fails 14 of 1..1000: 11 with synced_corruption
+// (I7/I6: a damaged WAL whose backup lost the very objects it would be mended from; 783 and 168
+// step_error/I1), 58 and 321 (I2, coord_loss + long_outage), 36 (I1, async backup).
 TEST(SimFaultsAwaitingFix, DISABLED_Hole13BlobLossWithCoordLossOrALostRegion) {
-  expect_seeds_pass("all+blob_loss", {34, 321, 572, 984, 999});
+  expect_seeds_pass("all+blob_loss", {36, 58, 93, 141, 144, 158, 168, 321, 423, 434, 783, 811, 818, 978});
 }
 TEST(SimFaultsFixed, Hole13PassiveCheckpointerRestoresItsLostSettledCopy) {
   expect_seeds_pass("all+blob_loss", {145, 777, 945, 957});
