@@ -133,8 +133,10 @@ Result<std::string> AzureBlobStore::get(std::string_view key) {
                             .what = "get '" + std::string(key) + "'"};
   HADR_ASSIGN_OR_RETURN(HttpResponse response, execute(operation));
   if (response.status == 200) return std::move(response.body);
-  if (response.status == 404 && response.error_code != "ContainerNotFound") {
-    return not_found("blob '" + std::string(key) + "' does not exist in " + options_.describe());
+  // A vanished container holds no objects (as list() says): the key is not found.
+  if (response.status == 404) {
+    return not_found("blob '" + std::string(key) + "' does not exist in " + options_.describe() +
+                     (response.error_code == "ContainerNotFound" ? " (the container is gone)" : ""));
   }
   return status_error(operation, response);
 }
@@ -144,8 +146,9 @@ Status AzureBlobStore::remove(std::string_view key) {
   const Operation operation{.method = "DELETE", .blob = std::string(key), .what = "remove '" + std::string(key) + "'"};
   HADR_ASSIGN_OR_RETURN(const HttpResponse response, execute(operation));
   if (response.status == 202 || response.status == 200) return ok_status();
-  // Deleting what is not there is ok by contract (also on a retry after a lost answer).
-  if (response.status == 404 && response.error_code != "ContainerNotFound") return ok_status();
+  // Deleting what is not there is ok by contract (also on a retry after a lost answer), and in
+  // a container that vanished nothing is there.
+  if (response.status == 404) return ok_status();
   return status_error(operation, response);
 }
 
@@ -191,6 +194,10 @@ Result<BlobListPage> AzureBlobStore::list_page(std::string_view prefix, const st
   if (!marker.empty()) operation.query.emplace_back("marker", marker);
   operation.query.emplace_back("maxresults", std::to_string(options_.list_page_size));
   HADR_ASSIGN_OR_RETURN(const HttpResponse response, execute(operation));
+  // A container that vanished under a running store (hole 13: Azurite restarted empty) holds
+  // no objects: readers see an empty backup (the replayer waits at the gap; the owner re-ships),
+  // and the next put creates the container again.
+  if (response.status == 404 && response.error_code == "ContainerNotFound") return BlobListPage{};
   if (response.status != 200) return status_error(operation, response);
   auto page = parse_blob_list(response.body);
   if (!page.ok()) return internal_error(operation.what + " in " + options_.describe() + ": " + page.error().detail);

@@ -108,8 +108,10 @@ Status DirectoryBlobStore::create_parent_dirs(const std::string& path) {
   const std::string parent = parent_dir(path);
   HADR_ASSERT(parent.starts_with(objects_dir_));
   // Every directory from objects/ down to the parent, each synced into its own parent so that
-  // the object's path survives a crash once the object's directory is synced.
-  for (std::size_t end = objects_dir_.size() + 1; end <= parent.size(); ++end) {
+  // the object's path survives a crash once the object's directory is synced. objects/ itself
+  // too: the store's directory may have been deleted under the running store (issue 12, hole
+  // 13: the "container" is gone), and a put creates it again like the Azure store does.
+  for (std::size_t end = objects_dir_.size(); end <= parent.size(); ++end) {
     if (end != parent.size() && parent[end] != '/') continue;
     const std::string dir = parent.substr(0, end);
     if (env_.file_exists(dir)) continue;
@@ -122,7 +124,15 @@ Status DirectoryBlobStore::create_parent_dirs(const std::string& path) {
 Result<std::string> DirectoryBlobStore::write_temp(std::string_view data) {
   const std::string path = join_path(
       temp_dir_, std::to_string(::getpid()) + "." + std::to_string(next_temp_number.fetch_add(1)) + ".tmp");
-  HADR_ASSIGN_OR_RETURN(auto file, env_.new_writable_file(path));
+  auto opened = env_.new_writable_file(path);
+  if (!opened.ok() && opened.code() == ErrorCode::kNotFound) {
+    // tmp/ went with a deleted store directory (hole 13): create it again, durably, and retry once.
+    HADR_TRY(env_.create_dirs(temp_dir_));
+    HADR_TRY(env_.sync_dir(root_));
+    opened = env_.new_writable_file(path);
+  }
+  if (!opened.ok()) return std::move(opened).take_error();
+  auto file = std::move(opened).value();
   Status status = file->append(data);
   if (status.ok()) status = file->sync();
   if (status.ok()) status = file->close();
@@ -191,6 +201,9 @@ Result<BlobPage> DirectoryBlobStore::list(std::string_view prefix, std::string_v
                             std::to_string(kMaxListPage));
   }
   ListScan scan{prefix, start_after, max, {}, 0};
+  // A store directory deleted under the running store holds no objects (the next put creates
+  // it again): the same answer the Azure store gives for a vanished container.
+  if (!env_.file_exists(objects_dir_)) return BlobPage{};
   HADR_TRY(scan_directory(objects_dir_, "", scan));
   BlobPage page;
   page.more = scan.keys.size() > max;

@@ -62,7 +62,7 @@ Result<StepOutcome> Checkpointer::step() {
   const MonoTime now = deps_.clock.now_monotonic();
   if (now < next_run_at_ || !backoff_.ready()) return StepOutcome::kIdle;
   const std::optional<Epoch> epoch = deps_.fence.writable_epoch();
-  if (!epoch) return StepOutcome::kIdle;
+  if (!epoch) return restore_settled_copy_if_lost(now);
   // Under a new epoch the other region may have advanced this region's floor in Coord (its
   // replayer settles our records after a takeover): start again from the larger value, so
   // that what we persist never goes below what it wrote.
@@ -95,6 +95,26 @@ Result<StepOutcome> Checkpointer::step() {
   next_run_at_ = catching_up ? now : now + options_.interval;
   update_lag();
   return outcome;
+}
+
+Result<StepOutcome> Checkpointer::restore_settled_copy_if_lost(MonoTime now) {
+  // Passive, this region still knows its settled set; the two copies may not (issue 12, hole
+  // 13 with coord_loss: the coord record lost, then the blob container restarted empty, while
+  // this region was passive, and the other region's replay republished settled records whose
+  // marks had expired: I2, seed 145 of all+blob_loss). Its own blob copy has one writer, this
+  // checkpointer, and only grows: put it back when it is gone. No fence is involved (no coord
+  // write, nothing applied); one get per interval while passive.
+  if (!loaded_ || deps_.blobs == nullptr || persisted_set_ == SettledSet()) return StepOutcome::kIdle;
+  next_run_at_ = now + options_.interval;
+  Result<std::string> copy = deps_.blobs->get(settled_copy_key(options_.region, options_.region));
+  if (copy.ok() || copy.code() != ErrorCode::kNotFound) return StepOutcome::kIdle;  // there, or unknown
+  const Status copied = write_settled_copy(*deps_.blobs, options_.region, options_.region, persisted_set_,
+                                           deps_.wal.incarnation());
+  if (!copied.ok()) {
+    HADR_TRY(absorb_failure("checkpointer settled copy put", copied.error(), backoff_, health_));
+    return StepOutcome::kIdle;
+  }
+  return StepOutcome::kProgress;
 }
 
 Status Checkpointer::load() {

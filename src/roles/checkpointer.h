@@ -122,6 +122,8 @@ class Checkpointer final : public Role {
   Lsn checkpoint_;         // the persisted floor
   SettledSet settled_;     // what the window found settled (persisted or not yet)
   SettledSet persisted_set_;  // what coord holds as this checkpointer wrote or loaded it
+  // Passive: puts its blob copy of persisted_set_ back when it vanished (a wiped container).
+  Result<StepOutcome> restore_settled_copy_if_lost(MonoTime now);
   Lsn examined_until_;  // the last LSN read into the window (or skipped as settled)
   std::deque<WindowEntry> window_;  // records not known settled, LSN order
   // Ids taken into settled_ whose marks are retired once the set is persisted (bounded: ids

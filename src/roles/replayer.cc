@@ -26,6 +26,16 @@ std::optional<std::uint64_t> parse_decimal(std::string_view text) {
   return value;
 }
 
+// Whether every LSN in first..last is settled (at or below the floor, or inside one range).
+bool settled_covers(const SettledSet& settled, Lsn first, Lsn last) {
+  if (last <= settled.floor()) return true;
+  const Lsn from = std::max(first, settled.floor().next());
+  for (const LsnRange& range : settled.ranges()) {  // bounded by kRangesMax
+    if (range.first <= from && range.last >= last) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string replay_progress_key(const RegionId& from_region) {
@@ -105,6 +115,9 @@ void Replayer::restart(const RegionId& from_region, Epoch epoch) {
   progress_ = Lsn{0};
   persisted_progress_ = Lsn{0};
   current_key_.clear();
+  gap_rescanned_ = false;
+  gap_first_ = Lsn{0};
+  holes_.clear();
   object_records_.clear();
   next_record_ = 0;
   backup_last_ = Lsn{0};
@@ -217,16 +230,37 @@ Result<StepOutcome> Replayer::fetch_next_object() {
   for (const std::string& key : page->keys) {
     HADR_ASSIGN_OR_RETURN(const BackupRange range, parse_backup_object_key(key, prefix_));
     note_backup_last(range.last_lsn);
+    if (overlaps_a_hole(range)) {
+      // Records of a hole the replay went by are back (the failed region re-shipped them):
+      // replay again from the settled floor, which never passed the hole. Records after it
+      // that were republished meanwhile are delivered again at most (dedupe absorbs them).
+      health_.record_error("replayer list " + prefix_,
+                           data_loss("backup hole: LSNs " + std::to_string(holes_.front().first.value) + ".." +
+                                     std::to_string(holes_.front().last.value) + " of region " +
+                                     from_region_.str() + " are back in the backup ('" + key +
+                                     "'); replaying again from the settled floor"));
+      restart(from_region_, epoch_);
+      return StepOutcome::kProgress;
+    }
     if (range.last_lsn <= progress_) {
       current_key_ = key;  // republished or done already (or an overlapping re-ship)
       continue;
     }
-    // Keys sort by first LSN, so no later object can hold progress + 1 either.
+    // Keys sort by first LSN, so no later object can hold progress + 1 either -- in this
+    // listing. One that starts before current_key_ (a lost range the failed region re-shipped in
+    // other chunks) is only seen by a listing from the start: look again from there first.
     if (range.first_lsn > progress_.next()) {
-      return data_loss("wal backup of region " + from_region_.str() + " has no LSNs " +
-                       std::to_string(progress_.next().value) + ".." + std::to_string(range.first_lsn.value - 1) +
-                       " (the next object is '" + key + "'): those records are lost from the backup; halt and "
-                       "recover them from the region's own WAL");
+      if (settled_covers(settled_, progress_.next(), Lsn{range.first_lsn.value - 1})) {
+        // Settled records need no replay: the backup may lose them (retention does the same).
+        set_progress(Lsn{range.first_lsn.value - 1});
+        return StepOutcome::kProgress;
+      }
+      if (!gap_rescanned_) {
+        gap_rescanned_ = true;
+        current_key_.clear();
+        return StepOutcome::kProgress;
+      }
+      return wait_at_gap(range.first_lsn, key);
     }
     return get_object(key, range);
   }
@@ -247,11 +281,7 @@ Result<StepOutcome> Replayer::get_object(const std::string& key, BackupRange ran
       settled_.raise_floor(range.last_lsn);
       return StepOutcome::kProgress;
     }
-    if (checkpoint.ok()) {
-      return data_loss("wal backup object '" + key + "' was listed, then vanished, but holds LSNs up to " +
-                       std::to_string(range.last_lsn.value) + " beyond region " + from_region_.str() +
-                       "'s checkpoint " + std::to_string(checkpoint->value) + ": records lost from the backup");
-    }
+    if (checkpoint.ok()) return wait_at_gap(range.last_lsn.next(), key);  // lost, not settled
     bytes = std::move(checkpoint).take_error();
   }
   if (!bytes.ok()) {
@@ -259,6 +289,7 @@ Result<StepOutcome> Replayer::get_object(const std::string& key, BackupRange ran
     return StepOutcome::kIdle;
   }
   backoff_.record_success();
+  gap_rescanned_ = false;
   // A damaged object is kDataLoss naming the key and offset: the replay halts, never skips.
   HADR_ASSIGN_OR_RETURN(std::vector<WalRecord> records, decode_backup_object(key, *bytes, range));
   HADR_ASSERT(range.first_lsn <= progress_.next() && range.last_lsn > progress_);
@@ -283,8 +314,91 @@ Result<StepOutcome> Replayer::caught_up() {
     stats_.caught_up = true;
   }
   // Tailing, for as long as this epoch lasts: the failed region may still ship what it
-  // acknowledged (an async backup, or a region cut off from the blob store that heals).
+  // acknowledged (an async backup, or a region cut off from the blob store that heals). The
+  // next poll lists from the start: objects the failed region re-ships after losing them
+  // (hole 13) may sort before the last key consumed and still hold LSNs past the progress.
+  // One listing of the prefix per poll; retention keeps it short.
+  current_key_.clear();
   next_poll_at_ = now + tail_poll_interval_;
+  return StepOutcome::kIdle;
+}
+
+bool Replayer::overlaps_a_hole(BackupRange range) const {
+  for (const LsnRange& hole : holes_) {  // bounded by kHolesMax
+    if (range.first_lsn <= hole.last && range.last_lsn >= hole.first) return true;
+  }
+  return false;
+}
+
+Result<StepOutcome> Replayer::wait_at_gap(Lsn next_present, const std::string& key) {
+  HADR_ASSERT(next_present > progress_.next());
+  // The backup lacks LSNs progress + 1 .. next_present - 1 (objects lost: a deleted blob, a
+  // container restarted empty; issue 12, hole 13). Skipping them would lose acknowledged
+  // records; finishing would strand them; halting would stop this region although the failed
+  // region re-ships what it lost while its WAL still holds it (WalShipper::repair_gaps). So the
+  // replay waits at the gap, alerts through its health (a blob-store failure: the watchdog
+  // raises it as a shared-dependency alert, never a step-down), and lists again from the start
+  // every tail poll. Only an operator can tell that the records are gone from every copy: the
+  // procedure is in docs/failover.md, "A hole in the backup".
+  const Lsn first_missing = progress_.next();
+  const Lsn last_missing{next_present.value - 1};
+  const MonoTime now = deps_.clock.now_monotonic();
+  // The failed region, repairing its backup, raises the backup's floor object before it
+  // re-ships (a wiped container lost it): read the settled set again, as at the start.
+  std::optional<Error> damaged;
+  std::uint64_t incarnation = 0;
+  Result<SettledSet> known = read_settled_set(deps_.coord, &deps_.blobs, from_region_, &damaged, &incarnation);
+  // Another WAL incarnation's set says nothing about this one's records.
+  if (known.ok() && (incarnation == from_incarnation_ || incarnation == 0)) {
+    (void)settled_.merge(*known);  // dropped ranges only cost a wait
+    if (settled_covers(settled_, first_missing, last_missing)) {
+      set_progress(last_missing);
+      return StepOutcome::kProgress;
+    }
+  }
+  if (gap_first_ != first_missing) {
+    gap_first_ = first_missing;
+    gap_since_ = now;
+  }
+  {
+    const std::lock_guard lock(stats_mutex_);
+    stats_.gap_first_lsn = first_missing.value;
+    stats_.gap_last_lsn = last_missing.value;
+    ++stats_.gap_waits;
+  }
+  if (now - gap_since_ >= options_.quiet_period && holes_.size() < kHolesMax) {
+    // The hole outlasted a quiet period: the failed region may be gone for good, and the
+    // records after the hole were acknowledged too; holding them back would strand them (hole
+    // 13: 1,530 messages). Replay on past it, but never settle it: the hole's LSNs get no entry
+    // in the settle window, so the failed region's floor stays below them and no progress record
+    // covers them; if they reappear, the replay starts over from the floor (above). The alert
+    // stays until then.
+    holes_.push_back(LsnRange{first_missing, last_missing});
+    health_.record_error("replayer list " + prefix_,
+                         data_loss("backup hole: wal backup of region " + from_region_.str() + " has no LSNs " +
+                                   std::to_string(first_missing.value) + ".." + std::to_string(last_missing.value) +
+                                   " after " + std::to_string(options_.quiet_period.count()) +
+                                   " ms; replaying the records after them, these stay unsettled until region " +
+                                   from_region_.str() + " re-ships them (docs/failover.md, \"A hole in the backup\")"));
+    {
+      const std::lock_guard lock(stats_mutex_);
+      stats_.holes_passed = holes_.size();
+    }
+    set_progress(last_missing);
+    gap_first_ = Lsn{0};
+    return StepOutcome::kProgress;
+  }
+  health_.record_error("replayer list " + prefix_,
+                       data_loss("backup gap: wal backup of region " + from_region_.str() + " has no LSNs " +
+                                 std::to_string(first_missing.value) + ".." + std::to_string(last_missing.value) +
+                                 " (next: '" + key + "'); waiting for region " + from_region_.str() +
+                                 " to re-ship them from its WAL (docs/failover.md, \"A hole in the backup\")"));
+  if (persisted_progress_ < progress_) {
+    HADR_ASSIGN_OR_RETURN(const bool persisted, persist_progress(epoch_, progress_));
+    (void)persisted;  // retried at the next poll
+  }
+  current_key_.clear();
+  next_poll_at_ = deps_.clock.now_monotonic() + tail_poll_interval_;
   return StepOutcome::kIdle;
 }
 
@@ -471,7 +585,11 @@ void Replayer::retire_marks() {
 }
 
 Result<bool> Replayer::persist_progress(Epoch epoch, Lsn lsn) {
-  HADR_ASSERT(lsn >= persisted_progress_ && epoch.value > 0);
+  HADR_ASSERT(epoch.value > 0);
+  // Never past a hole the replay went by: a restart under this epoch does not republish what
+  // the progress record covers, and a hole's records, once they reappear, must be published.
+  if (!holes_.empty()) lsn = std::min(lsn, Lsn{holes_.front().first.value - 1});
+  if (lsn <= persisted_progress_) return true;
   Result<CoordRecord> written = deps_.coord.put(CoordPut{.key = replay_progress_key(from_region_),
                                                          .value = encode_replay_progress(epoch, lsn),
                                                          .epoch = epoch,

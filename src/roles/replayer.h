@@ -10,7 +10,12 @@
 // the replay over under the new one), does one bounded unit of work:
 //   - fetch: list the next object after the current key under wal/<from>/, get it and decode it
 //     strictly (a bad frame is kDataLoss naming key and offset, never skipped); a gap after
-//     the progress LSN is kDataLoss naming the missing LSNs;
+//     the progress LSN (objects lost from the backup, issue 12 hole 13) is neither skipped nor
+//     the end: the replay alerts (health, "backup gap") and waits, listing again from the
+//     first key every tail poll, until the failed region re-ships the records from its WAL.
+//     A gap of settled records is passed at once. After quiet_period it replays on past the
+//     gap, which stays a hole: never settled, never under the progress record, replayed from the
+//     settled floor again as soon as any of it reappears (at most kHolesMax holes);
 //   - replay: up to batch_max records of the fetched object: one dedupe lookup, publish the
 //     message records neither done nor dead-lettered to staging with their ORIGINAL id, LSN and
 //     source region under the current epoch, crash point
@@ -101,6 +106,12 @@ struct ReplayerStats {
   std::uint64_t floor_writes = 0;     // settled floor persisted to Coord
   bool caught_up = false;             // listing exhausted and no growth for quiet_period
   bool finished = false;              // a handover seal: nothing can follow
+  // A hole in the backup the replay waits at (hole 13): LSNs gap_first_lsn..gap_last_lsn were
+  // missing at the last look (0: none seen); gap_waits counts the looks that found one.
+  std::uint64_t gap_first_lsn = 0;
+  std::uint64_t gap_last_lsn = 0;
+  std::uint64_t gap_waits = 0;
+  std::uint64_t holes_passed = 0;  // holes the replay went by after a quiet period (unsettled)
   std::string from_region;  // empty: no replay begun
 };
 
@@ -146,6 +157,10 @@ class Replayer final : public Role {
   Result<StepOutcome> get_object(const std::string& key, BackupRange range);
   // The listing is exhausted: finished after quiet_period without growth, else wait.
   Result<StepOutcome> caught_up();
+  // LSNs progress + 1 .. next_present - 1 are missing from the backup: alert and wait; past
+  // quiet_period, replay on beyond them and remember them as a hole (never settled).
+  Result<StepOutcome> wait_at_gap(Lsn next_present, const std::string& key);
+  bool overlaps_a_hole(BackupRange range) const;
   Result<StepOutcome> replay_batch(Epoch epoch);
   // Records waiting in the settle window, or settled ones not yet persisted.
   bool settling_left() const;
@@ -176,6 +191,12 @@ class Replayer final : public Role {
   Lsn progress_;                   // republished or done through here
   Lsn persisted_progress_;         // what Coord holds for this epoch
   std::string current_key_;        // the last key consumed (listing resumes after it)
+  bool gap_rescanned_ = false;     // a gap was met and the listing restarted from the first key
+  Lsn gap_first_;                  // the first LSN of the gap being waited at (0: none)
+  MonoTime gap_since_{};           // when the replay first met that gap
+  // Holes the replay went by, in LSN order: never settled, never covered by a progress record.
+  static constexpr std::size_t kHolesMax = 16;
+  std::vector<LsnRange> holes_;
   std::vector<WalRecord> object_records_;  // the fetched object's records after progress_
   std::size_t next_record_ = 0;
   MonoTime last_growth_at_{};

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <optional>
 
+#include "roles/checkpoint.h"
 #include "roles/settled_floor.h"
 #include "wal/wal_format.h"
 
@@ -179,6 +181,10 @@ Status WalBackupOptions::validate() const {
                             " bytes must be between " + std::to_string(WalShipper::kChunkBytesMin) + " and " +
                             std::to_string(WalShipper::kChunkBytesHardMax));
   }
+  if (repair_interval < Milliseconds(1) || repair_interval > std::chrono::hours(1)) {
+    return invalid_argument("wal backup repair_interval " + std::to_string(repair_interval.count()) +
+                            " ms must be between 1 ms and 1 h");
+  }
   return backoff.validate("wal backup backoff");
 }
 
@@ -198,7 +204,9 @@ WalShipperStats WalShipper::stats() const {
                          .records_shipped = records_shipped_.load(),
                          .bytes_shipped = bytes_shipped_.load(),
                          .records_skipped_retained = records_skipped_retained_.load(),
-                         .objects_deleted = objects_deleted_.load()};
+                         .objects_deleted = objects_deleted_.load(),
+                         .records_reshipped = records_reshipped_.load(),
+                         .gaps_found = gaps_found_.load()};
 }
 
 void WalShipper::set_shipped(Lsn lsn) {
@@ -207,8 +215,8 @@ void WalShipper::set_shipped(Lsn lsn) {
   shipped_lsn_.store(lsn.value);
 }
 
-Status WalShipper::start() {
-  Lsn highest{0};
+Result<std::vector<BackupRange>> WalShipper::list_ranges() {
+  std::vector<BackupRange> ranges;
   std::string after;
   for (std::size_t page_number = 0;; ++page_number) {
     if (page_number == kStartListPagesMax) {
@@ -219,11 +227,19 @@ Status WalShipper::start() {
     HADR_ASSIGN_OR_RETURN(const BlobPage page, deps_.blobs.list(prefix_, after, BlobStore::kMaxListPage));
     for (const std::string& key : page.keys) {
       HADR_ASSIGN_OR_RETURN(const BackupRange range, parse_backup_object_key(key, prefix_));
-      highest = std::max(highest, range.last_lsn);
+      ranges.push_back(range);
     }
     if (!page.more || page.keys.empty()) break;
     after = page.keys.back();
   }
+  // Keys sort by first LSN, then last LSN (both zero-padded): the listing order already is.
+  return ranges;
+}
+
+Status WalShipper::start() {
+  HADR_ASSIGN_OR_RETURN(const std::vector<BackupRange> ranges, list_ranges());
+  Lsn highest{0};
+  for (const BackupRange& range : ranges) highest = std::max(highest, range.last_lsn);
   if (highest > deps_.wal.durable_lsn()) {
     return failed_precondition("wal backup under '" + prefix_ + "' reaches LSN " + std::to_string(highest.value) +
                                " but the WAL in " + deps_.wal.dir() + " ends at " +
@@ -262,8 +278,8 @@ void WalShipper::add_frame(Chunk& chunk, Lsn lsn, WalRecordType type, const WalA
   chunk.last_lsn = lsn;
 }
 
-Status WalShipper::put_chunk(Chunk& chunk) {
-  HADR_ASSERT(chunk.records > 0 && chunk.first_lsn == shipped_lsn().next());
+Status WalShipper::write_chunk(Chunk& chunk) {
+  HADR_ASSERT(chunk.records > 0 && chunk.last_lsn <= deps_.wal.durable_lsn());  // only durable records
   HADR_ASSERT(chunk.last_lsn.value - chunk.first_lsn.value + 1 == chunk.records);
   const std::string header = encode_backup_object_header({chunk.first_lsn, chunk.last_lsn});
   chunk.bytes.replace(0, header.size(), header);
@@ -272,8 +288,63 @@ Status WalShipper::put_chunk(Chunk& chunk) {
   (written ? objects_written_ : objects_already_present_).fetch_add(1);
   records_shipped_.fetch_add(chunk.records);
   bytes_shipped_.fetch_add(chunk.bytes.size());
+  return ok_status();
+}
+
+Status WalShipper::put_chunk(Chunk& chunk) {
+  HADR_ASSERT(chunk.records > 0 && chunk.first_lsn == shipped_lsn().next());
+  HADR_TRY(write_chunk(chunk));
   set_shipped(chunk.last_lsn);
   return ok_status();
+}
+
+Result<std::uint64_t> WalShipper::repair_gaps(Lsn settled_floor) {
+  if (!started_ || shipped_lsn().value == 0) return std::uint64_t{0};
+  HADR_ASSIGN_OR_RETURN(const std::vector<BackupRange> ranges, list_ranges());
+  // Only what the WAL still holds can be re-derived; below it, and at or below the settled
+  // floor, records are settled (see header).
+  const Lsn shipped = shipped_lsn();
+  const Lsn floor = std::max(Lsn{deps_.wal.first_lsn().value - 1}, std::min(settled_floor, shipped));
+  if (floor >= shipped) return std::uint64_t{0};
+  // The first LSN in (floor, shipped] no object holds, and where the next object starts.
+  Lsn covered = floor;
+  Lsn gap_end = shipped;
+  for (const BackupRange& range : ranges) {  // sorted by first LSN
+    if (range.first_lsn > covered.next()) {
+      gap_end = std::min(shipped, Lsn{range.first_lsn.value - 1});
+      break;
+    }
+    covered = std::max(covered, range.last_lsn);
+    if (covered >= shipped) return std::uint64_t{0};
+  }
+  if (covered >= gap_end) return std::uint64_t{0};
+  gaps_found_.fetch_add(1);
+  // The floor object first: a replay that meets the re-shipped range must know what lies below
+  // it is settled, not lost.
+  if (floor.value > 0) HADR_TRY(raise_backup_floor(deps_.blobs, options_.region, floor));
+  // Bounded like ship_through: kChunksPerCallMax objects of at most chunk_records_max records.
+  HADR_ASSIGN_OR_RETURN(WalReader reader, deps_.wal.read_from(covered.next()));
+  std::uint64_t reshipped = 0;
+  std::optional<PendingFrame> carried;
+  for (std::size_t chunks = 0; chunks < kChunksPerCallMax && covered < gap_end; ++chunks) {
+    Chunk chunk{.first_lsn = covered.next(), .last_lsn = covered};
+    while (chunk.last_lsn < gap_end) {
+      if (!carried) {
+        HADR_ASSIGN_OR_RETURN(std::optional<WalRecord> record, reader.next());
+        if (!record) break;
+        carried = pending_frame(std::move(*record));
+      }
+      if (!chunk_has_room(chunk, kFrameHeaderBytes + carried->body_bytes)) break;
+      add_frame(chunk, carried->lsn, carried->type, carried->record, carried->body_bytes);
+      carried.reset();
+    }
+    if (chunk.records == 0) break;  // the reader ended early (cannot happen below the durable LSN)
+    HADR_TRY(write_chunk(chunk));
+    reshipped += chunk.records;
+    covered = chunk.last_lsn;
+  }
+  records_reshipped_.fetch_add(reshipped);
+  return reshipped;
 }
 
 Result<Lsn> WalShipper::ship_through(Lsn target) {
@@ -364,9 +435,10 @@ Result<StepOutcome> WalBackup::step() {
   const Lsn durable = deps_.wal.durable_lsn();
   const Lsn before = deps_.shipper.shipped_lsn();
   HADR_ASSERT(before <= durable);
-  if (!backoff_.ready() || (deps_.shipper.started() && before >= durable)) {
+  if (!backoff_.ready()) return StepOutcome::kIdle;
+  if (!deps_.ships || (deps_.shipper.started() && before >= durable)) {
     health_.set_lag(static_cast<std::int64_t>(durable.value - before.value));
-    return StepOutcome::kIdle;
+    return repair_if_due();
   }
   Result<Lsn> shipped = deps_.shipper.ship_through(durable);
   if (!shipped.ok()) {
@@ -381,6 +453,38 @@ Result<StepOutcome> WalBackup::step() {
   health_.add_progress(shipped->value - before.value);
   health_.set_lag(static_cast<std::int64_t>(durable.value - shipped->value));
   return *shipped > before ? StepOutcome::kProgress : StepOutcome::kIdle;
+}
+
+Result<StepOutcome> WalBackup::repair_if_due() {
+  // Nothing shipped yet by this shipper (sync mode before the relay's first batch): start()
+  // lists the backup then, and ships from the WAL what is not there.
+  if (!deps_.shipper.started()) return StepOutcome::kIdle;
+  const MonoTime now = deps_.clock.now_monotonic();
+  if (now < next_repair_at_) return StepOutcome::kIdle;
+  next_repair_at_ = now + deps_.shipper.options().repair_interval;
+  // The call name starts "backup ship": a failure is charged to the blob store (a shared
+  // dependency, roles/heartbeat.h), or to the disk's data_loss, which stops the region.
+  Lsn settled_floor{0};
+  if (deps_.env != nullptr) {
+    Result<Lsn> checkpoint = read_file_checkpoint(*deps_.env, deps_.wal.dir());
+    if (!checkpoint.ok()) {
+      // Without the floor, settled records could be re-shipped and replayed: no repair now.
+      health_.record_error("backup ship (reading the checkpoint file)", checkpoint.error());
+      return StepOutcome::kIdle;
+    }
+    settled_floor = *checkpoint;
+  }
+  Result<std::uint64_t> reshipped = deps_.shipper.repair_gaps(settled_floor);
+  if (!reshipped.ok()) {
+    HADR_TRY(absorb_failure("backup ship (repairing lost backup objects)", reshipped.error(), backoff_, health_));
+    return StepOutcome::kIdle;
+  }
+  backoff_.record_success();
+  if (*reshipped == 0) return StepOutcome::kIdle;
+  // More of the gap may be left (bounded per call): look again on the next step.
+  next_repair_at_ = now;
+  health_.add_progress(*reshipped);
+  return StepOutcome::kProgress;
 }
 
 }  // namespace hadr

@@ -78,6 +78,9 @@ struct WalBackupOptions {
   std::uint64_t chunk_bytes_max = 8ull << 20;
   // Used by WalBackup (async mode); the relay uses its own in sync mode.
   BackoffOptions backoff;
+  // How often WalBackup lists the whole backup for objects that vanished (repair_gaps):
+  // 1 ms .. 1 h. One listing of wal/<region>/ per interval (retention keeps it short).
+  Milliseconds repair_interval{10'000};
 
   Status validate() const;
 };
@@ -95,6 +98,8 @@ struct WalShipperStats {
   std::uint64_t bytes_shipped = 0;
   std::uint64_t records_skipped_retained = 0;  // never shipped: WAL retention removed them (done work)
   std::uint64_t objects_deleted = 0;           // by retain_below
+  std::uint64_t records_reshipped = 0;         // by repair_gaps: lost objects written again from the WAL
+  std::uint64_t gaps_found = 0;                // repair_gaps calls that found the backup missing records
 };
 
 class WalShipper {
@@ -136,6 +141,25 @@ class WalShipper {
   // are done, and no replayer starts before checkpoint + 1.
   Status retain_below(Lsn lsn);
 
+  // Re-derives lost backup objects from the WAL (issue 12, hole 13). Objects vanish (a deleted
+  // blob, a container restarted empty) while shipped_lsn() stays where it was, so shipping alone
+  // never fills the hole, and the other region's replay would stop at it. This lists the whole
+  // backup and re-ships, from the WAL, the first gap in (first LSN the WAL keeps - 1,
+  // shipped_lsn()]: at most kChunksPerCallMax objects per call, with put_if_absent under their
+  // own keys (overlaps with surviving objects are allowed: readers skip LSNs they have).
+  // Records below the WAL's first LSN are not re-shipped: WAL retention removed them only at or
+  // below the checkpoint (settled), and no replay starts before the checkpoint.
+  // shipped_lsn() is not moved. Returns the records re-shipped (0: the backup is whole, or the
+  // shipper has not started). Errors: transient store errors; kDataLoss for a malformed key or
+  // a damaged WAL segment.
+  // `settled_floor` is the region's own settled floor (its CHECKPOINT file): records at or
+  // below it are settled and are not re-shipped, and before anything is re-shipped the backup's
+  // floor object (wal-floor/<region>, lost with a wiped container) is raised to it again. A
+  // replay that lost every copy of the settled set would otherwise republish settled records
+  // whose done marks may have expired (the default mix found that: coord_loss + blob_loss +
+  // long_outage, I2).
+  Result<std::uint64_t> repair_gaps(Lsn settled_floor = Lsn{0});
+
   Lsn shipped_lsn() const { return Lsn{shipped_lsn_.load()}; }
   WalShipperStats stats() const;
   const WalBackupOptions& options() const { return options_; }
@@ -157,6 +181,10 @@ class WalShipper {
   void add_frame(Chunk& chunk, Lsn lsn, WalRecordType type, const WalAppend& record, std::uint64_t body_bytes);
   // Writes the chunk as one object and advances shipped_lsn.
   Status put_chunk(Chunk& chunk);
+  // Writes the chunk as one object (put_if_absent), counted; shipped_lsn is not touched.
+  Status write_chunk(Chunk& chunk);
+  // Lists wal/<region>/ whole (bounded like start()), sorted by first LSN.
+  Result<std::vector<BackupRange>> list_ranges();
   void set_shipped(Lsn lsn);
 
   WalShipperDependencies deps_;
@@ -165,20 +193,29 @@ class WalShipper {
   bool started_ = false;
   std::atomic<std::uint64_t> shipped_lsn_{0};
   std::atomic<std::uint64_t> objects_written_{0}, objects_already_present_{0}, records_shipped_{0},
-      bytes_shipped_{0}, records_skipped_retained_{0}, objects_deleted_{0};
+      bytes_shipped_{0}, records_skipped_retained_{0}, objects_deleted_{0}, records_reshipped_{0}, gaps_found_{0};
 };
 
 // ---- async mode ------------------------------------------------------------------------------
 
-// WalBackup: the role that ships in async mode. Each step, when the shipper is behind the WAL's
-// durable LSN and not backing off, ships up to it (bounded per step); health lag = durable -
-// shipped. It ships whatever the fence says: shipping durable records of this region's own WAL
-// is idempotent and fences nothing, and a fenced region that still ships its tail shortens the
-// other region's replay. Driven by the region's control thread (the Wal's owner).
+// WalBackup: the role that ships in async mode, and repairs the backup in both modes. Each
+// step, when the shipper is behind the WAL's durable LSN and not backing off, ships up to it
+// (bounded per step; async mode only: in sync mode the relay ships each batch before its ack);
+// health lag = durable - shipped. Every repair_interval it lists the backup and re-ships from the
+// WAL what vanished from it (WalShipper::repair_gaps; issue 12, hole 13), until the backup is
+// whole again. It ships and repairs whatever the fence says: writing durable records of this
+// region's own WAL is idempotent and fences nothing, and a passive region that repairs its
+// backup is what lets the other region's replay past a gap. Driven by the region's control
+// thread (the Wal's owner).
 struct WalBackupDependencies {
   WalShipper& shipper;
   const Wal& wal;
   const Clock& clock;
+  // false in sync mode: the relay ships, this role only repairs.
+  bool ships = true;
+  // Where the CHECKPOINT file is read for repair_gaps' settled floor (the WAL's directory).
+  // nullptr: no floor (only what the WAL no longer holds is left out).
+  Env* env = nullptr;
 };
 
 class WalBackup final : public Role {
@@ -192,8 +229,12 @@ class WalBackup final : public Role {
  private:
   explicit WalBackup(const WalBackupDependencies& dependencies);
 
+  // One repair_gaps call when due; kProgress while it re-ships.
+  Result<StepOutcome> repair_if_due();
+
   WalBackupDependencies deps_;
   Backoff backoff_;
+  MonoTime next_repair_at_{};
   HealthRecorder health_;
 };
 

@@ -213,8 +213,12 @@ Status RegionNode::open_failover() {
 Status RegionNode::open_failover_control_roles() {
   if (!config_.two_regions()) return ok_status();
   const Clock& clock = real_clock();
-  if (config_.backup_mode == BackupMode::kAsync) {
-    HADR_ASSIGN_OR_RETURN(backup_, WalBackup::create(WalBackupDependencies{*shipper_, *wal_, clock}));
+  // In both modes: async ships with it; sync (the relay ships) keeps it to repair the backup
+  // when objects vanish from it (issue 12, hole 13).
+  if (shipper_) {
+    HADR_ASSIGN_OR_RETURN(backup_, WalBackup::create(WalBackupDependencies{
+                                       *shipper_, *wal_, clock, config_.backup_mode == BackupMode::kAsync,
+                                       &posix_env()}));
   }
   ReplayerOptions replay_options;
   replay_options.region = config_.region;
@@ -603,7 +607,8 @@ NodeObservation RegionNode::observe() const {
   }
   if (watchdog_) seen.watchdog = watchdog_->status();
   if (shipper_) seen.backup = shipper_->stats();
-  if (backup_) seen.backup_lag_records = backup_->health().lag;
+  // Async only: in sync mode the role only repairs, and the relay ships before it acks.
+  if (backup_ && config_.backup_mode == BackupMode::kAsync) seen.backup_lag_records = backup_->health().lag;
   if (replayer_) seen.replay = replayer_->stats();
   return seen;
 }

@@ -216,7 +216,7 @@ class RegionNode {
   // ... and the control thread's:
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<WalShipper> shipper_;
-  std::unique_ptr<WalBackup> backup_;  // async mode
+  std::unique_ptr<WalBackup> backup_;  // ships in async mode; repairs lost objects in both
   std::unique_ptr<Replayer> replayer_;
   std::atomic<std::uint64_t> relay_pending_{0};  // mirror of relay_->unpublished_count() for the drain check
 

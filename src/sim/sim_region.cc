@@ -86,7 +86,7 @@ struct SimRegion::Process {
   std::unique_ptr<Promoter> promoter;
   std::unique_ptr<Checkpointer> checkpointer;
   std::unique_ptr<Replayer> replayer;
-  std::unique_ptr<WalBackup> backup;  // async backup only
+  std::unique_ptr<WalBackup> backup;  // ships in async mode; repairs lost objects in both
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<HeartbeatWriter> heartbeat;
   std::unique_ptr<Watchdog> watchdog;
@@ -201,7 +201,8 @@ Status SimRegion::open_control_side(Process& p) {
           ? std::function<std::uint64_t()>([wal_raw] { return wal_raw->durable_lsn().value; })
           : std::function<std::uint64_t()>());
   p.shipper = take(WalShipper::create({.wal = *p.wal, .blobs = *p.blobs},
-                                      WalBackupOptions{.region = region, .chunk_records_max = 16}),
+                                      WalBackupOptions{.region = region, .chunk_records_max = 16,
+                                                       .repair_interval = Milliseconds(1'000)}),
                    "shipper");
   RelayDependencies relay_dependencies{.source = *p.source, .wal = *p.wal, .env = env, .bus = *p.control_bus,
                                        .dedupe = *p.dedupe, .fence = relay_fence, .clock = clock,
@@ -213,10 +214,11 @@ Status SimRegion::open_control_side(Process& p) {
   if (async_backup_) {
     relay_dependencies.backup_async = p.shipper.get();
     relay_options.backup_lag_max = kAsyncBackupLagMax;
-    p.backup = take(WalBackup::create(WalBackupDependencies{*p.shipper, *p.wal, clock}), "backup");
   } else {
     relay_dependencies.backup_sync = p.shipper.get();
   }
+  // Both modes: async ships with it; in sync mode it only repairs lost backup objects (hole 13).
+  p.backup = take(WalBackup::create(WalBackupDependencies{*p.shipper, *p.wal, clock, async_backup_, &env}), "backup");
   p.relay = take(Relay::create(relay_dependencies, relay_options), "relay");
   p.promoter = take(Promoter::create({.bus = *p.control_bus, .fence = *p.lease, .clock = clock,
                                       .crash_points = p.crash_points},
@@ -451,7 +453,7 @@ void SimRegion::check_recovery(const WalPrefix& before, const RecoveryReport& re
 
 std::size_t SimRegion::role_count() const {
   if (process_ == nullptr) return 0;
-  return 7 + kWorkerCount + (async_backup_ ? 1 : 0);
+  return 8 + kWorkerCount;
 }
 
 std::string_view SimRegion::role_name(std::size_t index) const {

@@ -41,6 +41,10 @@ class BackendFactory {
   // `date -s`) while no time passes. false: this backend cannot (a real server); the clock-step
   // cases then skip. Stores whose TTLs run on a clock that can step must not offer this.
   virtual bool step_wall_clock(Milliseconds /*offset*/) { return false; }
+  // Deletes the blob store's whole container (the directory, the Azure container) under the
+  // stores already made, as a restart of the blob server without its volume does (issue 12,
+  // hole 13). false: this backend cannot; the case skips.
+  virtual bool wipe_blob_container() { return false; }
   // Whether instances can be made in a child after fork() (two-process race tests).
   virtual bool supports_fork() const { return true; }
 };

@@ -168,6 +168,35 @@ TEST_P(BlobStoreConformance, RemoveDeletesObject) {
   EXPECT_TRUE(list("", "", 10).keys.empty());
 }
 
+// Issue 12, hole 13: the container (the directory, the Azure container) is deleted under a
+// running store, as a blob server restarted without its volume does. Readers see an empty
+// store (not an error they would retry forever), and the next write creates the container
+// again, so a writer never holds its data until a process restart.
+TEST_P(BlobStoreConformance, ContainerDeletedUnderARunningStoreReadsEmptyAndIsRecreatedByAPut) {
+  put("wal/a/1", "one");
+  put("wal/a/2", "two");
+  if (!factory_->wipe_blob_container()) GTEST_SKIP() << GetParam().name << " cannot wipe its container here";
+  auto lost = blobs_->get("wal/a/1");
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.code(), ErrorCode::kNotFound);
+  const BlobPage empty = list("wal/", "", 10);
+  EXPECT_TRUE(empty.keys.empty());
+  EXPECT_FALSE(empty.more);
+  EXPECT_TRUE(succeeded(blobs_->remove("wal/a/2")));
+  auto written = blobs_->put_if_absent("wal/a/1", "one again");
+  ASSERT_TRUE(succeeded(written));
+  EXPECT_TRUE(*written);
+  put("wal/a/3", "three");
+  EXPECT_EQ(get("wal/a/1"), "one again");
+  EXPECT_EQ(list("wal/", "", 10).keys, (std::vector<std::string>{"wal/a/1", "wal/a/3"}));
+  // Another instance sees the recreated container.
+  auto other = factory_->make_blob_store();
+  ASSERT_NE(other, nullptr);
+  auto seen = other->get("wal/a/3");
+  ASSERT_TRUE(succeeded(seen));
+  EXPECT_EQ(*seen, "three");
+}
+
 TEST_P(BlobStoreConformance, RemoveOfMissingKeyIsOk) { EXPECT_TRUE(succeeded(blobs_->remove("never-written"))); }
 
 TEST_P(BlobStoreConformance, KeyAndKeyBelowItCoexist) {

@@ -59,6 +59,12 @@ std::unique_ptr<Source> EmbeddedBackendFactory::make_source(const std::string& c
   return opened(SqliteSource::open(join_path(directory_, "source.db"), consumer, visibility_timeout, clock_));
 }
 
+bool EmbeddedBackendFactory::wipe_blob_container() {
+  std::error_code error;
+  std::filesystem::remove_all(join_path(directory_, "blobs"), error);
+  return !error;
+}
+
 std::unique_ptr<BlobStore> EmbeddedBackendFactory::make_blob_store() {
   return opened(DirectoryBlobStore::open(posix_env(), join_path(directory_, "blobs")));
 }

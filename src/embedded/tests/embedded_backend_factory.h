@@ -26,6 +26,7 @@ class EmbeddedBackendFactory final : public BackendFactory {
   std::unique_ptr<BlobStore> make_blob_store() override;
   std::unique_ptr<Coord> make_coord() override;
   void advance(Milliseconds duration) override;
+  bool wipe_blob_container() override;
   bool step_wall_clock(Milliseconds offset) override {
     clock_.jump_wall(offset);
     return true;

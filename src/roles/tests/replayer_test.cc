@@ -27,6 +27,7 @@
 
 #include "memory/memory_blob_store.h"
 #include "roles/checkpoint.h"
+#include "roles/heartbeat.h"
 #include "roles/settled_floor.h"
 #include "roles/tests/region_harness.h"
 
@@ -357,14 +358,99 @@ TEST_F(ReplayerTest, ABatchNeverExceedsBatchMax) {
   EXPECT_EQ(replayer().stats().objects_read, 1u);
 }
 
-TEST_F(ReplayerTest, AGapInTheBackupIsDataLossNamingTheMissingLsns) {
+// Issue 12, hole 13: objects vanished from the backup. The replay must neither skip the hole
+// (acknowledged records lost) nor end at it (stranded, no alert) nor halt the region (the
+// failed region re-ships while its WAL holds the records): it alerts and waits at the hole.
+TEST_F(ReplayerTest, AGapInTheBackupWaitsAndAlertsUntilTheRecordsAreReshipped) {
   log_and_ship(9);  // objects 1-3, 4-6, 7-9
   ASSERT_TRUE(blob_server_.remove("wal/a/00000000000000000004-00000000000000000006").ok());
   replayer().begin(region("a"));
-  const Error error = run_until_error();
-  EXPECT_EQ(error.code, ErrorCode::kDataLoss);
-  EXPECT_NE(error.detail.find("no LSNs 4..6"), std::string::npos) << error.detail;
-  EXPECT_EQ(staged().size(), 3u);  // what came before the gap was replayed
+  run_steps(30);  // 3 s of idle ticks: less than the quiet period
+  EXPECT_EQ(staged_ids(), (std::vector<std::string>{"m-1", "m-2", "m-3"}));  // nothing past the hole
+  const ReplayerStats waiting = replayer().stats();
+  EXPECT_EQ(waiting.gap_first_lsn, 4u);
+  EXPECT_EQ(waiting.gap_last_lsn, 6u);
+  EXPECT_GT(waiting.gap_waits, 1u);
+  EXPECT_FALSE(waiting.caught_up);
+  EXPECT_FALSE(replayer().finished());
+  const RoleHealth health = replayer().health();
+  EXPECT_GT(health.consecutive_errors, 0u);
+  EXPECT_NE(health.last_error.find("backup gap"), std::string::npos) << health.last_error;
+  EXPECT_NE(health.last_error.find("no LSNs 4..6"), std::string::npos) << health.last_error;
+  // A failure of a shared dependency (the blob store): an alert, never a step-down.
+  EXPECT_EQ(failing_dependency(health.last_error), Dependency::kBlobStore);
+  // Region a repairs its backup from its WAL; the replay goes on, in LSN order.
+  EXPECT_EQ(shipper_->repair_gaps().value(), 3u);
+  run_steps(50);
+  EXPECT_EQ(staged_ids(), (std::vector<std::string>{"m-1", "m-2", "m-3", "m-4", "m-5", "m-6", "m-7", "m-8", "m-9"}));
+  EXPECT_EQ(replayer().health().consecutive_errors, 0u);
+}
+
+// The failed region does not re-ship within a quiet period (it may be gone for good): the
+// records after the hole were acknowledged too, and must not be stranded (hole 13: 1,530
+// messages). The replay goes on past the hole but never settles it; when the hole's records
+// reappear it replays again from the settled floor, so they take effect too.
+TEST_F(ReplayerTest, AHoleThatOutlastsTheQuietPeriodIsPassedButNeverSettled) {
+  const std::vector<std::string> ids = log_and_ship(9);  // objects 1-3, 4-6, 7-9
+  ASSERT_TRUE(blob_server_.remove("wal/a/00000000000000000004-00000000000000000006").ok());
+  replayer().begin(region("a"));
+  run_steps(120);  // 12 s of idle ticks: past the quiet period
+  EXPECT_EQ(staged_ids(), (std::vector<std::string>{"m-1", "m-2", "m-3", "m-7", "m-8", "m-9"}));
+  EXPECT_EQ(replayer().stats().holes_passed, 1u);
+  EXPECT_NE(replayer().health().last_error.find("backup hole"), std::string::npos) << replayer().health().last_error;
+  // Every record around the hole is applied: the floor stops below it, the rest are ranges.
+  for (const std::string& id : {ids[0], ids[1], ids[2], ids[6], ids[7], ids[8]}) mark(id);
+  run_steps(30);
+  const std::string floor = coord_server_.get(checkpoint_coord_key(region("a"))).value().value().value;
+  EXPECT_TRUE(floor.starts_with("3")) << floor;
+  EXPECT_NE(floor.find("7-9"), std::string::npos) << floor;
+  // The progress record never covers the hole.
+  EXPECT_EQ(coord_server_.get("replay/a").value()->value, "2 3");
+  // Region a re-ships the hole: the replay starts over from the floor and publishes m-4..m-6
+  // (m-7..m-9 are found done and not published again).
+  ASSERT_EQ(shipper_->repair_gaps().value(), 3u);
+  run_steps(60);
+  EXPECT_EQ(staged_ids(), (std::vector<std::string>{"m-1", "m-2", "m-3", "m-7", "m-8", "m-9", "m-4", "m-5", "m-6"}));
+  EXPECT_EQ(replayer().stats().holes_passed, 0u);
+  for (const std::string& id : {ids[3], ids[4], ids[5]}) mark(id);
+  run_steps(30);
+  EXPECT_TRUE(coord_server_.get(checkpoint_coord_key(region("a"))).value().value().value.starts_with("9"));
+}
+
+// A gap made only of settled records (the failed region's checkpointer settled them) needs no
+// replay and no wait.
+TEST_F(ReplayerTest, AGapOfSettledRecordsIsPassedAtOnce) {
+  log_and_ship(9);
+  put_coord(checkpoint_coord_key(region("a")),
+            encode_checkpoint_value(SettledSet::normalized(Lsn{2}, {LsnRange{Lsn{4}, Lsn{6}}}), 0), Epoch{1});
+  ASSERT_TRUE(blob_server_.remove("wal/a/00000000000000000004-00000000000000000006").ok());
+  replayer().begin(region("a"));
+  run_steps(20);  // 2 s: no quiet period needed
+  EXPECT_EQ(staged_ids(), (std::vector<std::string>{"m-3", "m-7", "m-8", "m-9"}));
+  EXPECT_EQ(replayer().stats().gap_waits, 0u);
+}
+
+// The container restarted empty after the replay caught up, and the failed region re-shipped
+// its WAL in other chunks: the new object "1-8" sorts before the last key the replay consumed
+// ("4-6") but holds LSNs past its progress. A listing that only resumed after that key would
+// never see them; the replay lists from the first key at every poll.
+TEST_F(ReplayerTest, ReshippedObjectsThatSortBeforeTheLastKeyConsumedAreReplayed) {
+  log_and_ship(6);  // objects 1-3, 4-6
+  replayer().begin(region("a"));
+  ASSERT_TRUE(run_until_finished());
+  ASSERT_EQ(staged().size(), 6u);
+  const BlobPage before_the_wipe = blob_server_.list("wal/a/", "", 100).value();
+  for (const std::string& key : before_the_wipe.keys) ASSERT_TRUE(blob_server_.remove(key).ok());
+  for (std::size_t lsn = 7; lsn <= 8; ++lsn) {
+    const WalAppend record{.epoch = Epoch{1}, .message_id = message_id("m-" + std::to_string(lsn)), .payload = "x"};
+    ASSERT_TRUE(wal_->append(std::span<const WalAppend>(&record, 1)).ok());
+  }
+  auto restarted = WalShipper::create({.wal = *wal_, .blobs = shipper_blobs_},
+                                      WalBackupOptions{.region = region("a"), .chunk_records_max = 10})
+                       .value();
+  ASSERT_EQ(restarted->ship_through(Lsn{8}).value(), Lsn{8});  // one object: 1-8
+  run_steps(50);
+  EXPECT_EQ(staged_ids(), (std::vector<std::string>{"m-1", "m-2", "m-3", "m-4", "m-5", "m-6", "m-7", "m-8"}));
 }
 
 TEST_F(ReplayerTest, ACorruptObjectIsDataLossNamingTheKeyAndOffset) {

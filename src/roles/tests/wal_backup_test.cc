@@ -268,6 +268,67 @@ TEST(WalShipperTest, RetainBelowDeletesOnlyObjectsWhollyBelow) {
   EXPECT_EQ(fixture.shipper->stats().objects_deleted, 2u);
 }
 
+// Issue 12, hole 13: a backup object vanished (a deleted blob). shipped_lsn() is past it, so
+// shipping alone never fills the hole and the other region's replay would stop there. The
+// repair re-ships the missing range from the WAL, under the same key, and finds nothing more.
+TEST(WalShipperTest, RepairReshipsAnObjectLostFromTheBackup) {
+  WalFixture fixture(WalBackupOptions{.chunk_records_max = 3});
+  fixture.append(9);
+  ASSERT_EQ(fixture.ship_all(), Lsn{9});  // objects 1-3, 4-6, 7-9
+  ASSERT_TRUE(fixture.blob_server.remove("wal/a/00000000000000000004-00000000000000000006").ok());
+  EXPECT_EQ(fixture.shipper->repair_gaps().value(), 3u);
+  EXPECT_EQ(fixture.keys(), (std::vector<std::string>{"wal/a/00000000000000000001-00000000000000000003",
+                                                      "wal/a/00000000000000000004-00000000000000000006",
+                                                      "wal/a/00000000000000000007-00000000000000000009"}));
+  const std::vector<WalRecord> shipped = fixture.backed_up_records();
+  const std::vector<WalRecord> logged = wal_records(*fixture.wal);
+  ASSERT_EQ(shipped.size(), logged.size());
+  for (std::size_t i = 0; i < shipped.size(); ++i) expect_same_record(shipped[i], logged[i]);
+  EXPECT_EQ(fixture.shipper->repair_gaps().value(), 0u);  // whole again
+  EXPECT_EQ(fixture.shipper->shipped_lsn(), Lsn{9});      // never moved back
+  EXPECT_EQ(fixture.shipper->stats().gaps_found, 1u);
+  EXPECT_EQ(fixture.shipper->stats().records_reshipped, 3u);
+}
+
+// The container restarted empty (Azurite without its volume): every object is gone, the WAL
+// still holds every record. Repair re-ships it all, a bounded number of objects per call.
+TEST(WalShipperTest, RepairAfterTheContainerRestartedEmptyReshipsWhatTheWalHolds) {
+  WalFixture fixture(WalBackupOptions{.chunk_records_max = 2});
+  fixture.append(11);
+  ASSERT_EQ(fixture.ship_all(), Lsn{11});
+  for (const std::string& key : fixture.keys()) ASSERT_TRUE(fixture.blob_server.remove(key).ok());
+  // kChunksPerCallMax objects of 2 records per call.
+  EXPECT_EQ(fixture.shipper->repair_gaps().value(), 2 * WalShipper::kChunksPerCallMax);
+  std::uint64_t total = 2 * WalShipper::kChunksPerCallMax;
+  for (int call = 0; call < 10; ++call) total += fixture.shipper->repair_gaps().value();
+  EXPECT_EQ(total, 11u);
+  EXPECT_EQ(fixture.backed_up_records().size(), 11u);
+  // New records ship on as before, after the repaired range.
+  fixture.append(2);
+  EXPECT_EQ(fixture.ship_all(), Lsn{13});
+  EXPECT_EQ(fixture.backed_up_records().size(), 13u);
+}
+
+// What the WAL no longer holds (retention removed it: settled, at or below the checkpoint) is
+// not the repair's to re-ship; a gap above it is.
+TEST(WalShipperTest, RepairStartsAtTheFirstRecordTheWalKeeps) {
+  WalFixture fixture(WalBackupOptions{.chunk_records_max = 3});
+  fixture.append(60);
+  ASSERT_EQ(fixture.ship_all(), Lsn{60});
+  const Lsn checkpoint{40};
+  ASSERT_TRUE(fixture.wal->retain_from(checkpoint.next()).ok());
+  const Lsn first_kept = fixture.wal->first_lsn();
+  ASSERT_GT(first_kept, Lsn{1});  // some segments went
+  for (const std::string& key : fixture.keys()) ASSERT_TRUE(fixture.blob_server.remove(key).ok());
+  std::uint64_t total = 0;
+  for (int call = 0; call < 20; ++call) total += fixture.shipper->repair_gaps().value();
+  EXPECT_EQ(total, 60 - first_kept.value + 1);
+  const std::vector<WalRecord> shipped = fixture.backed_up_records();
+  ASSERT_FALSE(shipped.empty());
+  EXPECT_EQ(shipped.front().lsn, first_kept);
+  EXPECT_EQ(shipped.back().lsn, Lsn{60});
+}
+
 TEST(WalShipperTest, DecodeRefusesAHeaderThatDisagreesWithItsKey) {
   WalFixture fixture(WalBackupOptions{.chunk_records_max = 4});
   fixture.append(4);
@@ -309,6 +370,27 @@ TEST(WalBackupRoleTest, ShipsToTheDurableLsnAndBacksOffDuringAnOutage) {
   EXPECT_EQ(fixture.shipper->shipped_lsn(), Lsn{5});
   EXPECT_EQ(backup->health().lag, 0);
   EXPECT_EQ(backup->step().value(), StepOutcome::kIdle);  // caught up
+}
+
+// In sync mode the relay ships and the role only repairs: once per repair_interval it lists the
+// backup and re-ships what vanished, whatever the fence (a passive region repairing its own
+// backup is what lets the other region's replay past the hole).
+TEST(WalBackupRoleTest, RepairsLostObjectsEveryRepairIntervalWithoutShipping) {
+  ManualClock clock;
+  WalFixture fixture(WalBackupOptions{.chunk_records_max = 2, .repair_interval = Milliseconds(1'000)});
+  auto backup =
+      WalBackup::create({.shipper = *fixture.shipper, .wal = *fixture.wal, .clock = clock, .ships = false}).value();
+  fixture.append(6);
+  ASSERT_EQ(fixture.ship_all(), Lsn{6});  // what the sync relay does
+  fixture.append(1);                      // appended, not yet shipped by the relay: not this role's
+  EXPECT_EQ(backup->step().value(), StepOutcome::kIdle);  // the first repair: nothing missing
+  ASSERT_TRUE(fixture.blob_server.remove("wal/a/00000000000000000003-00000000000000000004").ok());
+  EXPECT_EQ(backup->step().value(), StepOutcome::kIdle);  // not due yet
+  clock.advance(Milliseconds(1'000));
+  EXPECT_EQ(backup->step().value(), StepOutcome::kProgress);
+  EXPECT_EQ(fixture.backed_up_records().size(), 6u);
+  EXPECT_EQ(fixture.shipper->shipped_lsn(), Lsn{6});  // LSN 7 is the relay's to ship
+  EXPECT_EQ(backup->step().value(), StepOutcome::kIdle);  // whole again
 }
 
 TEST(WalBackupRoleTest, AMalformedKeyStopsTheRegion) {
