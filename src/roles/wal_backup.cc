@@ -42,13 +42,7 @@ Error object_damage(std::string_view key, std::uint64_t offset, std::string_view
                    std::string(what) + "; the backup is damaged: restore it from the region's WAL or halt, never skip");
 }
 
-// A WAL record on its way into an object: the append form append_frame encodes.
-struct PendingFrame {
-  Lsn lsn;
-  WalRecordType type = WalRecordType::kMessage;
-  WalAppend record;
-  std::uint64_t body_bytes = 0;
-};
+using PendingFrame = WalShipper::PendingFrame;
 
 PendingFrame pending_frame(WalRecord record) {
   PendingFrame frame{.lsn = record.lsn,
@@ -328,16 +322,7 @@ Result<std::uint64_t> WalShipper::repair_gaps(Lsn settled_floor) {
   std::optional<PendingFrame> carried;
   for (std::size_t chunks = 0; chunks < kChunksPerCallMax && covered < gap_end; ++chunks) {
     Chunk chunk{.first_lsn = covered.next(), .last_lsn = covered};
-    while (chunk.last_lsn < gap_end) {
-      if (!carried) {
-        HADR_ASSIGN_OR_RETURN(std::optional<WalRecord> record, reader.next());
-        if (!record) break;
-        carried = pending_frame(std::move(*record));
-      }
-      if (!chunk_has_room(chunk, kFrameHeaderBytes + carried->body_bytes)) break;
-      add_frame(chunk, carried->lsn, carried->type, carried->record, carried->body_bytes);
-      carried.reset();
-    }
+    HADR_TRY(fill_chunk(reader, carried, chunk, gap_end));
     if (chunk.records == 0) break;  // the reader ended early (cannot happen below the durable LSN)
     HADR_TRY(write_chunk(chunk));
     reshipped += chunk.records;
@@ -345,6 +330,21 @@ Result<std::uint64_t> WalShipper::repair_gaps(Lsn settled_floor) {
   }
   records_reshipped_.fetch_add(reshipped);
   return reshipped;
+}
+
+Status WalShipper::fill_chunk(WalReader& reader, std::optional<PendingFrame>& carried, Chunk& chunk, Lsn end) {
+  // Bounded by chunk_records_max (chunk_has_room) and by `end`.
+  while (chunk.last_lsn < end) {
+    if (!carried) {
+      HADR_ASSIGN_OR_RETURN(std::optional<WalRecord> record, reader.next());
+      if (!record) break;
+      carried = pending_frame(std::move(*record));
+    }
+    if (!chunk_has_room(chunk, kFrameHeaderBytes + carried->body_bytes)) break;
+    add_frame(chunk, carried->lsn, carried->type, carried->record, carried->body_bytes);
+    carried.reset();
+  }
+  return ok_status();
 }
 
 Result<Lsn> WalShipper::ship_through(Lsn target) {
@@ -357,17 +357,7 @@ Result<Lsn> WalShipper::ship_through(Lsn target) {
   std::optional<PendingFrame> carried;  // read, but it did not fit the previous chunk
   for (std::size_t chunks = 0; chunks < kChunksPerCallMax && shipped_lsn() < end; ++chunks) {
     Chunk chunk{.first_lsn = shipped_lsn().next(), .last_lsn = shipped_lsn()};
-    // Bounded by chunk_records_max (chunk_has_room) and by `end`.
-    while (chunk.last_lsn < end) {
-      if (!carried) {
-        HADR_ASSIGN_OR_RETURN(std::optional<WalRecord> record, reader.next());
-        if (!record) break;
-        carried = pending_frame(std::move(*record));
-      }
-      if (!chunk_has_room(chunk, kFrameHeaderBytes + carried->body_bytes)) break;
-      add_frame(chunk, carried->lsn, carried->type, carried->record, carried->body_bytes);
-      carried.reset();
-    }
+    HADR_TRY(fill_chunk(reader, carried, chunk, end));
     if (chunk.records == 0) break;  // the reader ended early (cannot happen below the durable LSN)
     HADR_TRY(put_chunk(chunk));
   }

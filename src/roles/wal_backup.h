@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -164,6 +165,13 @@ class WalShipper {
   WalShipperStats stats() const;
   const WalBackupOptions& options() const { return options_; }
 
+  // A WAL record on its way into an object: the append form append_frame encodes.
+  struct PendingFrame {
+    Lsn lsn;
+    WalRecordType type = WalRecordType::kMessage;
+    WalAppend record;
+    std::uint64_t body_bytes = 0;
+  };
  private:
   // One object being assembled: header space, then frames.
   struct Chunk {
@@ -179,6 +187,9 @@ class WalShipper {
   void skip_retained();
   bool chunk_has_room(const Chunk& chunk, std::uint64_t frame_bytes) const;
   void add_frame(Chunk& chunk, Lsn lsn, WalRecordType type, const WalAppend& record, std::uint64_t body_bytes);
+  // Fills `chunk` from `reader` with the records up to `end` that fit; `carried` holds a record
+  // read that did not fit, for the next chunk. Shared by ship_through and the repair.
+  Status fill_chunk(WalReader& reader, std::optional<PendingFrame>& carried, Chunk& chunk, Lsn end);
   // Writes the chunk as one object and advances shipped_lsn.
   Status put_chunk(Chunk& chunk);
   // Writes the chunk as one object (put_if_absent), counted; shipped_lsn is not touched.
